@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfio-pci-mediate: a vfio-pci driver built on vfio-pci-core in which
+ * vendor "mediate" drivers, which never bind the device themselves, can
+ * later customise a device per open.  With nothing mediating, a device
+ * bound here behaves exactly as under the stock vfio-pci driver.
+ *
+ * The core-wide knobs (nointxmask, disable_vga, disable_idle_d3) belong
+ * to vfio-pci-core and are set by vfio-pci's module options; this driver
+ * deliberately leaves them alone so loading it never changes how devices
+ * bound to vfio-pci behave.
+ */
+
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/string.h>
+#include <linux/vfio_pci_core.h>
+
+#include "vfio_pci_mediate_priv.h"
+
+static char ids[1024] __initdata;
+module_param_string(ids, ids, sizeof(ids), 0);
+MODULE_PARM_DESC(ids,
+		 "Initial PCI IDs to bind, \"vendor:device[:subvendor[:subdevice[:class[:class_mask]]]]\", comma separated");
+
+static bool enable_sriov;
+#ifdef CONFIG_PCI_IOV
+module_param(enable_sriov, bool, 0644);
+MODULE_PARM_DESC(enable_sriov,
+		 "Allow userspace owners of a PF to enable SR-IOV on it (needs a userspace PF driver)");
+#endif
+
+static bool disable_denylist;
+module_param(disable_denylist, bool, 0444);
+MODULE_PARM_DESC(disable_denylist,
+		 "Allow binding devices that vfio-pci refuses for known errata");
+
+/*
+ * The devices stock vfio-pci refuses to bind (errata that let a user
+ * compromise the host).  Kept identical so that binding here is never a
+ * way around that policy.
+ */
+static const struct pci_device_id vfio_pci_mediate_denylist[] = {
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C3XXX_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_C62X_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_QAT_DH895XCC_VF) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_DSA_SPR0) },
+	{ PCI_VDEVICE(INTEL, PCI_DEVICE_ID_INTEL_IAX_SPR0) },
+	{}
+};
+
+static bool vfio_pci_mediate_denied(struct pci_dev *pdev)
+{
+	if (!pci_match_id(vfio_pci_mediate_denylist, pdev))
+		return false;
+
+	if (disable_denylist) {
+		pci_warn(pdev, "denylist disabled, allowing %04x:%04x\n",
+			 pdev->vendor, pdev->device);
+		return false;
+	}
+
+	pci_warn(pdev, "%04x:%04x is on the vfio-pci denylist, not binding\n",
+		 pdev->vendor, pdev->device);
+	return true;
+}
+
+static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_core_device *vdev =
+		container_of(core_vdev, struct vfio_pci_core_device, vdev);
+	int ret;
+
+	ret = vfio_pci_core_enable(vdev);
+	if (ret)
+		return ret;
+
+	vfio_pci_core_finish_enable(vdev);
+	return 0;
+}
+
+static const struct vfio_device_ops vfio_pci_mediate_ops = {
+	.name		= "vfio-pci-mediate",
+	.init		= vfio_pci_core_init_dev,
+	.release	= vfio_pci_core_release_dev,
+	.open_device	= vfio_pci_mediate_open_device,
+	.close_device	= vfio_pci_core_close_device,
+	.ioctl		= vfio_pci_core_ioctl,
+	.device_feature	= vfio_pci_core_ioctl_feature,
+	.read		= vfio_pci_core_read,
+	.write		= vfio_pci_core_write,
+	.mmap		= vfio_pci_core_mmap,
+	.request	= vfio_pci_core_request,
+	.match		= vfio_pci_core_match,
+};
+
+static int vfio_pci_mediate_probe(struct pci_dev *pdev,
+				  const struct pci_device_id *id)
+{
+	struct vfio_pci_mediate_device *mdev;
+	int ret;
+
+	if (vfio_pci_mediate_denied(pdev))
+		return -EINVAL;
+
+	mdev = vfio_alloc_device(vfio_pci_mediate_device, core_device.vdev,
+				 &pdev->dev, &vfio_pci_mediate_ops);
+	if (IS_ERR(mdev))
+		return PTR_ERR(mdev);
+
+	dev_set_drvdata(&pdev->dev, &mdev->core_device);
+	ret = vfio_pci_core_register_device(&mdev->core_device);
+	if (ret)
+		goto out_put_vdev;
+	return 0;
+
+out_put_vdev:
+	vfio_put_device(&mdev->core_device.vdev);
+	return ret;
+}
+
+static void vfio_pci_mediate_remove(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+
+	vfio_pci_core_unregister_device(vdev);
+	vfio_put_device(&vdev->vdev);
+}
+
+static int vfio_pci_mediate_sriov_configure(struct pci_dev *pdev,
+					    int nr_virtfn)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+
+	if (!enable_sriov)
+		return -ENOENT;
+
+	return vfio_pci_core_sriov_configure(vdev, nr_virtfn);
+}
+
+/* Like vfio-pci: matches nothing until told to by driver_override/new_id. */
+static const struct pci_device_id vfio_pci_mediate_table[] = {
+	{ PCI_DRIVER_OVERRIDE_DEVICE_VFIO(PCI_ANY_ID, PCI_ANY_ID) },
+	{}
+};
+MODULE_DEVICE_TABLE(pci, vfio_pci_mediate_table);
+
+static struct pci_driver vfio_pci_mediate_driver = {
+	.name			= "vfio-pci-mediate",
+	.id_table		= vfio_pci_mediate_table,
+	.probe			= vfio_pci_mediate_probe,
+	.remove			= vfio_pci_mediate_remove,
+	.sriov_configure	= vfio_pci_mediate_sriov_configure,
+	.err_handler		= &vfio_pci_core_err_handlers,
+	.driver_managed_dma	= true,
+};
+
+/* Parse one "vendor:device[:subvendor[:subdevice[:class[:mask]]]]" entry. */
+static void __init vfio_pci_mediate_add_id(const char *id)
+{
+	unsigned int vendor, device, subvendor = PCI_ANY_ID;
+	unsigned int subdevice = PCI_ANY_ID, class = 0, class_mask = 0;
+	int ret;
+
+	if (sscanf(id, "%x:%x:%x:%x:%x:%x", &vendor, &device, &subvendor,
+		   &subdevice, &class, &class_mask) < 2) {
+		pr_warn("ignoring malformed id \"%s\"\n", id);
+		return;
+	}
+
+	ret = pci_add_dynid(&vfio_pci_mediate_driver, vendor, device,
+			    subvendor, subdevice, class, class_mask, 0);
+	if (ret)
+		pr_warn("cannot add id %04x:%04x[%04x:%04x] class %#08x/%08x: %d\n",
+			vendor, device, subvendor, subdevice, class,
+			class_mask, ret);
+	else
+		pr_info("added id %04x:%04x[%04x:%04x] class %#08x/%08x\n",
+			vendor, device, subvendor, subdevice, class,
+			class_mask);
+}
+
+static void __init vfio_pci_mediate_add_ids(void)
+{
+	char *p = ids, *id;
+
+	while ((id = strsep(&p, ",")))
+		if (*id)
+			vfio_pci_mediate_add_id(id);
+}
+
+static int __init vfio_pci_mediate_init(void)
+{
+	int ret;
+
+	ret = pci_register_driver(&vfio_pci_mediate_driver);
+	if (ret)
+		return ret;
+
+	vfio_pci_mediate_add_ids();
+	if (disable_denylist)
+		pr_warn("device denylist disabled\n");
+	return 0;
+}
+module_init(vfio_pci_mediate_init);
+
+static void __exit vfio_pci_mediate_exit(void)
+{
+	pci_unregister_driver(&vfio_pci_mediate_driver);
+}
+module_exit(vfio_pci_mediate_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("VFIO PCI driver whose devices vendor mediators can customise per open");
