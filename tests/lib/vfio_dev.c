@@ -1,0 +1,611 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Sysfs and VFIO helpers for the tests; see vfio_dev.h. */
+#include "vfio_dev.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/pci_regs.h>
+
+#define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
+#define SYSFS_PCI_DRIVERS "/sys/bus/pci/drivers"
+#define SYSFS_PCI_DRIVERS_PROBE "/sys/bus/pci/drivers_probe"
+
+/* How long a bind may take to show up in sysfs. */
+#define BIND_WAIT_MS 5000
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000,
+			       .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* Copies a name that must fit; sysfs names here are short. */
+static int copy_name(char *dst, size_t len, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= len)
+		return -ENAMETOOLONG;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int write_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(value);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, len);
+	if (n < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	close(fd);
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+int pci_read_attr(const char *bdf, const char *attr, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	return read_file(path, buf, len);
+}
+
+int pci_read_attr_u64(const char *bdf, const char *attr, uint64_t *value)
+{
+	char buf[64], *end;
+	int ret = pci_read_attr(bdf, attr, buf, sizeof(buf));
+
+	if (ret < 0)
+		return ret;
+	errno = 0;
+	*value = strtoull(buf, &end, 0);
+	if (errno || end == buf)
+		return -EINVAL;
+	return 0;
+}
+
+int pci_write_attr(const char *bdf, const char *attr, const char *value)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	return write_file(path, value);
+}
+
+bool pci_has_attr(const char *bdf, const char *attr)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	return access(path, F_OK) == 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int pci_find_devices(uint16_t vendor, uint16_t device,
+		     char bdfs[][PCI_BDF_LEN], int max)
+{
+	DIR *dir = opendir(SYSFS_PCI_DEVICES);
+	struct dirent *entry;
+	int found = 0;
+
+	if (!dir)
+		return -errno;
+	while ((entry = readdir(dir))) {
+		uint64_t v, d;
+
+		if (entry->d_name[0] == '.')
+			continue;
+		if (pci_read_attr_u64(entry->d_name, "vendor", &v) < 0 ||
+		    pci_read_attr_u64(entry->d_name, "device", &d) < 0)
+			continue;
+		if (v != vendor || d != device)
+			continue;
+		if (found < max &&
+		    copy_name(bdfs[found], PCI_BDF_LEN, entry->d_name) < 0)
+			continue;
+		found++;
+	}
+	closedir(dir);
+	qsort(bdfs, found < max ? found : max, PCI_BDF_LEN, compare_names);
+	return found;
+}
+
+/* Basename of a symlink's target, "" if the link does not exist. */
+static int link_basename(const char *path, char *name, size_t len)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+	const char *base;
+
+	if (n < 0) {
+		if (errno == ENOENT) {
+			name[0] = '\0';
+			return 0;
+		}
+		return -errno;
+	}
+	target[n] = '\0';
+	base = strrchr(target, '/');
+	return copy_name(name, len, base ? base + 1 : target);
+}
+
+int pci_driver(const char *bdf, char *name, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver", bdf);
+	return link_basename(path, name, len);
+}
+
+bool pci_driver_registered(const char *driver)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DRIVERS "/%s", driver);
+	return access(path, F_OK) == 0;
+}
+
+int pci_iommu_group(const char *bdf)
+{
+	char path[PATH_MAX], name[64], *end;
+	long group;
+	int ret;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/iommu_group", bdf);
+	ret = link_basename(path, name, sizeof(name));
+	if (ret < 0)
+		return ret;
+	if (!name[0])
+		return -ENODEV;
+	group = strtol(name, &end, 10);
+	if (*end || group < 0 || group > INT_MAX)
+		return -EINVAL;
+	return (int)group;
+}
+
+int pci_virtfn(const char *pf_bdf, int n, char *vf_bdf, size_t len)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/virtfn%d", pf_bdf,
+		 n);
+	ret = link_basename(path, vf_bdf, len);
+	if (ret < 0)
+		return ret;
+	return vf_bdf[0] ? 0 : -ENODEV;
+}
+
+int pci_unbind(const char *bdf)
+{
+	char driver[PCI_DRIVER_LEN], path[PATH_MAX];
+	int ret = pci_driver(bdf, driver, sizeof(driver));
+
+	if (ret < 0 || !driver[0])
+		return ret;
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver/unbind",
+		 bdf);
+	ret = write_file(path, bdf);
+	if (ret < 0)
+		return ret;
+	ret = pci_driver(bdf, driver, sizeof(driver));
+	if (ret < 0)
+		return ret;
+	return driver[0] ? -EBUSY : 0;
+}
+
+/* Polls until bdf is bound to driver; -ENXIO if it never is. */
+static int wait_for_driver(const char *bdf, const char *driver)
+{
+	char current[PCI_DRIVER_LEN];
+
+	for (int waited = 0; waited <= BIND_WAIT_MS; waited += 10) {
+		int ret = pci_driver(bdf, current, sizeof(current));
+
+		if (ret < 0)
+			return ret;
+		if (strcmp(current, driver) == 0)
+			return 0;
+		sleep_ms(10);
+	}
+	return -ENXIO;
+}
+
+int pci_bind(const char *bdf, const char *driver)
+{
+	char current[PCI_DRIVER_LEN];
+	int ret = pci_driver(bdf, current, sizeof(current));
+
+	if (ret < 0)
+		return ret;
+	if (driver[0] && strcmp(current, driver) == 0)
+		return 0;
+	/* driver_override first, so nothing else grabs the device. */
+	ret = pci_write_attr(bdf, "driver_override", driver[0] ? driver : "\n");
+	if (ret < 0)
+		return ret;
+	ret = pci_unbind(bdf);
+	if (ret < 0 || !driver[0])
+		return ret;
+	ret = write_file(SYSFS_PCI_DRIVERS_PROBE, bdf);
+	if (ret < 0)
+		return ret;
+	return wait_for_driver(bdf, driver);
+}
+
+int pci_binding_save(const char *bdf, struct pci_binding *saved)
+{
+	int ret;
+
+	ret = copy_name(saved->bdf, sizeof(saved->bdf), bdf);
+	if (ret < 0)
+		return ret;
+	ret = pci_driver(bdf, saved->driver, sizeof(saved->driver));
+	if (ret < 0)
+		return ret;
+	ret = pci_read_attr(bdf, "driver_override", saved->driver_override,
+			    sizeof(saved->driver_override));
+	if (ret < 0)
+		return ret;
+	/* sysfs shows an unset override as "(null)". */
+	if (strcmp(saved->driver_override, "(null)") == 0)
+		saved->driver_override[0] = '\0';
+	return 0;
+}
+
+int pci_binding_restore(const struct pci_binding *saved)
+{
+	const char *override = saved->driver_override[0] ?
+				       saved->driver_override : "\n";
+	int ret = pci_bind(saved->bdf, saved->driver);
+
+	if (ret < 0)
+		return ret;
+	return pci_write_attr(saved->bdf, "driver_override", override);
+}
+
+/* --- VFIO -------------------------------------------------------------- */
+
+/*
+ * An info ioctl whose answer may carry a capability chain: start from the
+ * fixed-size request in proto (argsz first, as in every VFIO info struct)
+ * and retry with the room the kernel asks for in argsz.
+ */
+static int vfio_info_ioctl(int fd, unsigned long request, const void *proto,
+			   size_t proto_size, void **info)
+{
+	size_t size = proto_size;
+
+	for (;;) {
+		uint32_t *buf = calloc(1, size);
+
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, proto, proto_size);
+		buf[0] = size; /* argsz */
+		if (ioctl(fd, request, buf) < 0) {
+			int err = -errno;
+
+			free(buf);
+			return err;
+		}
+		if (buf[0] <= size) {
+			*info = buf;
+			return 0;
+		}
+		size = buf[0];
+		free(buf);
+	}
+}
+
+int vfio_device_info_get(int device_fd, struct vfio_device_info **info)
+{
+	struct vfio_device_info proto = { 0 };
+
+	return vfio_info_ioctl(device_fd, VFIO_DEVICE_GET_INFO, &proto,
+			       sizeof(proto), (void **)info);
+}
+
+int vfio_region_info_get(int device_fd, uint32_t index,
+			 struct vfio_region_info **info)
+{
+	struct vfio_region_info proto = { .index = index };
+
+	return vfio_info_ioctl(device_fd, VFIO_DEVICE_GET_REGION_INFO, &proto,
+			       sizeof(proto), (void **)info);
+}
+
+int vfio_irq_info_get(int device_fd, uint32_t index,
+		      struct vfio_irq_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->argsz = sizeof(*info);
+	info->index = index;
+	if (ioctl(device_fd, VFIO_DEVICE_GET_IRQ_INFO, info) < 0)
+		return -errno;
+	return 0;
+}
+
+const struct vfio_info_cap_header *
+vfio_cap_find(const void *info, size_t info_size, uint32_t first_offset,
+	      uint16_t id)
+{
+	uint32_t offset = first_offset;
+	/* A malformed chain must not loop forever. */
+	for (int hops = 0; offset && hops < 64; hops++) {
+		const struct vfio_info_cap_header *cap;
+
+		if (offset + sizeof(*cap) > info_size)
+			return NULL;
+		cap = (const void *)((const char *)info + offset);
+		if (cap->id == id)
+			return cap;
+		offset = cap->next;
+	}
+	return NULL;
+}
+
+static int open_group(int group_id)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
+	/* devtmpfs creates the node asynchronously right after a bind. */
+	for (int waited = 0; waited <= BIND_WAIT_MS; waited += 10) {
+		int fd = open(path, O_RDWR | O_CLOEXEC);
+
+		if (fd >= 0 || errno != ENOENT)
+			return fd < 0 ? -errno : fd;
+		sleep_ms(10);
+	}
+	return -ENOENT;
+}
+
+static int load_region_layout(struct vfio_dev *dev)
+{
+	uint32_t count = dev->info.num_regions;
+
+	if (count > VFIO_DEV_MAX_REGIONS)
+		count = VFIO_DEV_MAX_REGIONS;
+	for (uint32_t i = 0; i < count; i++) {
+		struct vfio_region_info *region;
+		int ret = vfio_region_info_get(dev->device_fd, i, &region);
+
+		if (ret == -EINVAL) {
+			/* Holes in the index space are allowed. */
+			continue;
+		}
+		if (ret < 0)
+			return ret;
+		dev->regions[i].offset = region->offset;
+		dev->regions[i].size = region->size;
+		dev->regions[i].flags = region->flags;
+		free(region);
+	}
+	return 0;
+}
+
+int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct vfio_device_info *info = NULL;
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->container_fd = dev->group_fd = dev->device_fd = -1;
+	ret = copy_name(dev->bdf, sizeof(dev->bdf), bdf);
+	if (ret < 0)
+		goto fail;
+	ret = pci_iommu_group(bdf);
+	if (ret < 0)
+		goto fail;
+	dev->group_id = ret;
+
+	dev->container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	if (dev->container_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (ioctl(dev->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(dev->container_fd, VFIO_CHECK_EXTENSION,
+		  VFIO_TYPE1v2_IOMMU) <= 0) {
+		ret = -ENOTSUP;
+		goto fail;
+	}
+
+	ret = open_group(dev->group_id);
+	if (ret < 0)
+		goto fail;
+	dev->group_fd = ret;
+	if (ioctl(dev->group_fd, VFIO_GROUP_GET_STATUS, &status) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		/* Some device in the group is on a non-VFIO driver. */
+		ret = -EPERM;
+		goto fail;
+	}
+	if (ioctl(dev->group_fd, VFIO_GROUP_SET_CONTAINER,
+		  &dev->container_fd) < 0 ||
+	    ioctl(dev->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
+		ret = -errno;
+		goto fail;
+	}
+
+	dev->device_fd = ioctl(dev->group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	if (dev->device_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+
+	ret = vfio_device_info_get(dev->device_fd, &info);
+	if (ret < 0)
+		goto fail;
+	memcpy(&dev->info, info,
+	       info->argsz < sizeof(dev->info) ? info->argsz : sizeof(dev->info));
+	free(info);
+
+	ret = load_region_layout(dev);
+	if (ret < 0)
+		goto fail;
+	return 0;
+
+fail:
+	vfio_dev_close(dev);
+	return ret;
+}
+
+void vfio_dev_close(struct vfio_dev *dev)
+{
+	/* Device first: the group cannot leave its container while in use. */
+	if (dev->device_fd >= 0)
+		close(dev->device_fd);
+	if (dev->group_fd >= 0)
+		close(dev->group_fd);
+	if (dev->container_fd >= 0)
+		close(dev->container_fd);
+	dev->device_fd = dev->group_fd = dev->container_fd = -1;
+}
+
+static int region_offset(const struct vfio_dev *dev, uint32_t index,
+			 uint64_t offset, uint64_t *file_offset)
+{
+	if (index >= VFIO_DEV_MAX_REGIONS || index >= dev->info.num_regions)
+		return -EINVAL;
+	*file_offset = dev->regions[index].offset + offset;
+	return 0;
+}
+
+long vfio_region_read(const struct vfio_dev *dev, uint32_t index,
+		      uint64_t offset, void *buf, size_t len)
+{
+	uint64_t pos;
+	int ret = region_offset(dev, index, offset, &pos);
+	ssize_t n;
+
+	if (ret < 0)
+		return ret;
+	n = pread(dev->device_fd, buf, len, (off_t)pos);
+	return n < 0 ? -errno : n;
+}
+
+long vfio_region_write(const struct vfio_dev *dev, uint32_t index,
+		       uint64_t offset, const void *buf, size_t len)
+{
+	uint64_t pos;
+	int ret = region_offset(dev, index, offset, &pos);
+	ssize_t n;
+
+	if (ret < 0)
+		return ret;
+	n = pwrite(dev->device_fd, buf, len, (off_t)pos);
+	return n < 0 ? -errno : n;
+}
+
+int vfio_region_read32(const struct vfio_dev *dev, uint32_t index,
+		       uint64_t offset, uint32_t *value)
+{
+	long n = vfio_region_read(dev, index, offset, value, sizeof(*value));
+
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(*value) ? 0 : -EIO;
+}
+
+int vfio_region_write32(const struct vfio_dev *dev, uint32_t index,
+			uint64_t offset, uint32_t value)
+{
+	long n = vfio_region_write(dev, index, offset, &value, sizeof(value));
+
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(value) ? 0 : -EIO;
+}
+
+int vfio_config_set_command_bits(const struct vfio_dev *dev, uint16_t bits)
+{
+	uint16_t command;
+	long n = vfio_region_read(dev, VFIO_PCI_CONFIG_REGION_INDEX,
+				  PCI_COMMAND, &command, sizeof(command));
+
+	if (n < 0)
+		return (int)n;
+	if (n != sizeof(command))
+		return -EIO;
+	command |= bits;
+	n = vfio_region_write(dev, VFIO_PCI_CONFIG_REGION_INDEX, PCI_COMMAND,
+			      &command, sizeof(command));
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(command) ? 0 : -EIO;
+}
+
+int vfio_dma_map(int container_fd, void *vaddr, uint64_t iova, uint64_t size,
+		 uint32_t flags)
+{
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = flags,
+		.vaddr = (uintptr_t)vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(container_fd, VFIO_IOMMU_MAP_DMA, &map) < 0 ? -errno : 0;
+}
+
+long vfio_dma_unmap(int container_fd, uint64_t iova, uint64_t size)
+{
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = iova,
+		.size = size,
+	};
+
+	if (ioctl(container_fd, VFIO_IOMMU_UNMAP_DMA, &unmap) < 0)
+		return -errno;
+	return (long)unmap.size;
+}
