@@ -2,8 +2,9 @@
 /*
  * vfio-pci-mediate: a vfio-pci driver built on vfio-pci-core in which
  * vendor "mediate" drivers, which never bind the device themselves, can
- * later customise a device per open.  With nothing mediating, a device
- * bound here behaves exactly as under the stock vfio-pci driver.
+ * customise a device per open (see include/linux/vfio_pci_mediate.h).
+ * With nothing mediating, a device bound here behaves exactly as under the
+ * stock vfio-pci driver.
  *
  * The core-wide knobs (nointxmask, disable_vga, disable_idle_d3) belong
  * to vfio-pci-core and are set by vfio-pci's module options; this driver
@@ -70,31 +71,80 @@ static bool vfio_pci_mediate_denied(struct pci_dev *pdev)
 	return true;
 }
 
+static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+
+	mutex_init(&mdev->bar_lock);
+	return vfio_pci_core_init_dev(core_vdev);
+}
+
+static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+
+	mutex_destroy(&mdev->bar_lock);
+	vfio_pci_core_release_dev(core_vdev);
+}
+
+static void vfio_pci_mediate_set_enabled(struct vfio_pci_mediate_device *mdev,
+					 bool enabled)
+{
+	down_write(&mdev->core_device.memory_lock);
+	mdev->enabled = enabled;
+	up_write(&mdev->core_device.memory_lock);
+}
+
 static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_core_device *vdev =
-		container_of(core_vdev, struct vfio_pci_core_device, vdev);
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_core_device *vdev = &mdev->core_device;
 	int ret;
 
 	ret = vfio_pci_core_enable(vdev);
 	if (ret)
 		return ret;
+	vfio_pci_mediate_set_enabled(mdev, true);
+
+	ret = vfio_pci_mediate_attach(mdev);
+	if (ret)
+		goto out_disable;
 
 	vfio_pci_core_finish_enable(vdev);
 	return 0;
+
+out_disable:
+	vfio_pci_mediate_set_enabled(mdev, false);
+	vfio_pci_core_disable(vdev);
+	vfio_pci_mediate_unmap_bars(mdev);
+	return ret;
+}
+
+/*
+ * The core disables the device and releases the open's device-specific
+ * regions first; the mediator is released last, as its header promises.
+ */
+static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+
+	vfio_pci_mediate_set_enabled(mdev, false);
+	vfio_pci_core_close_device(core_vdev);
+	vfio_pci_mediate_unmap_bars(mdev);
+	vfio_pci_mediate_detach(mdev);
 }
 
 static const struct vfio_device_ops vfio_pci_mediate_ops = {
 	.name		= "vfio-pci-mediate",
-	.init		= vfio_pci_core_init_dev,
-	.release	= vfio_pci_core_release_dev,
+	.init		= vfio_pci_mediate_init_dev,
+	.release	= vfio_pci_mediate_release_dev,
 	.open_device	= vfio_pci_mediate_open_device,
-	.close_device	= vfio_pci_core_close_device,
-	.ioctl		= vfio_pci_core_ioctl,
+	.close_device	= vfio_pci_mediate_close_device,
+	.ioctl		= vfio_pci_mediate_ioctl,
 	.device_feature	= vfio_pci_core_ioctl_feature,
-	.read		= vfio_pci_core_read,
-	.write		= vfio_pci_core_write,
-	.mmap		= vfio_pci_core_mmap,
+	.read		= vfio_pci_mediate_read,
+	.write		= vfio_pci_mediate_write,
+	.mmap		= vfio_pci_mediate_mmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
 };
@@ -158,6 +208,8 @@ static struct pci_driver vfio_pci_mediate_driver = {
 	.sriov_configure	= vfio_pci_mediate_sriov_configure,
 	.err_handler		= &vfio_pci_core_err_handlers,
 	.driver_managed_dma	= true,
+	.groups			= vfio_pci_mediate_driver_groups,
+	.dev_groups		= vfio_pci_mediate_dev_groups,
 };
 
 /* Parse one "vendor:device[:subvendor[:subdevice[:class[:mask]]]]" entry. */

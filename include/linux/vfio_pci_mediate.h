@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Mediate ops for vfio-pci-mediate.
+ *
+ * A mediator is a kernel module that never binds a device.  It registers a
+ * const struct vfio_pci_mediate_ops; each time a device bound to the
+ * vfio-pci-mediate driver is opened (first fd), the registered mediators are
+ * asked in registration order, through ->open(), whether they want to serve
+ * that open.  The first that accepts serves it until the device is closed
+ * (last fd); if none accepts, the device is plain vfio-pci passthrough.
+ * One mediator serves any number of devices, told apart by the handle its
+ * ->open() returned.
+ *
+ * Autoload: before asking, on the first open after the device was bound,
+ * the driver requests the module alias
+ *
+ *	vfio_pci_mediate:vVVVVVVVVdDDDDDDDDsvSSSSSSSSsdTTTTTTTTbcBBscSSiII
+ *
+ * i.e. "vfio_pci_mediate:" followed by the body of the device's PCI
+ * modalias (its sysfs "modalias" without "pci:"; upper-case hex).  A
+ * mediator module declares the devices it wants to be loaded for with
+ * MODULE_ALIAS_VFIO_PCI_MEDIATE(vendor, device) and is then loaded by
+ * modprobe with no user action.
+ *
+ * Lifetime: while a mediator serves an open device, the driver holds a
+ * reference on ops->owner, so the module cannot be unloaded.  Ops are only
+ * ever called between a successful ->open() and its ->release(), and
+ * vfio_pci_unregister_mediate_ops() waits for every ->release() of the
+ * mediator before returning, so no call is in flight once it returns.
+ */
+#ifndef LINUX_VFIO_PCI_MEDIATE_H
+#define LINUX_VFIO_PCI_MEDIATE_H
+
+#include <linux/module.h>
+#include <linux/pci.h>
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+struct vfio_pci_mediate_device;
+struct vm_area_struct;
+
+/**
+ * MODULE_ALIAS_VFIO_PCI_MEDIATE() - have a mediator autoloaded for a device
+ * @vendor: PCI vendor id, four upper-case hex digits, no 0x (e.g. 1234)
+ * @device: PCI device id, four upper-case hex digits, no 0x (e.g. 11E8)
+ */
+#define MODULE_ALIAS_VFIO_PCI_MEDIATE(vendor, device)			\
+	MODULE_ALIAS("vfio_pci_mediate:v0000" #vendor "d0000" #device	\
+		     "sv*sd*bc*sc*i*")
+
+/**
+ * struct vfio_pci_mediate_ops - what a mediator implements
+ * @owner: the module implementing the ops (THIS_MODULE); pinned while the
+ *	mediator serves any open device.
+ * @name: unique name, shown in sysfs and the kernel log.
+ * @open: the device @pdev, bound to vfio-pci-mediate, is being opened
+ *	through VFIO (first fd).  Return 0 and set *@handle to serve this
+ *	open, -ENODEV to decline (the next mediator is asked), or any other
+ *	negative errno to fail the open with it.  The device is enabled
+ *	(vfio_pci_core_enable() done).  Process context, may sleep; called
+ *	with the registry lock held, so it must not register or unregister
+ *	mediators.  @mdev is the handle for the vfio_pci_mediate_*() helpers
+ *	and stays valid until ->release().
+ * @release: the open that ->open() accepted has ended, however it ended
+ *	(close of the last fd, process killed, device unbound).  Called
+ *	exactly once per successful ->open(), after the device was disabled
+ *	and the open's device-specific regions were released.  Process
+ *	context, may sleep.
+ * @get_region_info: VFIO_DEVICE_GET_REGION_INFO for the config region or
+ *	BAR0-5 (other indexes are never passed).  @info comes filled in as
+ *	vfio-pci would answer (@index, offset, size, flags) and @caps holds
+ *	the capabilities vfio-pci would add; change either, add capabilities
+ *	with vfio_info_add_capability() or vfio_pci_mediate_add_sparse_mmap().
+ *	Set *@pt to leave the answer entirely to vfio-pci.  Return 0 or a
+ *	negative errno for the ioctl.  Process context, may sleep.  Unset:
+ *	vfio-pci answers.
+ * @rw: read (@iswrite false) or write of @count bytes at @offset into the
+ *	config region or BAR0-5 (@index), with @buf the user's buffer.  The
+ *	framework only passes accesses that lie inside the region as vfio-pci
+ *	sizes it; others get vfio-pci's own errors.  Return the bytes done or
+ *	a negative errno; or set *@pt and return 0 to have vfio-pci do the
+ *	access.  Process context, may sleep, may run concurrently with itself
+ *	for the same device.  Unset: vfio-pci does every access.
+ * @mmap: mmap of BAR0-5 (@index).  vma->vm_pgoff still carries the
+ *	region index; the offset in the region is
+ *	(vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK, and whether the
+ *	mapping lies inside the region is for the mediator to check.
+ *	Return 0 after setting up @vma, a negative errno to refuse, or set
+ *	*@pt and return 0 to let vfio-pci map it.  Process context, mmap lock
+ *	held for write.  Unset: vfio-pci maps.
+ *
+ * Members may be added by later versions; initialise with designated
+ * initialisers.
+ */
+struct vfio_pci_mediate_ops {
+	struct module *owner;
+	const char *name;
+	int (*open)(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
+		    void **handle);
+	void (*release)(void *handle);
+	int (*get_region_info)(void *handle, unsigned int index,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps, bool *pt);
+	ssize_t (*rw)(void *handle, unsigned int index, char __user *buf,
+		      size_t count, loff_t offset, bool iswrite, bool *pt);
+	int (*mmap)(void *handle, unsigned int index,
+		    struct vm_area_struct *vma, bool *pt);
+};
+
+int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops);
+void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops);
+
+/**
+ * struct vfio_pci_mediate_region_ops - a mediator's device-specific region
+ * @rw: access of @count bytes at @offset; the framework has checked that
+ *	the access lies inside the region (else the user gets -EINVAL).
+ *	Return the bytes done or a negative errno.  Process context.
+ * @mmap: map @vma; the framework has checked that the region has
+ *	VFIO_REGION_INFO_FLAG_MMAP and that the mapping lies inside it
+ *	(vm_pgoff carries the region index, as for the ops' @mmap).
+ *	Optional: without it mmap fails with -EINVAL.
+ * @add_capability: add capabilities to the region's info beyond its type
+ *	(e.g. sparse mmap).  Optional.
+ * @release: the open ends; called once, before the mediator's ->release().
+ *	Optional.
+ *
+ * Each callback gets the @data given to vfio_pci_mediate_register_region().
+ */
+struct vfio_pci_mediate_region_ops {
+	ssize_t (*rw)(void *data, char __user *buf, size_t count,
+		      loff_t offset, bool iswrite);
+	int (*mmap)(void *data, struct vm_area_struct *vma);
+	int (*add_capability)(void *data, struct vfio_info_cap *caps);
+	void (*release)(void *data);
+};
+
+int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
+				     u32 type, u32 subtype,
+				     const struct vfio_pci_mediate_region_ops *ops,
+				     size_t size, u32 flags, void *data);
+
+int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *mdev,
+			      unsigned int bar, loff_t offset, void *buf,
+			      size_t count);
+int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *mdev,
+			       unsigned int bar, loff_t offset,
+			       const void *buf, size_t count);
+ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
+					unsigned int index, char __user *buf,
+					size_t count, loff_t offset,
+					bool iswrite);
+int vfio_pci_mediate_add_sparse_mmap(struct vfio_info_cap *caps,
+				     const struct vfio_region_sparse_mmap_area *areas,
+				     u32 nr_areas);
+struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev);
+
+#endif /* LINUX_VFIO_PCI_MEDIATE_H */

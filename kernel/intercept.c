@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The VFIO file operations a mediator may intercept: region info, read and
+ * write, and mmap of the config region and BARs.  Without a mediator, or
+ * for whatever it passes on, vfio-pci-core handles the call unchanged.
+ */
+
+#include <linux/mm.h>
+#include <linux/nospec.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+
+#include "vfio_pci_mediate_priv.h"
+
+/* The regions a mediator's get_region_info, rw and mmap are offered. */
+static bool is_mediated_index(unsigned int index)
+{
+	return index <= VFIO_PCI_BAR5_REGION_INDEX ||
+	       index == VFIO_PCI_CONFIG_REGION_INDEX;
+}
+
+/* The region's size as vfio-pci reports it. */
+static u64 mediated_region_size(struct pci_dev *pdev, unsigned int index)
+{
+	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
+		return pdev->cfg_size;
+	return pci_resource_len(pdev, index);
+}
+
+/* Fill in what vfio-pci would answer for a config or BAR region. */
+static int default_region_info(struct vfio_pci_core_device *vdev,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps)
+{
+	struct vfio_info_cap_header msix_mappable = {
+		.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
+		.version = 1,
+	};
+
+	info->offset = VFIO_PCI_INDEX_TO_OFFSET(info->index);
+	info->size = mediated_region_size(vdev->pdev, info->index);
+	info->flags = 0;
+	if (info->index == VFIO_PCI_CONFIG_REGION_INDEX || info->size)
+		info->flags = VFIO_REGION_INFO_FLAG_READ |
+			      VFIO_REGION_INFO_FLAG_WRITE;
+	if (info->index == VFIO_PCI_CONFIG_REGION_INDEX || !info->size)
+		return 0;
+	if (!vdev->bar_mmap_supported[array_index_nospec(info->index,
+							 PCI_STD_NUM_BARS)])
+		return 0;
+
+	info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
+	if (info->index != vdev->msix_bar)
+		return 0;
+	return vfio_info_add_capability(caps, &msix_mappable,
+					sizeof(msix_mappable));
+}
+
+/* VFIO_DEVICE_GET_REGION_INFO answered by a mediator, or 1 to pass on. */
+static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
+				struct vfio_region_info __user *arg)
+{
+	const unsigned long minsz = offsetofend(struct vfio_region_info, offset);
+	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
+	struct vfio_region_info info;
+	bool pt = false;
+	int ret;
+
+	if (copy_from_user(&info, arg, minsz))
+		return -EFAULT;
+	if (info.argsz < minsz)
+		return -EINVAL;
+	if (!is_mediated_index(info.index))
+		return 1;
+
+	ret = default_region_info(&mdev->core_device, &info, &caps);
+	if (!ret)
+		ret = ops->get_region_info(mdev->handle, info.index, &info,
+					   &caps, &pt);
+	if (ret || pt)
+		goto out_free_caps;
+
+	if (caps.size) {
+		info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+		if (info.argsz < sizeof(info) + caps.size) {
+			info.argsz = sizeof(info) + caps.size;
+			info.cap_offset = 0;
+		} else {
+			vfio_info_cap_shift(&caps, sizeof(info));
+			if (copy_to_user(arg + 1, caps.buf, caps.size)) {
+				ret = -EFAULT;
+				goto out_free_caps;
+			}
+			info.cap_offset = sizeof(info);
+		}
+	}
+	if (copy_to_user(arg, &info, minsz))
+		ret = -EFAULT;
+out_free_caps:
+	kfree(caps.buf);
+	return ret ? ret : pt;
+}
+
+long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
+			    unsigned long arg)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	int ret;
+
+	if (cmd == VFIO_DEVICE_GET_REGION_INFO && mdev->mediator &&
+	    mdev->mediator->ops->get_region_info) {
+		ret = mediated_region_info(mdev, (void __user *)arg);
+		if (ret <= 0)
+			return ret;
+	}
+	return vfio_pci_core_ioctl(core_vdev, cmd, arg);
+}
+
+/*
+ * Offer an access to the mediator if it lies inside a mediated region;
+ * *pt tells whether vfio-pci-core must do it instead.
+ */
+static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
+			   char __user *buf, size_t count, loff_t *ppos,
+			   bool iswrite, bool *pt)
+{
+	const struct vfio_pci_mediate_ops *ops;
+	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
+	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
+	u64 size;
+	ssize_t ret;
+
+	*pt = true;
+	if (!mdev->mediator || !count || !is_mediated_index(index))
+		return 0;
+	ops = mdev->mediator->ops;
+	if (!ops->rw)
+		return 0;
+	size = mediated_region_size(mdev->core_device.pdev, index);
+	/* Out of range: vfio-pci's own answer, not the mediator's. */
+	if (offset >= size || count > size - offset)
+		return 0;
+
+	*pt = false;
+	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, pt);
+	if (!*pt && ret > 0)
+		*ppos += ret;
+	return ret;
+}
+
+ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
+			      size_t count, loff_t *ppos)
+{
+	bool pt;
+	ssize_t ret = mediated_rw(to_mediate_device(core_vdev), buf, count,
+				  ppos, false, &pt);
+
+	return pt ? vfio_pci_core_read(core_vdev, buf, count, ppos) : ret;
+}
+
+ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
+			       const char __user *buf, size_t count,
+			       loff_t *ppos)
+{
+	bool pt;
+	/* rw takes one buffer type for both directions, as vfio-pci-core. */
+	ssize_t ret = mediated_rw(to_mediate_device(core_vdev),
+				  (char __user *)buf, count, ppos, true, &pt);
+
+	return pt ? vfio_pci_core_write(core_vdev, buf, count, ppos) : ret;
+}
+
+int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
+			  struct vm_area_struct *vma)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	unsigned int index =
+		vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
+	bool pt = false;
+	int ret;
+
+	if (!mdev->mediator || !mdev->mediator->ops->mmap ||
+	    index > VFIO_PCI_BAR5_REGION_INDEX)
+		return vfio_pci_core_mmap(core_vdev, vma);
+
+	ret = mdev->mediator->ops->mmap(mdev->handle, index, vma, &pt);
+	return pt ? vfio_pci_core_mmap(core_vdev, vma) : ret;
+}

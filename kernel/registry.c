@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The registry of mediate ops: registration, choosing a mediator when a
+ * device is opened, releasing it when the device is closed, autoload by
+ * module alias, and what sysfs shows of it.
+ */
+
+#include <linux/device.h>
+#include <linux/kmod.h>
+#include <linux/module.h>
+#include <linux/slab.h>
+#include <linux/sysfs.h>
+
+#include "vfio_pci_mediate_priv.h"
+
+/*
+ * Protects the registry list, each registration's users count and each
+ * device's mediator/handle.  Held across a mediator's ->open() so that
+ * unregister cannot race with it; never held across ->release() or any
+ * other callback.
+ */
+static DEFINE_MUTEX(vfio_pci_mediate_registry_lock);
+static LIST_HEAD(vfio_pci_mediate_registry);
+
+static struct vfio_pci_mediate_registration *
+find_registration(const struct vfio_pci_mediate_ops *ops)
+{
+	struct vfio_pci_mediate_registration *reg;
+
+	lockdep_assert_held(&vfio_pci_mediate_registry_lock);
+	list_for_each_entry(reg, &vfio_pci_mediate_registry, node)
+		if (reg->ops == ops || !strcmp(reg->ops->name, ops->name))
+			return reg;
+	return NULL;
+}
+
+/**
+ * vfio_pci_register_mediate_ops() - make a mediator available
+ * @ops: the mediator's ops; must stay valid until unregistered
+ *
+ * From now on the mediator is asked, after those registered before it,
+ * each time a device bound to vfio-pci-mediate is opened.  Devices already
+ * open are not affected.  Process context; may sleep.
+ *
+ * Return: 0, -EINVAL if @ops lacks a name, ->open or ->release, -EEXIST if
+ * it or a mediator of the same name is registered, -ENOMEM.
+ */
+int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops)
+{
+	struct vfio_pci_mediate_registration *reg;
+	int ret = 0;
+
+	if (!ops || !ops->name || !ops->open || !ops->release)
+		return -EINVAL;
+
+	reg = kzalloc(sizeof(*reg), GFP_KERNEL);
+	if (!reg)
+		return -ENOMEM;
+	reg->ops = ops;
+	init_waitqueue_head(&reg->unused);
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	if (find_registration(ops)) {
+		ret = -EEXIST;
+		goto out_unlock;
+	}
+	list_add_tail(&reg->node, &vfio_pci_mediate_registry);
+	reg = NULL;
+out_unlock:
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	kfree(reg);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_register_mediate_ops);
+
+static bool registration_unused(struct vfio_pci_mediate_registration *reg)
+{
+	bool unused;
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	unused = !reg->users;
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	return unused;
+}
+
+/**
+ * vfio_pci_unregister_mediate_ops() - withdraw a mediator
+ * @ops: ops given to vfio_pci_register_mediate_ops()
+ *
+ * No further open is offered to the mediator.  Returns at once if it
+ * serves no device; otherwise waits until every open it serves has been
+ * released (the devices' users close them; a mediator module cannot be
+ * unloaded meanwhile, so this wait only happens when a still-loaded
+ * module, e.g. a PF driver being unbound, unregisters).  Once it returns,
+ * no callback of @ops runs or will run.  Process context; may sleep.
+ */
+void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops)
+{
+	struct vfio_pci_mediate_registration *reg;
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	reg = find_registration(ops);
+	if (reg && reg->ops != ops)
+		reg = NULL;
+	if (reg)
+		list_del(&reg->node);
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	if (WARN_ON(!reg))
+		return;
+
+	wait_event(reg->unused, registration_unused(reg));
+	kfree(reg);
+}
+EXPORT_SYMBOL_GPL(vfio_pci_unregister_mediate_ops);
+
+/* Load the mediator modules that list this device, once per bind. */
+static void request_mediator_module(struct vfio_pci_mediate_device *mdev)
+{
+	struct pci_dev *pdev = mdev->core_device.pdev;
+
+	if (mdev->autoload_done)
+		return;
+	mdev->autoload_done = true;
+	/* No mediator for the device is the usual case, not an error. */
+	request_module("vfio_pci_mediate:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
+		       pdev->vendor, pdev->device, pdev->subsystem_vendor,
+		       pdev->subsystem_device, (u8)(pdev->class >> 16),
+		       (u8)(pdev->class >> 8), (u8)pdev->class);
+}
+
+/* Ask one mediator; 0 if it accepted, -ENODEV if it declined. */
+static int offer_open(struct vfio_pci_mediate_device *mdev,
+		      struct vfio_pci_mediate_registration *reg)
+{
+	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	const struct vfio_pci_mediate_ops *ops = reg->ops;
+	int regions = vdev->num_regions;
+	void *handle = NULL;
+	int ret;
+
+	lockdep_assert_held(&vfio_pci_mediate_registry_lock);
+	/* A module on its way out is not asked. */
+	if (!try_module_get(ops->owner))
+		return -ENODEV;
+
+	mdev->in_open = true;
+	ret = ops->open(mdev, vdev->pdev, &handle);
+	mdev->in_open = false;
+
+	if (ret == -ENODEV && vdev->num_regions != regions) {
+		/* Its regions would outlive its refusal. */
+		pci_warn(vdev->pdev, "mediator %s declined after adding regions\n",
+			 ops->name);
+		ret = -EINVAL;
+	}
+	if (ret) {
+		module_put(ops->owner);
+		return ret;
+	}
+
+	reg->users++;
+	mdev->mediator = reg;
+	mdev->handle = handle;
+	pci_info(vdev->pdev, "mediated by %s\n", ops->name);
+	return 0;
+}
+
+/**
+ * vfio_pci_mediate_attach() - choose the mediator for a device being opened
+ * @mdev: the device, enabled by vfio_pci_core_enable()
+ *
+ * Return: 0 (whether or not a mediator accepted), or the error with which
+ * a mediator failed the open.
+ */
+int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *mdev)
+{
+	struct vfio_pci_mediate_registration *reg;
+	int ret = 0;
+
+	/* Outside the lock: the module's init registers, taking it. */
+	request_mediator_module(mdev);
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	list_for_each_entry(reg, &vfio_pci_mediate_registry, node) {
+		ret = offer_open(mdev, reg);
+		if (ret != -ENODEV)
+			break;
+	}
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	return ret == -ENODEV ? 0 : ret;
+}
+
+/**
+ * vfio_pci_mediate_detach() - release the mediator of a device being closed
+ * @mdev: the device, already disabled
+ */
+void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *mdev)
+{
+	struct vfio_pci_mediate_registration *reg = mdev->mediator;
+	struct module *owner;
+
+	if (!reg)
+		return;
+
+	owner = reg->ops->owner;
+	pci_info(mdev->core_device.pdev, "%s no longer mediates\n",
+		 reg->ops->name);
+	reg->ops->release(mdev->handle);
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	mdev->mediator = NULL;
+	mdev->handle = NULL;
+	if (!--reg->users)
+		wake_up(&reg->unused);
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	/* Last: the module's code ran until here. */
+	module_put(owner);
+}
+
+static ssize_t mediator_show(struct device *dev, struct device_attribute *attr,
+			     char *buf)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(dev);
+	struct vfio_pci_mediate_device *mdev =
+		container_of(vdev, struct vfio_pci_mediate_device, core_device);
+	ssize_t len;
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	len = sysfs_emit(buf, "%s\n",
+			 mdev->mediator ? mdev->mediator->ops->name : "none");
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	return len;
+}
+static DEVICE_ATTR_RO(mediator);
+
+static struct attribute *vfio_pci_mediate_dev_attrs[] = {
+	&dev_attr_mediator.attr,
+	NULL,
+};
+
+static const struct attribute_group vfio_pci_mediate_dev_group = {
+	.attrs = vfio_pci_mediate_dev_attrs,
+};
+
+const struct attribute_group *vfio_pci_mediate_dev_groups[] = {
+	&vfio_pci_mediate_dev_group,
+	NULL,
+};
+
+static ssize_t mediators_show(struct device_driver *drv, char *buf)
+{
+	struct vfio_pci_mediate_registration *reg;
+	ssize_t len = 0;
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	list_for_each_entry(reg, &vfio_pci_mediate_registry, node)
+		len += sysfs_emit_at(buf, len, "%s\n", reg->ops->name);
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+	return len;
+}
+static DRIVER_ATTR_RO(mediators);
+
+static struct attribute *vfio_pci_mediate_driver_attrs[] = {
+	&driver_attr_mediators.attr,
+	NULL,
+};
+
+static const struct attribute_group vfio_pci_mediate_driver_group = {
+	.attrs = vfio_pci_mediate_driver_attrs,
+};
+
+const struct attribute_group *vfio_pci_mediate_driver_groups[] = {
+	&vfio_pci_mediate_driver_group,
+	NULL,
+};
