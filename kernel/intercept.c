@@ -138,11 +138,14 @@ static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 	if (!ops->rw)
 		return 0;
 	size = mediated_region_size(mdev->core_device.pdev, index);
-	/* Out of range: vfio-pci's own answer, not the mediator's. */
-	if (offset >= size || count > size - offset)
+	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
+	if (offset >= size)
 		return 0;
-
 	*pt = false;
+	/* vfio-pci would trim it and reach past what the mediator sees. */
+	if (count > size - offset)
+		return -EINVAL;
+
 	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, pt);
 	if (!*pt && ret > 0)
 		*ppos += ret;

@@ -122,10 +122,9 @@ static void request_mediator_module(struct vfio_pci_mediate_device *mdev)
 		return;
 	mdev->autoload_done = true;
 	/* No mediator for the device is the usual case, not an error. */
-	request_module("vfio_pci_mediate:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X",
+	request_module("vfio_pci_mediate:v%08Xd%08Xsv%08Xsd%08X",
 		       pdev->vendor, pdev->device, pdev->subsystem_vendor,
-		       pdev->subsystem_device, (u8)(pdev->class >> 16),
-		       (u8)(pdev->class >> 8), (u8)pdev->class);
+		       pdev->subsystem_device);
 }
 
 /* Ask one mediator; 0 if it accepted, -ENODEV if it declined. */

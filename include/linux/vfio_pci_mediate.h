@@ -14,13 +14,14 @@
  * Autoload: before asking, on the first open after the device was bound,
  * the driver requests the module alias
  *
- *	vfio_pci_mediate:vVVVVVVVVdDDDDDDDDsvSSSSSSSSsdTTTTTTTTbcBBscSSiII
+ *	vfio_pci_mediate:vVVVVVVVVdDDDDDDDDsvSSSSSSSSsdTTTTTTTT
  *
- * i.e. "vfio_pci_mediate:" followed by the body of the device's PCI
- * modalias (its sysfs "modalias" without "pci:"; upper-case hex).  A
- * mediator module declares the devices it wants to be loaded for with
- * MODULE_ALIAS_VFIO_PCI_MEDIATE(vendor, device) and is then loaded by
- * modprobe with no user action.
+ * i.e. "vfio_pci_mediate:" followed by the ids part of the device's PCI
+ * modalias (its sysfs "modalias" without "pci:" and without the class
+ * fields, which would not fit request_module()'s 55-character limit;
+ * upper-case hex).  A mediator module declares the devices it wants to be
+ * loaded for with MODULE_ALIAS_VFIO_PCI_MEDIATE(vendor, device) and is
+ * then loaded by modprobe with no user action.
  *
  * Lifetime: while a mediator serves an open device, the driver holds a
  * reference on ops->owner, so the module cannot be unloaded.  Ops are only
@@ -46,7 +47,7 @@ struct vm_area_struct;
  */
 #define MODULE_ALIAS_VFIO_PCI_MEDIATE(vendor, device)			\
 	MODULE_ALIAS("vfio_pci_mediate:v0000" #vendor "d0000" #device	\
-		     "sv*sd*bc*sc*i*")
+		     "sv*sd*")
 
 /**
  * struct vfio_pci_mediate_ops - what a mediator implements
@@ -56,7 +57,8 @@ struct vm_area_struct;
  * @open: the device @pdev, bound to vfio-pci-mediate, is being opened
  *	through VFIO (first fd).  Return 0 and set *@handle to serve this
  *	open, -ENODEV to decline (the next mediator is asked), or any other
- *	negative errno to fail the open with it.  The device is enabled
+ *	negative errno to fail the open with it (regions it registered are
+ *	then released when the device is disabled).  The device is enabled
  *	(vfio_pci_core_enable() done).  Process context, may sleep; called
  *	with the registry lock held, so it must not register or unregister
  *	mediators.  @mdev is the handle for the vfio_pci_mediate_*() helpers
@@ -77,10 +79,12 @@ struct vm_area_struct;
  * @rw: read (@iswrite false) or write of @count bytes at @offset into the
  *	config region or BAR0-5 (@index), with @buf the user's buffer.  The
  *	framework only passes accesses that lie inside the region as vfio-pci
- *	sizes it; others get vfio-pci's own errors.  Return the bytes done or
- *	a negative errno; or set *@pt and return 0 to have vfio-pci do the
- *	access.  Process context, may sleep, may run concurrently with itself
- *	for the same device.  Unset: vfio-pci does every access.
+ *	sizes it: one that starts beyond its end gets vfio-pci's own error,
+ *	one that starts inside and runs past the end gets -EINVAL.  Return
+ *	the bytes done or a negative errno; or set *@pt and return 0 to have
+ *	vfio-pci do the access.  Process context, may sleep, may run
+ *	concurrently with itself for the same device.  Unset: vfio-pci does
+ *	every access.
  * @mmap: mmap of BAR0-5 (@index).  vma->vm_pgoff still carries the
  *	region index; the offset in the region is
  *	(vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK, and whether the
