@@ -12,16 +12,24 @@ LAB_KREL := $(shell lab/kernel-release 2>/dev/null)
 KDIR ?= /usr/src/linux-headers-$(LAB_KREL)
 BUILD := $(CURDIR)/build
 
+# Module folders, each with its Kbuild; later ones use earlier ones' symbols.
+MODULE_DIRS := kernel tests/kernel
+KBUILD_SYMBOLS := $(CURDIR)/kernel/Module.symvers
+
 .PHONY: all modules tests bench check lab demo sparse clean deps
 
 all: modules tests bench
 
 modules:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: run lab/setup (as root) or set KDIR" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kernel W=1 modules
+	set -e; for dir in $(MODULE_DIRS); do \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir KBUILD_EXTRA_SYMBOLS=$(KBUILD_SYMBOLS) W=1 modules; \
+	done
 
 sparse:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kernel W=1 C=2 modules
+	set -e; for dir in $(MODULE_DIRS); do \
+		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir KBUILD_EXTRA_SYMBOLS=$(KBUILD_SYMBOLS) W=1 C=2 modules; \
+	done
 
 tests:
 	$(MAKE) -C tests O=$(BUILD)/tests
@@ -47,5 +55,5 @@ demo:
 	@exit 2
 
 clean:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kernel clean
+	for dir in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir clean; done
 	rm -rf $(BUILD)

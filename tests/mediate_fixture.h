@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Fixtures for the mediate ops tests: load and unload the test mediator
+ * (tests/kernel, module vfio_pci_mediate_test), drive its instances
+ * test0..test3 through debugfs, read what vfio-pci-mediate shows in sysfs,
+ * and watch the kernel log.  Everything asserts through harness.h, so a
+ * test reads straight through; functions returning int give 0 or -errno
+ * for the cases a test wants to look at itself.
+ */
+#ifndef TESTS_MEDIATE_FIXTURE_H
+#define TESTS_MEDIATE_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vfio_dev.h"
+
+#define MT_MODULE "vfio_pci_mediate_test"
+#define MT_INSTANCES 4
+#define MT_NAME_LEN 64
+
+/* edu BAR0 registers. */
+#define EDU_REG_ID 0x00
+#define EDU_REG_LIVENESS 0x04
+#define EDU_ID_VALUE 0x010000edu
+#define EDU_BAR0_SIZE (1u << 20)
+
+/* Byte i of a test mediator device-specific region before any write. */
+#define MT_REGION_BYTE(i) ((uint8_t)(((i) & 0xff) ^ 0x5a))
+
+/* --- the module -------------------------------------------------------- */
+
+const char *mt_module_path(void);
+bool mt_module_loaded(void);
+/* finit_module of the built test module with params ("" for none). */
+int mt_module_load(const char *params);
+/* delete_module without waiting, as rmmod does: -EAGAIN while in use. */
+int mt_module_unload(void);
+
+/*
+ * Loads the test module for this test (it must not be loaded yet) and
+ * unloads it when the test ends, retrying for a while if a device is
+ * still being released.  Mounts debugfs if needed.
+ */
+void mt_load_for_test(const char *params);
+
+/* Makes sure the test module is not loaded when the test ends. */
+void mt_unload_at_end(void);
+
+/* --- instances through debugfs ---------------------------------------- */
+
+int mt_write(int inst, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int mt_read(int inst, const char *file, char *buf, size_t len);
+
+/* Like mt_write, failing the test on error. */
+void mt_set(int inst, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* A counter from the instance's stats file. */
+long mt_stat(int inst, const char *key);
+
+/* Registers or unregisters testN. */
+void mt_register(int inst, bool on);
+
+struct mt_handle {
+	char bdf[PCI_BDF_LEN];
+	unsigned int id;
+	/* Calls of rw, mmap, get_region_info; of any in passthrough mode. */
+	long rw, mmap, info, pt;
+};
+
+/* The opens instance inst serves now; returns how many (asserts). */
+int mt_handles(int inst, struct mt_handle *out, int max);
+
+/* --- what vfio-pci-mediate shows in sysfs ------------------------------ */
+
+/* Registered mediators, in order; returns how many (asserts). */
+int mt_mediators(char names[][MT_NAME_LEN], int max);
+/* The device's "mediator" attribute: a mediator's name or "none". */
+void mt_mediator_of(const char *bdf, char *name, size_t len);
+/* Asserts the device's mediator attribute reads want. */
+void mt_expect_mediator(const char *bdf, const char *want);
+
+/* --- kernel log --------------------------------------------------------- */
+
+/* The sequence number the next kernel log record will get. */
+uint64_t kmsg_mark(void);
+/*
+ * Records logged since mark that contain every non-NULL needle; each is
+ * printed as a diagnostic.
+ */
+int kmsg_count_since(uint64_t mark, const char *needle1, const char *needle2);
+
+/* --- devices ------------------------------------------------------------- */
+
+/* The lab's two edu devices, or SKIP. */
+void mt_find_two_edu(char a[PCI_BDF_LEN], char b[PCI_BDF_LEN]);
+
+/* Binds bdf to vfio-pci-mediate for this test, restoring it at the end. */
+void mt_bind_mediate(const char *bdf);
+
+/* Reads edu's id register and checks it (through pread). */
+void mt_check_edu_id(const struct vfio_dev *dev);
+
+/*
+ * In a forked child: closes every fd above 2 but keep (-1: none), so that
+ * the child holds no VFIO device its parent opened.
+ */
+void mt_close_inherited_fds(int keep);
+
+/* Kills (SIGKILL) and reaps pid when the test ends, if still running. */
+void mt_kill_at_end(pid_t pid);
+
+/* Milliseconds on the monotonic clock. */
+uint64_t mt_now_ms(void);
+void mt_sleep_ms(unsigned int ms);
+
+#endif
