@@ -12,9 +12,11 @@ LAB_KREL := $(shell lab/kernel-release 2>/dev/null)
 KDIR ?= /usr/src/linux-headers-$(LAB_KREL)
 BUILD := $(CURDIR)/build
 
-# Module folders, each with its Kbuild; later ones use earlier ones' symbols.
+# Module folders, each with its Kbuild.  kernel/ comes first: the others
+# link against its exports (its Module.symvers).
 MODULE_DIRS := kernel tests/kernel
-KBUILD_SYMBOLS := $(CURDIR)/kernel/Module.symvers
+kbuild = $(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
+	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(CURDIR)/kernel/Module.symvers)
 
 .PHONY: all modules tests bench check lab demo sparse clean deps
 
@@ -22,14 +24,10 @@ all: modules tests bench
 
 modules:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: run lab/setup (as root) or set KDIR" >&2; exit 1; }
-	set -e; for dir in $(MODULE_DIRS); do \
-		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir KBUILD_EXTRA_SYMBOLS=$(KBUILD_SYMBOLS) W=1 modules; \
-	done
+	$(foreach dir,$(MODULE_DIRS),$(call kbuild,$(dir)) modules &&) true
 
 sparse:
-	set -e; for dir in $(MODULE_DIRS); do \
-		$(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir KBUILD_EXTRA_SYMBOLS=$(KBUILD_SYMBOLS) W=1 C=2 modules; \
-	done
+	$(foreach dir,$(MODULE_DIRS),$(call kbuild,$(dir)) C=2 modules &&) true
 
 tests:
 	$(MAKE) -C tests O=$(BUILD)/tests
