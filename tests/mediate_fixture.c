@@ -427,3 +427,11 @@ void mt_sleep_ms(unsigned int ms)
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
 }
+
+void mt_setup_edu(char bdf[PCI_BDF_LEN], const char *params)
+{
+	lab_require();
+	lab_find_edu(bdf);
+	mt_bind_mediate(bdf);
+	mt_load_for_test(params);
+}

@@ -102,6 +102,12 @@ void mt_find_two_edu(char a[PCI_BDF_LEN], char b[PCI_BDF_LEN]);
 /* Binds bdf to vfio-pci-mediate for this test, restoring it at the end. */
 void mt_bind_mediate(const char *bdf);
 
+/*
+ * The usual start of a test: inside the lab, the first edu bound to
+ * vfio-pci-mediate (restored at the end) and the module loaded with params.
+ */
+void mt_setup_edu(char bdf[PCI_BDF_LEN], const char *params);
+
 /* Reads edu's id register and checks it (through pread). */
 void mt_check_edu_id(const struct vfio_dev *dev);
 

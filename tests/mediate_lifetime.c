@@ -107,10 +107,7 @@ static void kill_and_reap(pid_t pid)
 
 static void setup_one(char bdf[PCI_BDF_LEN])
 {
-	lab_require();
-	lab_find_edu(bdf);
-	mt_bind_mediate(bdf);
-	mt_load_for_test("");
+	mt_setup_edu(bdf, "");
 	mt_register(1, true);
 	mt_set(1, "accept", "%s", bdf);
 }

@@ -144,15 +144,6 @@ static struct mt_handle only_handle(int inst)
 	return h[0];
 }
 
-/* Binds one edu to vfio-pci-mediate and loads the module (test0 only). */
-static void setup_one(char bdf[PCI_BDF_LEN], const char *params)
-{
-	lab_require();
-	lab_find_edu(bdf);
-	mt_bind_mediate(bdf);
-	mt_load_for_test(params);
-}
-
 /* test1 registered after test0, accepting bdf, with the given rules. */
 static void serve_with_test1(const char *bdf, const char *rules)
 {
@@ -205,7 +196,7 @@ TEST_NAMED(first_refuses_second_accepts,
 	struct mt_handle h;
 	uint64_t mark;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	mt_expect_mediator(bdf, "none");
 	/* test0 (registered first) refuses everything; test1 takes bdf. */
 	serve_with_test1(bdf, NULL);
@@ -251,7 +242,7 @@ TEST_NAMED(registration_order_decides, "mediate.registration_order_decides",
 	char bdf[PCI_BDF_LEN];
 	struct vfio_dev *dev;
 
-	setup_one(bdf, "autoregister=0");
+	mt_setup_edu(bdf, "autoregister=0");
 	expect_test_mediators("");
 	mt_set(1, "accept", "all");
 	mt_set(2, "accept", "all");
@@ -361,7 +352,7 @@ TEST_NAMED(nobody_accepts_is_passthrough,
 	void *bar;
 
 	/* All four instances registered, all refusing. */
-	setup_one(bdf, "autoregister=15");
+	mt_setup_edu(bdf, "autoregister=15");
 	expect_test_mediators("test0,test1,test2,test3");
 
 	dev = lab_open(bdf);
@@ -389,7 +380,7 @@ TEST_NAMED(open_error_fails_open, "mediate.open_error_fails_open", 60)
 	char bdf[PCI_BDF_LEN];
 	struct vfio_dev probe, *dev;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf, NULL);
 
 	mt_set(1, "open_error", "%d", EIO);
@@ -436,7 +427,7 @@ TEST_NAMED(region_info_override, "mediate.region_info_override", 60)
 	const struct vfio_region_info_cap_sparse_mmap *sparse;
 	struct vfio_dev *dev;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf,
 			 "info 0 size=0x80000 flags=0x7 sparse=0x0:0x1000,0x2000:0x3000\n"
 			 "info 1 size=0x1000 flags=0x3\n");
@@ -492,7 +483,7 @@ TEST_NAMED(shadow_reads, "mediate.shadow_reads", 60)
 	uint16_t word = 0;
 	void *bar;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf, "shadow 0 0x0 0x4 0xab\n"
 			      "shadow 0 0x100 0x100 0x5c\n"
 			      "shadow 7 0x0 0x2 0x11\n");
@@ -532,7 +523,7 @@ TEST_NAMED(writes_swallowed_recorded_forwarded,
 	uint64_t pair = 0;
 	uint32_t value;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 
 	/* Swallowed: the device never sees the pwrite. */
 	serve_with_test1(bdf, "write 0 0x4 0x4 swallow");
@@ -587,7 +578,7 @@ TEST_NAMED(bar_helpers_from_kernel, "mediate.bar_helpers_from_kernel", 60)
 	volatile uint32_t *bar;
 	struct vfio_dev *dev;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	/* BAR0 0x0-0x7 through vfio_pci_mediate_bar_read()/_write(). */
 	serve_with_test1(bdf, "kernel 0 0x0 0x8");
 	dev = lab_open(bdf);
@@ -611,7 +602,7 @@ TEST_NAMED(mmap_refused_in_range, "mediate.mmap_refused_in_range", 60)
 	struct vfio_dev *dev;
 	volatile uint32_t *bar;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf, "nommap 0 0x1000 0x1000");
 	dev = lab_open(bdf);
 
@@ -643,7 +634,7 @@ TEST_NAMED(passthrough_mode, "mediate.passthrough_mode", 60)
 	struct mt_handle h;
 	void *bar;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	/* Callbacks all set, every answer "pass through": rules unused. */
 	serve_with_test1(bdf, "shadow 0 0x0 0x4 0xab\n"
 			      "nommap 0 0x0 0x1000\n"
@@ -690,7 +681,7 @@ TEST_NAMED(device_specific_region, "mediate.device_specific_region", 60)
 	uint64_t data = 0x1122334455667788ull, back = 0;
 	struct vfio_dev *dev;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf, "region 0x80001234 7 0x2000 mmap sparse\n"
 			      "region 0x80001234 8 0x100\n");
 	dev = lab_open(bdf);
@@ -771,7 +762,7 @@ TEST_NAMED(out_of_range_einval_silent, "mediate.out_of_range_einval_silent",
 	struct vfio_dev *dev;
 	uint64_t mark;
 
-	setup_one(bdf, "");
+	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf, "shadow 0 0xff000 0x1000 0x11\n"
 			      "write 0 0xff000 0x1000 record\n"
 			      "region 0x80001234 7 0x1000\n");

@@ -145,10 +145,7 @@ TEST_NAMED(rw_8_threads_10s, "stress.rw_8_threads_10s", 90)
 	char writes[8192];
 	uint64_t mark;
 
-	lab_require();
-	lab_find_edu(bdf);
-	mt_bind_mediate(bdf);
-	mt_load_for_test("");
+	mt_setup_edu(bdf, "");
 	mt_register(1, true);
 	mt_set(1, "accept", "%s", bdf);
 	mt_set(1, "rules", "kernel 0 0x0 0x4\n"
