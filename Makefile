@@ -13,10 +13,16 @@ KDIR ?= /usr/src/linux-headers-$(LAB_KREL)
 BUILD := $(CURDIR)/build
 
 # Module folders, each with its Kbuild.  kernel/ comes first: the others
-# link against its exports (its Module.symvers).
+# link against its exports (its Module.symvers).  Kbuild does not notice
+# when those change, so a module older than them is relinked (its .o and
+# .ko removed) to pick up the new symbol versions.
 MODULE_DIRS := kernel tests/kernel
-kbuild = $(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
-	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(CURDIR)/kernel/Module.symvers)
+KERNEL_SYMVERS := $(CURDIR)/kernel/Module.symvers
+kbuild = $(if $(filter-out kernel,$(1)),\
+	find $(CURDIR)/$(1) -name '*.ko' ! -newer $(KERNEL_SYMVERS) \
+		-exec sh -c 'rm -f "$${0%.ko}.o" "$$0"' {} \; &&) \
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
+	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
 .PHONY: all modules tests bench check lab demo sparse clean deps
 

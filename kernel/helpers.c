@@ -300,16 +300,13 @@ ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
 					size_t count, loff_t offset,
 					bool iswrite)
 {
-	struct vfio_device *core_vdev = &mdev->core_device.vdev;
 	loff_t pos;
 
 	if (offset < 0 || offset > VFIO_PCI_OFFSET_MASK ||
 	    index >= VFIO_PCI_NUM_REGIONS + mdev->core_device.num_regions)
 		return -EINVAL;
 	pos = VFIO_PCI_INDEX_TO_OFFSET(index) + offset;
-	if (iswrite)
-		return vfio_pci_core_write(core_vdev, buf, count, &pos);
-	return vfio_pci_core_read(core_vdev, buf, count, &pos);
+	return vfio_pci_mediate_core_rw(mdev, buf, count, &pos, iswrite);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_passthrough_rw);
 

@@ -152,26 +152,60 @@ static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 	return ret;
 }
 
+/*
+ * vfio-pci-core's read/write.  In 6.1 the core maps a BAR on its first
+ * access without a lock, so of two concurrent first accesses one fails
+ * with -EBUSY (its request_region() finds the other's).  Accesses to a
+ * BAR not mapped yet are serialised here; once it is, none are.
+ */
+ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
+				 char __user *buf, size_t count, loff_t *ppos,
+				 bool iswrite)
+{
+	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
+	bool serialise = false;
+	ssize_t ret;
+
+	if (index <= VFIO_PCI_BAR5_REGION_INDEX) {
+		index = array_index_nospec(index, PCI_STD_NUM_BARS);
+		serialise = !READ_ONCE(vdev->barmap[index]);
+	}
+
+	if (serialise)
+		mutex_lock(&mdev->barmap_lock);
+	if (iswrite)
+		ret = vfio_pci_core_write(&vdev->vdev, buf, count, ppos);
+	else
+		ret = vfio_pci_core_read(&vdev->vdev, buf, count, ppos);
+	if (serialise)
+		mutex_unlock(&mdev->barmap_lock);
+	return ret;
+}
+
 ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
 			      size_t count, loff_t *ppos)
 {
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 	bool pt;
-	ssize_t ret = mediated_rw(to_mediate_device(core_vdev), buf, count,
-				  ppos, false, &pt);
+	ssize_t ret = mediated_rw(mdev, buf, count, ppos, false, &pt);
 
-	return pt ? vfio_pci_core_read(core_vdev, buf, count, ppos) : ret;
+	return pt ? vfio_pci_mediate_core_rw(mdev, buf, count, ppos, false) :
+		    ret;
 }
 
 ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
 			       const char __user *buf, size_t count,
 			       loff_t *ppos)
 {
-	bool pt;
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 	/* rw takes one buffer type for both directions, as vfio-pci-core. */
-	ssize_t ret = mediated_rw(to_mediate_device(core_vdev),
-				  (char __user *)buf, count, ppos, true, &pt);
+	char __user *ubuf = (char __user *)buf;
+	bool pt;
+	ssize_t ret = mediated_rw(mdev, ubuf, count, ppos, true, &pt);
 
-	return pt ? vfio_pci_core_write(core_vdev, buf, count, ppos) : ret;
+	return pt ? vfio_pci_mediate_core_rw(mdev, ubuf, count, ppos, true) :
+		    ret;
 }
 
 int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,

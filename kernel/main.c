@@ -75,6 +75,7 @@ static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
+	mutex_init(&mdev->barmap_lock);
 	mutex_init(&mdev->bar_lock);
 	return vfio_pci_core_init_dev(core_vdev);
 }
@@ -84,6 +85,7 @@ static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
 	mutex_destroy(&mdev->bar_lock);
+	mutex_destroy(&mdev->barmap_lock);
 	vfio_pci_core_release_dev(core_vdev);
 }
 

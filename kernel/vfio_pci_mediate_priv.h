@@ -38,6 +38,8 @@ struct vfio_pci_mediate_registration {
  * @autoload_done: the mediator module alias was requested since bind
  * @enabled: between vfio_pci_core_enable() and the start of close: the
  *	device may be accessed from kernel helpers
+ * @barmap_lock: serialises accesses that vfio-pci-core carries out while
+ *	it has not mapped the BAR yet (see vfio_pci_mediate_core_rw())
  * @bar_lock: protects @bar_io
  * @bar_io: kernel mappings of the BARs for the mediator's BAR helpers,
  *	made on first use and dropped at close
@@ -56,6 +58,7 @@ struct vfio_pci_mediate_device {
 	bool in_open;
 	bool autoload_done;
 	bool enabled;
+	struct mutex barmap_lock;
 	struct mutex bar_lock;
 	void __iomem *bar_io[PCI_STD_NUM_BARS];
 };
@@ -74,6 +77,9 @@ extern const struct attribute_group *vfio_pci_mediate_driver_groups[];
 extern const struct attribute_group *vfio_pci_mediate_dev_groups[];
 
 /* intercept.c */
+ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
+				 char __user *buf, size_t count, loff_t *ppos,
+				 bool iswrite);
 long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 			    unsigned long arg);
 ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
