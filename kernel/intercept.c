@@ -102,17 +102,88 @@ out_free_caps:
 	return ret ? ret : pt;
 }
 
+/* VFIO_DEVICE_GET_INFO: vfio-pci's answer, plus a mediator's reset. */
+static long mediated_device_info(struct vfio_pci_mediate_device *mdev,
+				 unsigned long arg)
+{
+	struct vfio_device_info __user *uinfo = (void __user *)arg;
+	long ret;
+	u32 flags;
+
+	ret = vfio_pci_core_ioctl(&mdev->core_device.vdev, VFIO_DEVICE_GET_INFO,
+				  arg);
+	if (ret)
+		return ret;
+	/* The core checked argsz and wrote flags. */
+	if (get_user(flags, &uinfo->flags))
+		return -EFAULT;
+	return put_user(flags | VFIO_DEVICE_FLAGS_RESET, &uinfo->flags);
+}
+
+/*
+ * VFIO_DEVICE_RESET while a mediator with a reset or migration serves the
+ * device: vfio-pci's reset if the device has one, then the mediator's
+ * ->reset, then migration back to RUNNING with no session
+ * (vpm_mig_reset()).  All under mig.lock, so no migration call runs in
+ * between.  A device that neither it nor its mediator can reset answers
+ * -EINVAL as under vfio-pci; a migration ERROR then lasts until the device
+ * is closed.
+ */
+static long mediated_reset(struct vfio_pci_mediate_device *mdev,
+			   unsigned long arg)
+{
+	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	long ret = 0;
+
+	if (!vdev->reset_works && !ops->reset)
+		return -EINVAL;
+
+	vpm_mig_lock(mdev);
+	if (vdev->reset_works)
+		ret = vfio_pci_core_ioctl(&vdev->vdev, VFIO_DEVICE_RESET, arg);
+	if (ret)
+		goto out_unlock;
+	if (ops->reset) {
+		ret = ops->reset(mdev->handle);
+		if (ret) {
+			vpm_mig_fail(mdev);
+			goto out_unlock;
+		}
+	}
+	ret = vpm_mig_reset(mdev, ops->reset != NULL);
+out_unlock:
+	vpm_mig_unlock(mdev);
+	return ret;
+}
+
 long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 			    unsigned long arg)
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	const struct vfio_pci_mediate_ops *ops =
+		mdev->mediator ? mdev->mediator->ops : NULL;
 	int ret;
 
-	if (cmd == VFIO_DEVICE_GET_REGION_INFO && mdev->mediator &&
-	    mdev->mediator->ops->get_region_info) {
+	if (!ops)
+		return vfio_pci_core_ioctl(core_vdev, cmd, arg);
+
+	switch (cmd) {
+	case VFIO_DEVICE_GET_REGION_INFO:
+		if (!ops->get_region_info)
+			break;
 		ret = mediated_region_info(mdev, (void __user *)arg);
 		if (ret <= 0)
 			return ret;
+		break;
+	case VFIO_DEVICE_GET_INFO:
+		if (ops->reset)
+			return mediated_device_info(mdev, arg);
+		break;
+	case VFIO_DEVICE_RESET:
+		if (ops->reset || ops->migration)
+			return mediated_reset(mdev, arg);
+		break;
 	}
 	return vfio_pci_core_ioctl(core_vdev, cmd, arg);
 }

@@ -77,6 +77,7 @@ static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
 
 	mutex_init(&mdev->barmap_lock);
 	mutex_init(&mdev->bar_lock);
+	vpm_mig_init(mdev);
 	return vfio_pci_core_init_dev(core_vdev);
 }
 
@@ -84,6 +85,7 @@ static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
+	vpm_mig_destroy(mdev);
 	mutex_destroy(&mdev->bar_lock);
 	mutex_destroy(&mdev->barmap_lock);
 	vfio_pci_core_release_dev(core_vdev);
@@ -112,9 +114,19 @@ static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 	if (ret)
 		goto out_disable;
 
+	ret = vpm_mig_open(mdev);
+	if (ret)
+		goto out_detach;
+
 	vfio_pci_core_finish_enable(vdev);
 	return 0;
 
+out_detach:
+	vfio_pci_mediate_set_enabled(mdev, false);
+	vfio_pci_core_disable(vdev);
+	vfio_pci_mediate_unmap_bars(mdev);
+	vfio_pci_mediate_detach(mdev);
+	return ret;
 out_disable:
 	vfio_pci_mediate_set_enabled(mdev, false);
 	vfio_pci_core_disable(vdev);
@@ -123,17 +135,37 @@ out_disable:
 }
 
 /*
- * The core disables the device and releases the open's device-specific
- * regions first; the mediator is released last, as its header promises.
+ * Migration sessions end first, while the device is still enabled and its
+ * mediator attached (their ->save_end() may touch it).  The core then
+ * disables the device and releases the open's device-specific regions;
+ * the mediator is released last, as its header promises.
  */
 static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
+	vpm_mig_close(mdev);
 	vfio_pci_mediate_set_enabled(mdev, false);
 	vfio_pci_core_close_device(core_vdev);
 	vfio_pci_mediate_unmap_bars(mdev);
 	vfio_pci_mediate_detach(mdev);
+}
+
+/*
+ * VFIO_DEVICE_FEATURE_MIG_DATA_SIZE (later kernels' uAPI, which QEMU 8+
+ * needs to converge) is answered here, as 6.1's vfio core leaves unknown
+ * features to the driver; everything else is vfio-pci-core's.
+ */
+static int vfio_pci_mediate_device_feature(struct vfio_device *core_vdev,
+					   u32 flags, void __user *arg,
+					   size_t argsz)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+
+	if ((flags & VFIO_DEVICE_FEATURE_MASK) ==
+	    VFIO_DEVICE_FEATURE_MIG_DATA_SIZE)
+		return vpm_mig_v2_data_size_feature(mdev, flags, arg, argsz);
+	return vfio_pci_core_ioctl_feature(core_vdev, flags, arg, argsz);
 }
 
 static const struct vfio_device_ops vfio_pci_mediate_ops = {
@@ -143,7 +175,7 @@ static const struct vfio_device_ops vfio_pci_mediate_ops = {
 	.open_device	= vfio_pci_mediate_open_device,
 	.close_device	= vfio_pci_mediate_close_device,
 	.ioctl		= vfio_pci_mediate_ioctl,
-	.device_feature	= vfio_pci_core_ioctl_feature,
+	.device_feature	= vfio_pci_mediate_device_feature,
 	.read		= vfio_pci_mediate_read,
 	.write		= vfio_pci_mediate_write,
 	.mmap		= vfio_pci_mediate_mmap,

@@ -34,6 +34,13 @@ find_registration(const struct vfio_pci_mediate_ops *ops)
 	return NULL;
 }
 
+static bool
+migration_ops_complete(const struct vfio_pci_mediate_migration_ops *mig)
+{
+	return mig->max_state_size && mig->set_run_state && mig->save_start &&
+	       mig->save && mig->save_size && mig->save_end && mig->load;
+}
+
 /**
  * vfio_pci_register_mediate_ops() - make a mediator available
  * @ops: the mediator's ops; must stay valid until unregistered
@@ -42,8 +49,9 @@ find_registration(const struct vfio_pci_mediate_ops *ops)
  * each time a device bound to vfio-pci-mediate is opened.  Devices already
  * open are not affected.  Process context; may sleep.
  *
- * Return: 0, -EINVAL if @ops lacks a name, ->open or ->release, -EEXIST if
- * it or a mediator of the same name is registered, -ENOMEM.
+ * Return: 0, -EINVAL if @ops lacks a name, ->open or ->release, or has
+ * migration ops with a callback missing or a max_state_size of 0, -EEXIST
+ * if it or a mediator of the same name is registered, -ENOMEM.
  */
 int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 {
@@ -51,6 +59,8 @@ int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 	int ret = 0;
 
 	if (!ops || !ops->name || !ops->open || !ops->release)
+		return -EINVAL;
+	if (ops->migration && !migration_ops_complete(ops->migration))
 		return -EINVAL;
 
 	reg = kzalloc(sizeof(*reg), GFP_KERNEL);
@@ -234,6 +244,7 @@ static DEVICE_ATTR_RO(mediator);
 
 static struct attribute *vfio_pci_mediate_dev_attrs[] = {
 	&dev_attr_mediator.attr,
+	&dev_attr_migration_protocol.attr,
 	NULL,
 };
 

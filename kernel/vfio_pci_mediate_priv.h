@@ -12,6 +12,8 @@
 #include <linux/vfio_pci_mediate.h>
 #include <linux/wait.h>
 
+#include "migration.h"
+
 /**
  * struct vfio_pci_mediate_registration - a registered mediator
  * @ops: its ops table, as given to vfio_pci_register_mediate_ops()
@@ -43,6 +45,7 @@ struct vfio_pci_mediate_registration {
  * @bar_lock: protects @bar_io
  * @bar_io: kernel mappings of the BARs for the mediator's BAR helpers,
  *	made on first use and dropped at close
+ * @mig: migration state (see migration.h for its locking)
  *
  * @mediator and @handle are written only by open and close, under
  * vfio_pci_mediate_registry_lock; the VFIO file operations read them
@@ -61,6 +64,7 @@ struct vfio_pci_mediate_device {
 	struct mutex barmap_lock;
 	struct mutex bar_lock;
 	void __iomem *bar_io[PCI_STD_NUM_BARS];
+	struct vpm_migration mig;
 };
 
 static inline struct vfio_pci_mediate_device *

@@ -50,6 +50,68 @@ struct vm_area_struct;
 		     "sv*sd*")
 
 /**
+ * enum vfio_pci_mediate_run_state - how far a mediated device may run
+ * @VFIO_PCI_MEDIATE_RUNNING: normal operation.
+ * @VFIO_PCI_MEDIATE_QUIESCED: the device still accepts accesses from the
+ *	user but starts no new DMA and raises no new interrupts (the P2P
+ *	states of the VFIO migration uAPI); work already started may finish.
+ * @VFIO_PCI_MEDIATE_STOPPED: nothing in the device changes any more, so
+ *	its complete state can be saved; or it is being loaded.
+ */
+enum vfio_pci_mediate_run_state {
+	VFIO_PCI_MEDIATE_RUNNING,
+	VFIO_PCI_MEDIATE_QUIESCED,
+	VFIO_PCI_MEDIATE_STOPPED,
+};
+
+/**
+ * struct vfio_pci_mediate_migration_ops - device state migration
+ * @max_state_size: the most bytes ->save() ever produces for one device
+ *	in one save session.  A stream that claims more is refused before
+ *	any memory is allocated for it.
+ * @set_run_state: change how far the device may run, one step at a time
+ *	(RUNNING <-> QUIESCED <-> STOPPED; the framework never skips
+ *	QUIESCED).  STOPPED must wait for work in flight to finish, with a
+ *	bounded wait.  Return 0 or a negative errno; on error the device is
+ *	taken to be in an undefined state and the user must reset it.
+ * @save_start: a save session begins.  @live is true when the device is
+ *	still RUNNING or QUIESCED (pre-copy): ->save() may then hand out an
+ *	initial part of the state and must account for anything that changes
+ *	afterwards in what it produces once STOPPED.  When @live is false the
+ *	device is STOPPED.
+ * @save: copy up to @len bytes of the device's state, continuing where
+ *	the previous call stopped, to @buf.  Return the bytes written, 0 when
+ *	there is nothing more to give for now (while live) or at all (when
+ *	STOPPED: end of state), or a negative errno.
+ * @save_size: estimates: *@live_bytes is what ->save() would give now
+ *	without stopping the device, *@stop_bytes what it would give in all
+ *	if the device were stopped now.  Called at any time while the device
+ *	is open, also outside a save session (then: the whole state).
+ * @save_end: the save session ends (finished, cancelled or failed).
+ * @load: the complete state produced by the source's ->save() calls, in
+ *	one buffer of @len bytes, already checked against the stream's
+ *	identity, length and checksum.  The device is STOPPED.  Apply it now
+ *	or keep it until the next ->set_run_state(); return 0 or a negative
+ *	errno (the load fails with it).  @data is only valid during the call.
+ *
+ * The framework turns these into both VFIO migration protocols (the v1
+ * migration region of QEMU up to 7.2, and VFIO_DEVICE_FEATURE_MIGRATION)
+ * and wraps the state in its own framing (see
+ * include/uapi/linux/vfio_pci_mediate.h); mediators see neither.  Calls
+ * for one device are serialised; process context, may sleep.
+ */
+struct vfio_pci_mediate_migration_ops {
+	u64 max_state_size;
+	int (*set_run_state)(void *handle,
+			     enum vfio_pci_mediate_run_state state);
+	int (*save_start)(void *handle, bool live);
+	ssize_t (*save)(void *handle, void *buf, size_t len);
+	void (*save_size)(void *handle, u64 *live_bytes, u64 *stop_bytes);
+	void (*save_end)(void *handle);
+	int (*load)(void *handle, const void *data, size_t len);
+};
+
+/**
  * struct vfio_pci_mediate_ops - what a mediator implements
  * @owner: the module implementing the ops (THIS_MODULE); pinned while the
  *	mediator serves any open device.
@@ -92,6 +154,21 @@ struct vm_area_struct;
  *	Return 0 after setting up @vma, a negative errno to refuse, or set
  *	*@pt and return 0 to let vfio-pci map it.  Process context, mmap lock
  *	held for write.  Unset: vfio-pci maps.
+ * @reset: return the device to its power-on state (what a function-level
+ *	reset would do), for a device that has no reset of its own or whose
+ *	own reset is not enough.  When set, the device reports
+ *	VFIO_DEVICE_INFO_FLAG_RESET and VFIO_DEVICE_RESET runs vfio-pci's
+ *	reset (if the device has one) and then this.  Also ends any
+ *	migration session and returns migration to RUNNING.  Afterwards the
+ *	device runs: the run state is RUNNING without a ->set_run_state()
+ *	call.  (Without ->reset, VFIO_DEVICE_RESET of a device that has a
+ *	reset of its own steps the run state back to RUNNING through
+ *	->set_run_state(); a device with neither stays in a migration ERROR
+ *	until it is closed.)  Called with the device's migration lock held,
+ *	so no migration callback runs meanwhile.  Process context.
+ * @migration: the device's state can be migrated; see
+ *	struct vfio_pci_mediate_migration_ops.  All its callbacks must be set
+ *	and max_state_size must not be 0, or registration fails (-EINVAL).
  *
  * Members may be added by later versions; initialise with designated
  * initialisers.
@@ -109,6 +186,8 @@ struct vfio_pci_mediate_ops {
 		      size_t count, loff_t offset, bool iswrite, bool *pt);
 	int (*mmap)(void *handle, unsigned int index,
 		    struct vm_area_struct *vma, bool *pt);
+	int (*reset)(void *handle);
+	const struct vfio_pci_mediate_migration_ops *migration;
 };
 
 int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops);
@@ -157,5 +236,7 @@ int vfio_pci_mediate_add_sparse_mmap(struct vfio_info_cap *caps,
 				     const struct vfio_region_sparse_mmap_area *areas,
 				     u32 nr_areas);
 struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev);
+int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
+			    dma_addr_t iova, void *buf, size_t len, bool write);
 
 #endif /* LINUX_VFIO_PCI_MEDIATE_H */

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The migration engine: one state machine per device, over the states of
+ * the v2 uAPI (PRE_COPY and the P2P states included), that turns each arc
+ * into calls of the serving mediator's struct
+ * vfio_pci_mediate_migration_ops and owns the save and load sessions whose
+ * framed streams stream.c produces and checks.  The v1 region
+ * (migration_v1.c) and the v2 uAPI (migration_v2.c) both drive it; only
+ * one of them at a time (see vpm_mig_set_state()).
+ *
+ * Arcs and what the mediator sees on each:
+ *
+ *	RUNNING -> RUNNING_P2P, PRE_COPY -> PRE_COPY_P2P,
+ *	STOP -> RUNNING_P2P			set_run_state(QUIESCED)
+ *	RUNNING_P2P -> RUNNING,
+ *	PRE_COPY_P2P -> PRE_COPY		set_run_state(RUNNING)
+ *	RUNNING_P2P -> STOP			set_run_state(STOPPED)
+ *	PRE_COPY_P2P -> STOP_COPY		set_run_state(STOPPED); the save
+ *						session goes on, now to its end
+ *	RUNNING -> PRE_COPY,
+ *	RUNNING_P2P -> PRE_COPY_P2P		save_start(live) + save session
+ *	STOP -> STOP_COPY			save_start(stopped) + session
+ *	PRE_COPY -> RUNNING,
+ *	PRE_COPY_P2P -> RUNNING_P2P,
+ *	STOP_COPY -> STOP			save_end, session (and data fd)
+ *						gone
+ *	STOP -> RESUMING			load session
+ *	RESUMING -> STOP			only after a complete, valid
+ *						stream was loaded (else the
+ *						stream's errno, -ENODATA if it
+ *						just stopped short)
+ *
+ * A failed arc ends every session and leaves the device in ERROR, from
+ * which only VFIO_DEVICE_RESET (if the device or its mediator can reset)
+ * or closing the device brings it back.
+ */
+
+#include <linux/device.h>
+#include <linux/lockdep.h>
+#include <linux/slab.h>
+
+#include "vfio_pci_mediate_priv.h"
+
+#define ERROR		VFIO_DEVICE_STATE_ERROR
+#define STOP		VFIO_DEVICE_STATE_STOP
+#define RUNNING		VFIO_DEVICE_STATE_RUNNING
+#define STOP_COPY	VFIO_DEVICE_STATE_STOP_COPY
+#define RESUMING	VFIO_DEVICE_STATE_RESUMING
+#define RUNNING_P2P	VFIO_DEVICE_STATE_RUNNING_P2P
+#define PRE_COPY	VFIO_DEVICE_STATE_PRE_COPY
+#define PRE_COPY_P2P	VFIO_DEVICE_STATE_PRE_COPY_P2P
+#define NUM_STATES	(PRE_COPY_P2P + 1)
+
+/*
+ * next_state[from][to]: the first arc on the way.  Paths are the shortest
+ * ones through the arcs above, and none passes through a saving state
+ * (PRE_COPY, PRE_COPY_P2P, STOP_COPY) or RESUMING on the way to another
+ * state, except PRE_COPY -> PRE_COPY_P2P -> STOP_COPY, the one way from
+ * pre-copy to stop-copy that keeps the session.  So a session is only ever
+ * opened by the last arc of a path, and a data fd is returned for it.
+ * Where two shortest paths exist, the one that leaves a saving state
+ * first wins (PRE_COPY -> STOP goes through RUNNING, not PRE_COPY_P2P).
+ * ERROR (0) as a value means "no way there".
+ */
+static const u8 next_state[NUM_STATES][NUM_STATES] = {
+	[STOP] = {
+		[STOP] = STOP,
+		[RUNNING] = RUNNING_P2P,
+		[STOP_COPY] = STOP_COPY,
+		[RESUMING] = RESUMING,
+		[RUNNING_P2P] = RUNNING_P2P,
+		[PRE_COPY] = RUNNING_P2P,
+		[PRE_COPY_P2P] = RUNNING_P2P,
+	},
+	[RUNNING] = {
+		[STOP] = RUNNING_P2P,
+		[RUNNING] = RUNNING,
+		[STOP_COPY] = RUNNING_P2P,
+		[RESUMING] = RUNNING_P2P,
+		[RUNNING_P2P] = RUNNING_P2P,
+		[PRE_COPY] = PRE_COPY,
+		[PRE_COPY_P2P] = RUNNING_P2P,
+	},
+	[STOP_COPY] = {
+		[STOP] = STOP,
+		[RUNNING] = STOP,
+		[STOP_COPY] = STOP_COPY,
+		[RESUMING] = STOP,
+		[RUNNING_P2P] = STOP,
+		[PRE_COPY] = STOP,
+		[PRE_COPY_P2P] = STOP,
+	},
+	[RESUMING] = {
+		[STOP] = STOP,
+		[RUNNING] = STOP,
+		[STOP_COPY] = STOP,
+		[RESUMING] = RESUMING,
+		[RUNNING_P2P] = STOP,
+		[PRE_COPY] = STOP,
+		[PRE_COPY_P2P] = STOP,
+	},
+	[RUNNING_P2P] = {
+		[STOP] = STOP,
+		[RUNNING] = RUNNING,
+		[STOP_COPY] = STOP,
+		[RESUMING] = STOP,
+		[RUNNING_P2P] = RUNNING_P2P,
+		[PRE_COPY] = RUNNING,
+		[PRE_COPY_P2P] = PRE_COPY_P2P,
+	},
+	[PRE_COPY] = {
+		[STOP] = RUNNING,
+		[RUNNING] = RUNNING,
+		[STOP_COPY] = PRE_COPY_P2P,
+		[RESUMING] = RUNNING,
+		[RUNNING_P2P] = RUNNING,
+		[PRE_COPY] = PRE_COPY,
+		[PRE_COPY_P2P] = PRE_COPY_P2P,
+	},
+	[PRE_COPY_P2P] = {
+		[STOP] = RUNNING_P2P,
+		[RUNNING] = RUNNING_P2P,
+		[STOP_COPY] = STOP_COPY,
+		[RESUMING] = RUNNING_P2P,
+		[RUNNING_P2P] = RUNNING_P2P,
+		[PRE_COPY] = PRE_COPY,
+		[PRE_COPY_P2P] = PRE_COPY_P2P,
+	},
+	/* [ERROR] = all ERROR: only reset or close leaves it. */
+};
+
+int vpm_mig_next_state(u32 cur, u32 target, u32 *next)
+{
+	if (cur >= NUM_STATES || target >= NUM_STATES)
+		return -EINVAL;
+	*next = next_state[cur][target];
+	return *next == ERROR ? -EINVAL : 0;
+}
+
+void vpm_mig_lock(struct vfio_pci_mediate_device *mdev)
+{
+	mutex_lock(&mdev->mig.lock);
+}
+
+void vpm_mig_unlock(struct vfio_pci_mediate_device *mdev)
+{
+	LIST_HEAD(dropped);
+
+	list_splice_init(&mdev->mig.v2_dropped, &dropped);
+	mutex_unlock(&mdev->mig.lock);
+	vpm_mig_v2_disable_dropped(&dropped);
+}
+
+static int set_run_state(struct vfio_pci_mediate_device *mdev,
+			 enum vfio_pci_mediate_run_state run_state)
+{
+	struct vpm_migration *mig = &mdev->mig;
+	int ret;
+
+	ret = mig->ops->set_run_state(mdev->handle, run_state);
+	if (!ret)
+		mig->run_state = run_state;
+	return ret;
+}
+
+static int save_begin(struct vfio_pci_mediate_device *mdev, bool live)
+{
+	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_save_stream *s;
+	int ret;
+
+	if (mig->save) {
+		/* Defensive: no path reaches STOP with a session open. */
+		vpm_save_stream_stop(mig->save);
+		return 0;
+	}
+
+	s = vpm_save_stream_new(mdev, live);
+	if (!s)
+		return -ENOMEM;
+	ret = mig->ops->save_start(mdev->handle, live);
+	if (ret) {
+		vpm_save_stream_free(s);
+		return ret;
+	}
+	mig->save = s;
+	return 0;
+}
+
+static void save_finish(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_migration *mig = &mdev->mig;
+
+	if (!mig->save)
+		return;
+	mig->ops->save_end(mdev->handle);
+	vpm_save_stream_free(mig->save);
+	mig->save = NULL;
+	vpm_mig_v2_drop_file(mdev);
+}
+
+static int load_begin(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_migration *mig = &mdev->mig;
+
+	vpm_load_stream_free(mig->load);
+	mig->load = vpm_load_stream_new();
+	return mig->load ? 0 : -ENOMEM;
+}
+
+/* RESUMING is left: 0 only if a complete, valid stream was loaded. */
+static int load_finish(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_migration *mig = &mdev->mig;
+	int ret = -ENODATA;
+
+	if (mig->load)
+		ret = vpm_load_stream_finish(mig->load, mdev);
+	vpm_load_stream_free(mig->load);
+	mig->load = NULL;
+	vpm_mig_v2_drop_file(mdev);
+	return ret;
+}
+
+static void end_sessions(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_migration *mig = &mdev->mig;
+
+	save_finish(mdev);
+	vpm_load_stream_free(mig->load);
+	mig->load = NULL;
+	vpm_mig_v2_drop_file(mdev);
+}
+
+/**
+ * vpm_mig_fail() - the device's state is undefined
+ * @mdev: the device
+ *
+ * Ends every session and puts migration in ERROR.  Lock held.
+ */
+void vpm_mig_fail(struct vfio_pci_mediate_device *mdev)
+{
+	lockdep_assert_held(&mdev->mig.lock);
+	if (!mdev->mig.ops)
+		return;
+	end_sessions(mdev);
+	mdev->mig.state = ERROR;
+}
+
+#define ARC(from, to)	((from) * NUM_STATES + (to))
+
+/* One arc (an entry of next_state[]): the mediator's part of it. */
+static int do_arc(struct vfio_pci_mediate_device *mdev, u32 cur, u32 next)
+{
+	int ret;
+
+	switch (ARC(cur, next)) {
+	case ARC(RUNNING, RUNNING_P2P):
+	case ARC(PRE_COPY, PRE_COPY_P2P):
+	case ARC(STOP, RUNNING_P2P):
+		return set_run_state(mdev, VFIO_PCI_MEDIATE_QUIESCED);
+	case ARC(RUNNING_P2P, RUNNING):
+	case ARC(PRE_COPY_P2P, PRE_COPY):
+		return set_run_state(mdev, VFIO_PCI_MEDIATE_RUNNING);
+	case ARC(RUNNING_P2P, STOP):
+		return set_run_state(mdev, VFIO_PCI_MEDIATE_STOPPED);
+	case ARC(PRE_COPY_P2P, STOP_COPY):
+		ret = set_run_state(mdev, VFIO_PCI_MEDIATE_STOPPED);
+		if (!ret)
+			vpm_save_stream_stop(mdev->mig.save);
+		return ret;
+	case ARC(RUNNING, PRE_COPY):
+	case ARC(RUNNING_P2P, PRE_COPY_P2P):
+		return save_begin(mdev, true);
+	case ARC(STOP, STOP_COPY):
+		return save_begin(mdev, false);
+	case ARC(PRE_COPY, RUNNING):
+	case ARC(PRE_COPY_P2P, RUNNING_P2P):
+	case ARC(STOP_COPY, STOP):
+		save_finish(mdev);
+		return 0;
+	case ARC(STOP, RESUMING):
+		return load_begin(mdev);
+	case ARC(RESUMING, STOP):
+		return load_finish(mdev);
+	default:
+		/* next_state[] holds no other arc. */
+		return -EINVAL;
+	}
+}
+
+int vpm_mig_set_state(struct vfio_pci_mediate_device *mdev,
+		      enum vpm_mig_client client, u32 target)
+{
+	struct vpm_migration *mig = &mdev->mig;
+	u32 next;
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+	if (!mig->ops)
+		return -ENOTTY;
+	if (mig->client != VPM_MIG_CLIENT_NONE && mig->client != client)
+		return -EBUSY;
+
+	while (mig->state != target) {
+		ret = vpm_mig_next_state(mig->state, target, &next);
+		if (ret)
+			return ret;
+		/* Whoever leaves RUNNING drives until it is back there. */
+		if (mig->state == RUNNING)
+			mig->client = client;
+		ret = do_arc(mdev, mig->state, next);
+		if (ret) {
+			vpm_mig_fail(mdev);
+			return ret;
+		}
+		mig->state = next;
+		if (next == RUNNING)
+			mig->client = VPM_MIG_CLIENT_NONE;
+		dev_dbg(&mdev->core_device.pdev->dev, "migration state %u\n",
+			next);
+	}
+	return 0;
+}
+
+ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *mdev, void *buf,
+			  size_t len)
+{
+	lockdep_assert_held(&mdev->mig.lock);
+	if (!mdev->mig.save)
+		return -EINVAL;
+	return vpm_save_stream_read(mdev->mig.save, mdev, buf, len);
+}
+
+void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
+			  u64 *dirty, u64 *stop_copy)
+{
+	struct vpm_migration *mig = &mdev->mig;
+	u64 live = 0, stop = 0, now;
+
+	lockdep_assert_held(&mig->lock);
+	*initial = 0;
+	*dirty = 0;
+	*stop_copy = 0;
+	if (!mig->ops)
+		return;
+
+	mig->ops->save_size(mdev->handle, &live, &stop);
+	live = min(live, mig->ops->max_state_size);
+	stop = min(stop, mig->ops->max_state_size);
+	vpm_save_stream_pending(mig->save, live, stop, &now, stop_copy);
+	*initial = now;
+	/* As the uAPI asks: initial + dirty is what STOP_COPY would give. */
+	*dirty = *stop_copy > now ? *stop_copy - now : 0;
+}
+
+ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *mdev,
+			   const void *buf, size_t len)
+{
+	lockdep_assert_held(&mdev->mig.lock);
+	if (!mdev->mig.load)
+		return -EINVAL;
+	return vpm_load_stream_write(mdev->mig.load, mdev, buf, len);
+}
+
+int vpm_mig_reset(struct vfio_pci_mediate_device *mdev, bool mediator_reset)
+{
+	struct vpm_migration *mig = &mdev->mig;
+	int ret;
+
+	lockdep_assert_held(&mig->lock);
+	if (!mig->ops)
+		return 0;
+
+	end_sessions(mdev);
+	mig->client = VPM_MIG_CLIENT_NONE;
+	/* A mediator's ->reset leaves it RUNNING (its documented contract). */
+	if (mediator_reset)
+		mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	/* Otherwise it only saw the device reset: step it back up. */
+	while (mig->run_state != VFIO_PCI_MEDIATE_RUNNING) {
+		ret = set_run_state(mdev,
+				    mig->run_state == VFIO_PCI_MEDIATE_STOPPED ?
+				    VFIO_PCI_MEDIATE_QUIESCED :
+				    VFIO_PCI_MEDIATE_RUNNING);
+		if (ret) {
+			mig->state = ERROR;
+			return ret;
+		}
+	}
+	mig->state = RUNNING;
+	return 0;
+}
+
+void vpm_mig_init(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_migration *mig = &mdev->mig;
+
+	mutex_init(&mig->lock);
+	INIT_LIST_HEAD(&mig->v2_dropped);
+	mig->state = RUNNING;
+	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
+}
+
+void vpm_mig_destroy(struct vfio_pci_mediate_device *mdev)
+{
+	mutex_destroy(&mdev->mig.lock);
+}
+
+int vpm_mig_open(struct vfio_pci_mediate_device *mdev)
+{
+	struct vfio_device *vdev = &mdev->core_device.vdev;
+	const struct vfio_pci_mediate_migration_ops *ops = NULL;
+	struct vpm_migration *mig = &mdev->mig;
+	int ret;
+
+	if (mdev->mediator)
+		ops = mdev->mediator->ops->migration;
+	if (!ops)
+		return 0;
+
+	mutex_lock(&mig->lock);
+	mig->ops = ops;
+	mig->state = RUNNING;
+	mig->client = VPM_MIG_CLIENT_NONE;
+	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	mutex_unlock(&mig->lock);
+
+	ret = vpm_mig_v1_register(mdev);
+	if (ret) {
+		mutex_lock(&mig->lock);
+		mig->ops = NULL;
+		mutex_unlock(&mig->lock);
+		return ret;
+	}
+
+	/*
+	 * mig_ops is set per open, although <linux/vfio.h> calls it a static
+	 * property to set before registration: the mediator, and with it
+	 * whether the device can migrate, is only chosen at open.  vfio core
+	 * answers the MIGRATION feature GET from migration_flags without
+	 * asking the driver, so a device whose current mediator cannot
+	 * migrate (or that has none) must show no mig_ops at all.  This is
+	 * safe because Linux 6.1 reads mig_ops and migration_flags only in
+	 * the VFIO_DEVICE_FEATURE ioctl of an open device fd (vfio_main.c;
+	 * vfio_pci_core_register_device() checks them at registration, when
+	 * they are NULL), and open_device/close_device run only when no
+	 * other fd of the device exists.
+	 */
+	vdev->migration_flags = VPM_MIG_V2_FLAGS;
+	vdev->mig_ops = &vpm_mig_v2_ops;
+	return 0;
+}
+
+/*
+ * The mediator's run state is left as it is: its ->release() follows and
+ * ends everything of this open.  The v1 region goes with the device's
+ * other regions, in vfio_pci_core_disable().
+ */
+void vpm_mig_close(struct vfio_pci_mediate_device *mdev)
+{
+	struct vfio_device *vdev = &mdev->core_device.vdev;
+	struct vpm_migration *mig = &mdev->mig;
+
+	vdev->mig_ops = NULL;
+	vdev->migration_flags = 0;
+	if (!mig->ops)
+		return;
+
+	vpm_mig_lock(mdev);
+	end_sessions(mdev);
+	mig->ops = NULL;
+	mig->state = RUNNING;
+	mig->client = VPM_MIG_CLIENT_NONE;
+	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	vpm_mig_unlock(mdev);
+}
+
+/*
+ * sysfs "migration_protocol": which client drives the device's migration
+ * now ("v1", "v2"), or "none" while it is RUNNING with no session, not
+ * open, or served by a mediator that cannot migrate.  For tools such as
+ * vfmig, which cannot open a device a VMM holds.  May wait for a state
+ * change in progress (a mediator's bounded drain).
+ */
+static ssize_t migration_protocol_show(struct device *dev,
+				       struct device_attribute *attr,
+				       char *buf)
+{
+	static const char * const names[] = {
+		[VPM_MIG_CLIENT_NONE] = "none",
+		[VPM_MIG_CLIENT_V1] = "v1",
+		[VPM_MIG_CLIENT_V2] = "v2",
+	};
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(dev);
+	struct vfio_pci_mediate_device *mdev =
+		container_of(vdev, struct vfio_pci_mediate_device, core_device);
+	enum vpm_mig_client client;
+
+	mutex_lock(&mdev->mig.lock);
+	client = mdev->mig.client;
+	mutex_unlock(&mdev->mig.lock);
+	return sysfs_emit(buf, "%s\n", names[client]);
+}
+DEVICE_ATTR_RO(migration_protocol);
