@@ -1,0 +1,1150 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * edu-mediate: a sample mediator for QEMU's "edu" PCI device (1234:11e8).
+ *
+ * It never binds the device: vfio-pci-mediate binds it, and offers each
+ * open to this module, which claims edu devices by its PCI id table and is
+ * loaded by alias on the first open.  For each open it
+ *
+ *  - traps BAR0's register page (the first 4 KiB; ->rw, and ->mmap refuses
+ *    any mapping that covers it) and passes the rest of BAR0 through, with
+ *    a sparse-mmap capability that offers only [4 KiB, end of BAR0);
+ *  - refuses with -EINVAL a DMA command whose range on edu's buffer side
+ *    would make QEMU's model abort (hw_error), and with -EBUSY the writes
+ *    that would start device work (a factorial input to 0x08, 0x60, a
+ *    command with RUN to 0x98) while the device is not RUNNING (QUIESCED
+ *    or STOPPED for migration).  Other writes are done in any state: they
+ *    change only what the user asks, and a later save includes them;
+ *  - migrates the complete device state (struct edu_state), and resets the
+ *    registers to their power-on values (edu has no reset of its own).
+ *
+ * Register accesses reach the device exactly as vfio-pci would carry them
+ * on Linux 6.1: split into naturally aligned pieces of at most 4 bytes.  So
+ * an 8-byte access to a DMA register reaches only its low half, and edu
+ * (which wants 4 bytes below 0x80, 4 or 8 above) ignores 1- and 2-byte
+ * pieces (reads give what the model gives for them).  Only 4-byte pieces
+ * can change edu, and each of those is checked.
+ *
+ * edu's state and how it moves (see QEMU's hw/misc/edu.c):
+ *  - liveness (0x04): read, restored by writing its inverse;
+ *  - factorial (0x08): after the drain on STOP it holds a result, n! mod
+ *    2^32 for the last input n (0 at power-on).  Every such result is also
+ *    n! mod 2^32 for some n in 0..34 (for n >= 34 it is 0), so the state
+ *    carries the result and the destination replays the smallest such n
+ *    with the IRQ-on-factorial bit clear.  The input itself is not tracked:
+ *    once the computation is done it is not observable, and replaying a
+ *    large input would take the model seconds;
+ *  - status bit 7 (IRQ on factorial), irq_status (0x24), DMA source,
+ *    destination and count (0x80, 0x88, 0x90; low halves, all a 4-byte
+ *    client can set) are read and written back.  irq_status is cleared
+ *    when the state is applied and raised again through 0x60 only when the
+ *    destination enters RUNNING, so nothing fires before the VM runs;
+ *  - the DMA command register (0x98) keeps the direction and IRQ bits of
+ *    the last transfer.  The direction is restored (by the direction of
+ *    the mediator's last transfer); the IRQ bit is not (setting it needs a
+ *    transfer that raises an interrupt);
+ *  - the 4 KiB DMA buffer is invisible through MMIO.  It is saved by a
+ *    device transfer buffer->RAM into a scratch page of the user's own
+ *    IOVA space and restored by a transfer RAM->buffer from it.  The
+ *    scratch page is one the user's own DMA commands used in this open
+ *    (checked to be mapped for read and write with the core's dma_rw before
+ *    each use); its content is read first and written back afterwards, so
+ *    guest memory keeps no trace.  The destination uses the IOVA carried in
+ *    the state (the destination VM has the same memory layout) and fails
+ *    the load if that IOVA is not mapped there.  This is done only while
+ *    the device is stopped, when the VMM has stopped the VM.  edu transfers
+ *    at most 4095 bytes (start + count must stay below the buffer's end),
+ *    so the buffer's last byte can be neither saved nor restored.  If the
+ *    user never issued a DMA command in this open there is no scratch
+ *    page: the buffer is then not captured (the state says so) and the
+ *    destination's buffer is left alone.
+ *
+ * The drain on STOP waits for a factorial and a DMA transfer in flight; the
+ * model computes factorials in a thread and starts a transfer 100 ms (its
+ * virtual clock) after the command.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/bits.h>
+#include <linux/build_bug.h>
+#include <linux/delay.h>
+#include <linux/jiffies.h>
+#include <linux/kernel.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/pci.h>
+#include <linux/rwsem.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_core.h>
+#include <linux/vfio_pci_mediate.h>
+#include <asm/unaligned.h>
+
+#define EDU_BAR			0
+#define EDU_REG_PAGE		SZ_4K	/* trapped part of BAR0 */
+
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_FACT		0x08
+#define EDU_REG_STATUS		0x20
+#define EDU_REG_IRQ_STATUS	0x24
+#define EDU_REG_IRQ_RAISE	0x60
+#define EDU_REG_IRQ_ACK		0x64
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_CNT		0x90
+#define EDU_REG_DMA_CMD		0x98
+
+#define EDU_STATUS_COMPUTING	BIT(0)
+#define EDU_STATUS_IRQFACT	BIT(7)
+
+#define EDU_DMA_RUN		BIT(0)
+#define EDU_DMA_TO_RAM		BIT(1)	/* direction: buffer -> RAM */
+#define EDU_DMA_IRQ		BIT(2)
+
+/* edu's DMA buffer, as the device addresses it. */
+#define EDU_BUF_START		0x40000
+#define EDU_BUF_SIZE		SZ_4K
+/* The most one transfer moves: start + count must stay below the end. */
+#define EDU_BUF_XFER_MAX	(EDU_BUF_SIZE - 1)
+/* The IOMMU's page: a scratch IOVA is the start of one. */
+#define EDU_IOVA_PAGE		SZ_4K
+
+/* The smallest n whose n! has 32 factors of 2, so n! mod 2^32 == 0. */
+#define EDU_FACT_ZERO_INPUT	34
+
+/*
+ * Bound on the drain and on the mediator's own transfers.  A transfer
+ * takes 100 ms of the model's virtual clock; a factorial of a 32-bit input
+ * above about 2^31 takes the model's thread seconds and may exceed it
+ * (STOP then fails with -ETIMEDOUT).
+ */
+#define EDU_WAIT_MS		5000
+#define EDU_POLL_MS		2
+
+/* Pages of the user's DMA commands remembered as scratch candidates. */
+#define EDU_NR_SCRATCH		4
+
+static unsigned int dma_mask_bits = 28;
+module_param(dma_mask_bits, uint, 0444);
+MODULE_PARM_DESC(dma_mask_bits,
+		 "Width of edu's DMA addresses, as its dma_mask property (default 28)");
+
+#define EDU_STATE_VERSION	1
+#define EDU_STATE_BUF_VALID	BIT(0)	/* @dma_buf and @scratch_iova hold */
+
+/**
+ * struct edu_state - edu's migrated state, little endian (it crosses hosts)
+ * @version: EDU_STATE_VERSION
+ * @flags: EDU_STATE_BUF_VALID or 0
+ * @liveness: register 0x04 as read
+ * @fact: register 0x08, a factorial result
+ * @status: register 0x20, only EDU_STATUS_IRQFACT
+ * @irq_status: register 0x24, including interrupts still to be raised
+ * @dma_src: register 0x80
+ * @dma_dst: register 0x88
+ * @dma_cnt: register 0x90
+ * @dma_cmd: register 0x98, never EDU_DMA_RUN
+ * @scratch_iova: the page used to move @dma_buf; the destination uses the
+ *	same one
+ * @dma_buf: edu's DMA buffer; the last byte is always 0 (not reachable)
+ */
+struct edu_state {
+	__le32 version;
+	__le32 flags;
+	__le32 liveness;
+	__le32 fact;
+	__le32 status;
+	__le32 irq_status;
+	__le32 dma_src;
+	__le32 dma_dst;
+	__le32 dma_cnt;
+	__le32 dma_cmd;
+	__le64 scratch_iova;
+	u8 dma_buf[EDU_BUF_SIZE];
+} __packed;
+
+static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
+
+/**
+ * struct edu_dev - one open of an edu device
+ * @mdev: the framework's handle for the helpers
+ * @pdev: the PCI device
+ * @hw_sem: user accesses to the register page take it for read (they may
+ *	run concurrently); the mediator's own sequences on the device (drain,
+ *	capture, applying a state, reset, run state changes) take it for
+ *	write, so that no user access interleaves with them.  Protects
+ *	@run_state, @reset_pending, @irq_to_raise, @load_pending and @loaded;
+ *	read by rw under it for read.
+ * @dma_lock: serialises user writes to the DMA registers (0x80-0x98), so
+ *	that the range check of a DMA command sees the values the device
+ *	will use.  Taken with @hw_sem held for read.
+ * @scratch: page IOVAs the user's DMA commands used, newest first; added
+ *	under @dma_lock with @hw_sem held for read, read and cleared under
+ *	@hw_sem held for write
+ * @nr_scratch: valid entries of @scratch, same locking
+ * @run_state: what the framework last set
+ * @reset_pending: a reset found memory decode off; its register part is
+ *	done on the next access with decode on
+ * @irq_to_raise: irq_status of an applied state, raised on RUNNING
+ * @load_pending: @loaded is to be applied when the device leaves STOPPED
+ * @loaded: a validated state from ->load()
+ * @snap_valid: @snap holds the state captured for the save session
+ * @snap_pos: bytes of @snap handed out by ->save()
+ * @snap: the captured state
+ * @page_orig: a scratch page's content while the mediator borrows it
+ *
+ * The migration callbacks are serialised by the framework; @snap_valid,
+ * @snap_pos and @snap are used only by them (and by ->reset under
+ * @hw_sem held for write).
+ */
+struct edu_dev {
+	struct vfio_pci_mediate_device *mdev;
+	struct pci_dev *pdev;
+	struct rw_semaphore hw_sem;	/* see above */
+	struct mutex dma_lock;		/* see above */
+	u64 scratch[EDU_NR_SCRATCH];
+	unsigned int nr_scratch;
+	enum vfio_pci_mediate_run_state run_state;
+	bool reset_pending;
+	u32 irq_to_raise;
+	bool load_pending;
+	struct edu_state loaded;
+	bool snap_valid;
+	size_t snap_pos;
+	struct edu_state snap;
+	u8 page_orig[EDU_BUF_XFER_MAX];
+};
+
+static const struct pci_device_id edu_ids[] = {
+	{ PCI_DEVICE(0x1234, 0x11e8) },
+	{ }
+};
+
+/* --- device access ------------------------------------------------------ */
+
+static int edu_read(struct edu_dev *edu, u32 reg, u32 *val)
+{
+	__le32 v;
+	int ret;
+
+	ret = vfio_pci_mediate_bar_read(edu->mdev, EDU_BAR, reg, &v, sizeof(v));
+	if (!ret)
+		*val = le32_to_cpu(v);
+	return ret;
+}
+
+static int edu_write(struct edu_dev *edu, u32 reg, u32 val)
+{
+	__le32 v = cpu_to_le32(val);
+
+	return vfio_pci_mediate_bar_write(edu->mdev, EDU_BAR, reg, &v,
+					  sizeof(v));
+}
+
+/* Polls @reg until none of @mask is set, for at most EDU_WAIT_MS. */
+static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(EDU_WAIT_MS);
+	u32 val;
+	int ret;
+
+	for (;;) {
+		ret = edu_read(edu, reg, &val);
+		if (ret)
+			return ret;
+		if (!(val & mask))
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		msleep(EDU_POLL_MS);
+	}
+}
+
+/* Waits for a factorial and a DMA transfer in flight to finish. */
+static int edu_drain(struct edu_dev *edu)
+{
+	int ret;
+
+	ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING);
+	if (!ret)
+		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN);
+	return ret;
+}
+
+static u64 edu_dma_mask(void)
+{
+	return dma_mask_bits >= 64 ? U64_MAX : BIT_ULL(dma_mask_bits) - 1;
+}
+
+/*
+ * Whether a transfer of @cnt bytes at buffer-side address @buf passes the
+ * model's range check (QEMU 7.2 hw_error()s otherwise): @buf inside the
+ * buffer, @cnt > 0 and @buf + @cnt strictly below the buffer's end.
+ */
+static bool edu_dma_range_ok(u64 buf, u64 cnt)
+{
+	return cnt && buf >= EDU_BUF_START &&
+	       buf < EDU_BUF_START + EDU_BUF_SIZE &&
+	       cnt < EDU_BUF_START + EDU_BUF_SIZE - buf;
+}
+
+/* The smallest n in 0..34 with n! mod 2^32 == @result. */
+static bool edu_fact_input(u32 result, u32 *input)
+{
+	u32 n, f = 1;
+
+	for (n = 0; n <= EDU_FACT_ZERO_INPUT; n++) {
+		if (n)
+			f *= n;
+		if (f == result) {
+			*input = n;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Makes the factorial register hold @result: replays the matching input
+ * with the IRQ-on-factorial bit clear (the caller restores it).  Nothing is
+ * computing (drained).
+ */
+static int edu_set_fact(struct edu_dev *edu, u32 result)
+{
+	u32 input, cur;
+	int ret;
+
+	if (!edu_fact_input(result, &input))
+		return -EINVAL;
+	ret = edu_read(edu, EDU_REG_FACT, &cur);
+	if (ret || cur == result)
+		return ret;
+	ret = edu_write(edu, EDU_REG_STATUS, 0);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_FACT, input);
+	if (!ret)
+		ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING);
+	/*
+	 * The model's thread clears COMPUTING and then looks at the IRQ bit:
+	 * give it time to get past that before the caller sets the bit.
+	 */
+	usleep_range(1000, 2000);
+	return ret;
+}
+
+static int edu_write_dma_regs(struct edu_dev *edu, u32 src, u32 dst, u32 cnt)
+{
+	int ret;
+
+	ret = edu_write(edu, EDU_REG_DMA_SRC, src);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_DMA_DST, dst);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_DMA_CNT, cnt);
+	return ret;
+}
+
+/* --- the mediator's own transfers ---------------------------------------- */
+
+/*
+ * Enables bus mastering if it is off (edu drops DMA without it); *@was_on
+ * says whether to leave it on afterwards.
+ */
+static int edu_master_on(struct edu_dev *edu, bool *was_on)
+{
+	u16 cmd;
+	int ret;
+
+	ret = pci_read_config_word(edu->pdev, PCI_COMMAND, &cmd);
+	if (ret)
+		return pcibios_err_to_errno(ret);
+	*was_on = cmd & PCI_COMMAND_MASTER;
+	if (*was_on)
+		return 0;
+	ret = pci_write_config_word(edu->pdev, PCI_COMMAND,
+				    cmd | PCI_COMMAND_MASTER);
+	return pcibios_err_to_errno(ret);
+}
+
+static void edu_master_restore(struct edu_dev *edu, bool was_on)
+{
+	u16 cmd;
+
+	if (was_on || pci_read_config_word(edu->pdev, PCI_COMMAND, &cmd))
+		return;
+	pci_write_config_word(edu->pdev, PCI_COMMAND,
+			      cmd & ~PCI_COMMAND_MASTER);
+}
+
+/*
+ * One transfer of @cnt bytes between the start of edu's buffer and the
+ * IOVA @ram, without interrupt, waited for.  @to_ram: buffer -> RAM.
+ */
+static int edu_dma(struct edu_dev *edu, u64 ram, u32 cnt, bool to_ram)
+{
+	u32 cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0);
+	int ret;
+
+	if (to_ram)
+		ret = edu_write_dma_regs(edu, EDU_BUF_START, ram, cnt);
+	else
+		ret = edu_write_dma_regs(edu, ram, EDU_BUF_START, cnt);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_DMA_CMD, cmd);
+	if (!ret)
+		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN);
+	return ret;
+}
+
+static int edu_iova_rw(struct edu_dev *edu, u64 iova, void *buf, size_t len,
+		       bool write)
+{
+	return vfio_pci_mediate_dma_rw(edu->mdev, iova, buf, len, write);
+}
+
+/*
+ * Starts borrowing the page at @iova: saves its first EDU_BUF_XFER_MAX
+ * bytes in edu->page_orig and writes them back unchanged, which proves the
+ * page is mapped for the device both ways.
+ */
+static int edu_borrow(struct edu_dev *edu, u64 iova)
+{
+	int ret;
+
+	ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX, false);
+	if (!ret)
+		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX,
+				  true);
+	return ret;
+}
+
+static int edu_unborrow(struct edu_dev *edu, u64 iova)
+{
+	return edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX, true);
+}
+
+/* Remembers the page of a RAM-side IOVA of the user's DMA command. */
+static void edu_note_iova(struct edu_dev *edu, u64 ram)
+{
+	u64 page = ALIGN_DOWN(ram & edu_dma_mask(), EDU_IOVA_PAGE);
+	unsigned int i;
+
+	for (i = 0; i < edu->nr_scratch; i++)
+		if (edu->scratch[i] == page)
+			break;
+	if (i == EDU_NR_SCRATCH)
+		i--;
+	else if (i == edu->nr_scratch)
+		edu->nr_scratch++;
+	memmove(&edu->scratch[1], &edu->scratch[0], i * sizeof(u64));
+	edu->scratch[0] = page;
+}
+
+/* Borrows the newest usable scratch page; -ENOENT if there is none. */
+static int edu_find_scratch(struct edu_dev *edu, u64 *iova)
+{
+	unsigned int i;
+
+	for (i = 0; i < edu->nr_scratch; i++) {
+		if (!edu_borrow(edu, edu->scratch[i])) {
+			*iova = edu->scratch[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/*
+ * Copies edu's buffer into @st by a transfer buffer->RAM through a
+ * borrowed page; restores the DMA registers and the command's direction
+ * bit from @st afterwards.  No scratch page: the buffer is not captured.
+ */
+static int edu_capture_buffer(struct edu_dev *edu, struct edu_state *st)
+{
+	bool master;
+	u64 iova;
+	int ret, ret2;
+
+	if (edu_find_scratch(edu, &iova)) {
+		pci_dbg(edu->pdev,
+			"no DMA address seen in this open: DMA buffer not saved\n");
+		return 0;
+	}
+	ret = edu_master_on(edu, &master);
+	if (ret)
+		goto out_unborrow;
+
+	ret = edu_dma(edu, iova, EDU_BUF_XFER_MAX, true);
+	if (!ret)
+		ret = edu_iova_rw(edu, iova, st->dma_buf, EDU_BUF_XFER_MAX,
+				  false);
+	/* Leave the direction bit as the user's last command left it. */
+	if (!ret && !(le32_to_cpu(st->dma_cmd) & EDU_DMA_TO_RAM))
+		ret = edu_dma(edu, iova, 1, false);
+
+	edu_master_restore(edu, master);
+	ret2 = edu_write_dma_regs(edu, le32_to_cpu(st->dma_src),
+				  le32_to_cpu(st->dma_dst),
+				  le32_to_cpu(st->dma_cnt));
+	if (!ret)
+		ret = ret2;
+out_unborrow:
+	ret2 = edu_unborrow(edu, iova);
+	if (!ret)
+		ret = ret2;
+	if (ret)
+		return ret;
+	st->scratch_iova = cpu_to_le64(iova);
+	st->flags |= cpu_to_le32(EDU_STATE_BUF_VALID);
+	return 0;
+}
+
+/*
+ * Writes @st's buffer into edu by a transfer RAM->buffer through the
+ * borrowed scratch page of @st, and leaves the command's direction bit as
+ * @st has it.  The DMA registers are the caller's to restore.
+ */
+static int edu_restore_buffer(struct edu_dev *edu, const struct edu_state *st)
+{
+	u64 iova = le64_to_cpu(st->scratch_iova);
+	u8 *data;
+	bool master;
+	int ret, ret2;
+
+	ret = edu_borrow(edu, iova);
+	if (ret) {
+		pci_warn(edu->pdev,
+			 "cannot restore the DMA buffer: IOVA %#llx of the migration stream is not mapped for this device (%d)\n",
+			 iova, ret);
+		return ret;
+	}
+	data = kmemdup(st->dma_buf, EDU_BUF_XFER_MAX, GFP_KERNEL);
+	if (!data) {
+		ret = -ENOMEM;
+		goto out_unborrow;
+	}
+	ret = edu_master_on(edu, &master);
+	if (ret)
+		goto out_free;
+
+	ret = edu_iova_rw(edu, iova, data, EDU_BUF_XFER_MAX, true);
+	if (!ret)
+		ret = edu_dma(edu, iova, EDU_BUF_XFER_MAX, false);
+	if (!ret && (le32_to_cpu(st->dma_cmd) & EDU_DMA_TO_RAM))
+		ret = edu_dma(edu, iova, 1, true);
+
+	edu_master_restore(edu, master);
+out_free:
+	kfree(data);
+out_unborrow:
+	ret2 = edu_unborrow(edu, iova);
+	if (!ret)
+		ret = ret2;
+	if (!ret)
+		edu_note_iova(edu, iova);
+	return ret;
+}
+
+/* --- reset, capture, apply (hw_sem held for write) ----------------------- */
+
+/*
+ * The register part of a reset: every register to its power-on value
+ * (liveness 0, factorial 0, status 0, DMA registers 0, irq_status 0).
+ * edu's buffer and the command register's direction and IRQ bits can only
+ * change through a transfer, which would write guest memory while the VM
+ * may be running; they keep their values.
+ */
+static int edu_reset_regs(struct edu_dev *edu)
+{
+	int ret;
+
+	ret = edu_drain(edu);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_STATUS, 0);
+	if (!ret)
+		ret = edu_set_fact(edu, 0);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_LIVENESS, ~0u);
+	if (!ret)
+		ret = edu_write_dma_regs(edu, 0, 0, 0);
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_IRQ_ACK, ~0u);
+	return ret;
+}
+
+/*
+ * Does a reset that found memory decode off, now that the device is used
+ * again.  -EIO (still off) leaves it pending.
+ */
+static int edu_settle_reset(struct edu_dev *edu)
+{
+	int ret;
+
+	if (!edu->reset_pending)
+		return 0;
+	ret = edu_reset_regs(edu);
+	if (ret != -EIO)
+		edu->reset_pending = false;
+	return ret;
+}
+
+static const char *edu_errmsg(int err)
+{
+	switch (err) {
+	case -EIO:
+		return "memory decode is off (PCI_COMMAND_MEMORY) or the device is in low power";
+	case -ETIMEDOUT:
+		return "the device stays busy";
+	default:
+		return "error";
+	}
+}
+
+/* Reads the complete state of the stopped device into @st. */
+static int edu_capture(struct edu_dev *edu, struct edu_state *st)
+{
+	u32 regs[8];
+	static const u32 offs[8] = {
+		EDU_REG_LIVENESS, EDU_REG_FACT, EDU_REG_STATUS,
+		EDU_REG_IRQ_STATUS, EDU_REG_DMA_SRC, EDU_REG_DMA_DST,
+		EDU_REG_DMA_CNT, EDU_REG_DMA_CMD,
+	};
+	unsigned int i;
+	u32 input;
+	int ret;
+
+	ret = edu_settle_reset(edu);
+	if (!ret)
+		ret = edu_drain(edu);
+	for (i = 0; !ret && i < ARRAY_SIZE(offs); i++)
+		ret = edu_read(edu, offs[i], &regs[i]);
+	if (ret) {
+		pci_warn(edu->pdev, "cannot save the device state: %s (%d)\n",
+			 edu_errmsg(ret), ret);
+		return ret;
+	}
+	if (!edu_fact_input(regs[1], &input)) {
+		pci_warn(edu->pdev,
+			 "cannot save the device state: factorial register %#x is no factorial\n",
+			 regs[1]);
+		return -EIO;
+	}
+
+	memset(st, 0, sizeof(*st));
+	st->version = cpu_to_le32(EDU_STATE_VERSION);
+	st->liveness = cpu_to_le32(regs[0]);
+	st->fact = cpu_to_le32(regs[1]);
+	st->status = cpu_to_le32(regs[2] & EDU_STATUS_IRQFACT);
+	st->irq_status = cpu_to_le32(regs[3] | edu->irq_to_raise);
+	st->dma_src = cpu_to_le32(regs[4]);
+	st->dma_dst = cpu_to_le32(regs[5]);
+	st->dma_cnt = cpu_to_le32(regs[6]);
+	st->dma_cmd = cpu_to_le32(regs[7] & (EDU_DMA_TO_RAM | EDU_DMA_IRQ));
+
+	ret = edu_capture_buffer(edu, st);
+	if (ret)
+		pci_warn(edu->pdev,
+			 "cannot save the DMA buffer: %s (%d)\n",
+			 edu_errmsg(ret), ret);
+	return ret;
+}
+
+/*
+ * Makes the device hold @st, except irq_status, which is cleared and kept
+ * in edu->irq_to_raise for RUNNING.  The buffer goes first: its transfer
+ * clobbers the DMA registers.
+ */
+static int edu_apply(struct edu_dev *edu, const struct edu_state *st)
+{
+	int ret;
+
+	ret = edu_settle_reset(edu);
+	if (!ret)
+		ret = edu_drain(edu);
+	if (!ret)
+		ret = edu_set_fact(edu, le32_to_cpu(st->fact));
+	if (!ret && (le32_to_cpu(st->flags) & EDU_STATE_BUF_VALID))
+		ret = edu_restore_buffer(edu, st);
+	if (!ret)
+		ret = edu_write_dma_regs(edu, le32_to_cpu(st->dma_src),
+					 le32_to_cpu(st->dma_dst),
+					 le32_to_cpu(st->dma_cnt));
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_LIVENESS,
+				~le32_to_cpu(st->liveness));
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_STATUS, le32_to_cpu(st->status));
+	/* After the IRQ bit: drop anything the replay may have raised. */
+	if (!ret)
+		ret = edu_write(edu, EDU_REG_IRQ_ACK, ~0u);
+	if (ret) {
+		pci_warn(edu->pdev, "cannot restore the device state: %s (%d)\n",
+			 edu_errmsg(ret), ret);
+		return ret;
+	}
+	edu->irq_to_raise = le32_to_cpu(st->irq_status);
+	return 0;
+}
+
+/* --- mediate ops ---------------------------------------------------------- */
+
+static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
+		    void **handle)
+{
+	struct edu_dev *edu;
+
+	if (!pci_match_id(edu_ids, pdev) ||
+	    !(pci_resource_flags(pdev, EDU_BAR) & IORESOURCE_MEM) ||
+	    pci_resource_len(pdev, EDU_BAR) <= EDU_REG_PAGE)
+		return -ENODEV;
+
+	edu = kvzalloc(sizeof(*edu), GFP_KERNEL);
+	if (!edu)
+		return -ENOMEM;
+	edu->mdev = mdev;
+	edu->pdev = pdev;
+	init_rwsem(&edu->hw_sem);
+	mutex_init(&edu->dma_lock);
+	edu->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	*handle = edu;
+	return 0;
+}
+
+static void edu_release(void *handle)
+{
+	struct edu_dev *edu = handle;
+
+	mutex_destroy(&edu->dma_lock);
+	kvfree(edu);
+}
+
+static int edu_get_region_info(void *handle, unsigned int index,
+			       struct vfio_region_info *info,
+			       struct vfio_info_cap *caps, bool *pt)
+{
+	struct vfio_region_sparse_mmap_area area;
+
+	if (index != VFIO_PCI_BAR0_REGION_INDEX ||
+	    !(info->flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		*pt = true;
+		return 0;
+	}
+	/* ->open() checked that BAR0 is larger than the register page. */
+	area.offset = EDU_REG_PAGE;
+	area.size = info->size - EDU_REG_PAGE;
+	return vfio_pci_mediate_add_sparse_mmap(caps, &area, 1);
+}
+
+static int edu_mmap(void *handle, unsigned int index,
+		    struct vm_area_struct *vma, bool *pt)
+{
+	u64 offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
+
+	if (index == VFIO_PCI_BAR0_REGION_INDEX && offset < EDU_REG_PAGE)
+		return -EACCES;
+	*pt = true;
+	return 0;
+}
+
+/*
+ * A DMA command (@val has RUN).  Refused while the device may not start
+ * work, and when the buffer-side range is one the model would abort on.
+ * The source, destination and count registers are read back (and written
+ * back, which zero-extends them, so their unreadable high halves are 0 as
+ * the check assumes).  A command the model ignores because a transfer
+ * runs is checked all the same.
+ */
+static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
+{
+	u32 src, dst, cnt;
+	bool to_ram = val & EDU_DMA_TO_RAM;
+	int ret;
+
+	if (edu->run_state != VFIO_PCI_MEDIATE_RUNNING)
+		return -EBUSY;
+
+	mutex_lock(&edu->dma_lock);
+	ret = edu_read(edu, EDU_REG_DMA_SRC, &src);
+	if (!ret)
+		ret = edu_read(edu, EDU_REG_DMA_DST, &dst);
+	if (!ret)
+		ret = edu_read(edu, EDU_REG_DMA_CNT, &cnt);
+	if (!ret)
+		ret = edu_write_dma_regs(edu, src, dst, cnt);
+	if (ret)
+		goto out_unlock;
+	if (!edu_dma_range_ok(to_ram ? src : dst, cnt)) {
+		pci_info_ratelimited(edu->pdev,
+				     "DMA command %#x refused: buffer range %#x+%#x is outside [%#x, %#x)\n",
+				     val, to_ram ? src : dst, cnt, EDU_BUF_START,
+				     EDU_BUF_START + EDU_BUF_XFER_MAX);
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	ret = edu_write(edu, EDU_REG_DMA_CMD, val);
+	if (!ret)
+		edu_note_iova(edu, to_ram ? dst : src);
+out_unlock:
+	mutex_unlock(&edu->dma_lock);
+	return ret;
+}
+
+/* One piece of a user write, as vfio-pci would hand it to the device. */
+static int edu_user_write(struct edu_dev *edu, u32 reg, const u8 *data,
+			  size_t len)
+{
+	u32 val;
+	int ret;
+
+	/* The model ignores writes of other sizes. */
+	if (len != sizeof(u32))
+		return vfio_pci_mediate_bar_write(edu->mdev, EDU_BAR, reg, data,
+						  len);
+	val = get_unaligned_le32(data);
+
+	switch (reg) {
+	case EDU_REG_FACT:
+	case EDU_REG_IRQ_RAISE:
+		/* Start a computation, raise an interrupt. */
+		if (edu->run_state != VFIO_PCI_MEDIATE_RUNNING)
+			return -EBUSY;
+		break;
+	case EDU_REG_DMA_SRC:
+	case EDU_REG_DMA_DST:
+	case EDU_REG_DMA_CNT:
+		mutex_lock(&edu->dma_lock);
+		ret = edu_write(edu, reg, val);
+		mutex_unlock(&edu->dma_lock);
+		return ret;
+	case EDU_REG_DMA_CMD:
+		/* Without RUN the model ignores it. */
+		if (val & EDU_DMA_RUN)
+			return edu_user_dma_cmd(edu, val);
+		break;
+	}
+	return edu_write(edu, reg, val);
+}
+
+/* The size of the next piece, as vfio-pci splits an access. */
+static size_t edu_piece(loff_t offset, size_t left)
+{
+	if (left >= 4 && IS_ALIGNED(offset, 4))
+		return 4;
+	if (left >= 2 && IS_ALIGNED(offset, 2))
+		return 2;
+	return 1;
+}
+
+/* A user access inside the register page: bytes done or an errno. */
+static ssize_t edu_reg_rw(struct edu_dev *edu, char __user *buf, size_t count,
+			  loff_t offset, bool iswrite)
+{
+	size_t done = 0;
+	int ret = 0;
+
+	if (READ_ONCE(edu->reset_pending)) {
+		down_write(&edu->hw_sem);
+		ret = edu_settle_reset(edu);
+		up_write(&edu->hw_sem);
+		if (ret)
+			return ret;
+	}
+
+	down_read(&edu->hw_sem);
+	while (done < count) {
+		size_t len = edu_piece(offset + done, count - done);
+		u32 reg = offset + done;
+		u8 data[4];
+
+		if (iswrite) {
+			if (copy_from_user(data, buf + done, len)) {
+				ret = -EFAULT;
+				break;
+			}
+			ret = edu_user_write(edu, reg, data, len);
+		} else {
+			ret = vfio_pci_mediate_bar_read(edu->mdev, EDU_BAR,
+							reg, data, len);
+			if (!ret && copy_to_user(buf + done, data, len))
+				ret = -EFAULT;
+		}
+		if (ret)
+			break;
+		done += len;
+	}
+	up_read(&edu->hw_sem);
+	return done ? done : ret;
+}
+
+static ssize_t edu_rw(void *handle, unsigned int index, char __user *buf,
+		      size_t count, loff_t offset, bool iswrite, bool *pt)
+{
+	struct edu_dev *edu = handle;
+	size_t head;
+	ssize_t ret, tail;
+
+	if (index != VFIO_PCI_BAR0_REGION_INDEX || offset >= EDU_REG_PAGE) {
+		*pt = true;
+		return 0;
+	}
+	head = min_t(size_t, count, EDU_REG_PAGE - offset);
+	ret = edu_reg_rw(edu, buf, head, offset, iswrite);
+	if (ret < 0 || (size_t)ret < head || head == count)
+		return ret;
+
+	/* The part beyond the register page is plain passthrough. */
+	tail = vfio_pci_mediate_passthrough_rw(edu->mdev, index, buf + head,
+					       count - head, EDU_REG_PAGE,
+					       iswrite);
+	return tail < 0 ? head : head + tail;
+}
+
+/*
+ * VFIO_DEVICE_RESET.  If memory decode is off (QEMU turns it off before
+ * it resets a device), the registers cannot be reached now: the reset is
+ * then done on the next access to the register page, or before the next
+ * save or restore, once decode is on.  DMA addresses seen so far are
+ * forgotten.
+ */
+static int edu_reset(void *handle)
+{
+	struct edu_dev *edu = handle;
+	int ret;
+
+	down_write(&edu->hw_sem);
+	edu->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	edu->load_pending = false;
+	edu->irq_to_raise = 0;
+	edu->snap_valid = false;
+	edu->nr_scratch = 0;
+	edu->reset_pending = true;
+	ret = edu_settle_reset(edu);
+	if (ret == -EIO) {
+		pci_dbg(edu->pdev,
+			"memory decode off: register reset done on next use\n");
+		ret = 0;
+	}
+	up_write(&edu->hw_sem);
+	return ret;
+}
+
+/* --- migration ops --------------------------------------------------------- */
+
+static int edu_set_run_state(void *handle,
+			     enum vfio_pci_mediate_run_state state)
+{
+	struct edu_dev *edu = handle;
+	int ret = 0;
+
+	down_write(&edu->hw_sem);
+	if (state == VFIO_PCI_MEDIATE_STOPPED) {
+		ret = edu_settle_reset(edu);
+		if (!ret)
+			ret = edu_drain(edu);
+		/*
+		 * With decode off nothing can be checked, nor can the user
+		 * start work; the save will fail unless decode comes back.
+		 */
+		if (ret == -EIO) {
+			pci_dbg(edu->pdev,
+				"stopped with memory decode off: no drain\n");
+			ret = 0;
+		}
+		if (ret == -ETIMEDOUT)
+			pci_warn(edu->pdev,
+				 "cannot stop: work in flight did not finish in %u ms\n",
+				 EDU_WAIT_MS);
+	} else if (edu->run_state == VFIO_PCI_MEDIATE_STOPPED &&
+		   edu->load_pending) {
+		/*
+		 * Leaving STOPPED after a load: QEMU restores the command
+		 * register after the device data, so only now can the
+		 * device be reached.  The VM does not run yet.
+		 */
+		ret = edu_apply(edu, &edu->loaded);
+		edu->load_pending = false;
+	}
+	if (!ret && state == VFIO_PCI_MEDIATE_RUNNING && edu->irq_to_raise) {
+		ret = edu_write(edu, EDU_REG_IRQ_RAISE, edu->irq_to_raise);
+		if (ret)
+			pci_warn(edu->pdev,
+				 "cannot raise the pending interrupt status %#x: %s (%d)\n",
+				 edu->irq_to_raise, edu_errmsg(ret), ret);
+		else
+			edu->irq_to_raise = 0;
+	}
+	if (!ret)
+		edu->run_state = state;
+	up_write(&edu->hw_sem);
+	return ret;
+}
+
+/* Everything is saved once the device is stopped: nothing while live. */
+static int edu_save_start(void *handle, bool live)
+{
+	struct edu_dev *edu = handle;
+
+	down_write(&edu->hw_sem);
+	edu->snap_valid = false;
+	edu->snap_pos = 0;
+	up_write(&edu->hw_sem);
+	return 0;
+}
+
+static ssize_t edu_save(void *handle, void *buf, size_t len)
+{
+	struct edu_dev *edu = handle;
+	ssize_t ret = 0;
+
+	down_write(&edu->hw_sem);
+	if (!edu->snap_valid) {
+		if (edu->run_state != VFIO_PCI_MEDIATE_STOPPED)
+			goto out_unlock;
+		ret = edu_capture(edu, &edu->snap);
+		if (ret)
+			goto out_unlock;
+		edu->snap_valid = true;
+		edu->snap_pos = 0;
+	}
+	ret = min(len, sizeof(edu->snap) - edu->snap_pos);
+	memcpy(buf, (u8 *)&edu->snap + edu->snap_pos, ret);
+	edu->snap_pos += ret;
+out_unlock:
+	up_write(&edu->hw_sem);
+	return ret;
+}
+
+static void edu_save_size(void *handle, u64 *live_bytes, u64 *stop_bytes)
+{
+	struct edu_dev *edu = handle;
+	u64 left = sizeof(edu->snap);
+
+	down_read(&edu->hw_sem);
+	if (edu->snap_valid)
+		left -= edu->snap_pos;
+	*live_bytes = edu->snap_valid ? left : 0;
+	*stop_bytes = left;
+	up_read(&edu->hw_sem);
+}
+
+static void edu_save_end(void *handle)
+{
+	struct edu_dev *edu = handle;
+
+	down_write(&edu->hw_sem);
+	edu->snap_valid = false;
+	up_write(&edu->hw_sem);
+}
+
+/* Whether @st is a state this version can restore; logs why not. */
+static int edu_check_state(struct edu_dev *edu, const struct edu_state *st)
+{
+	u32 flags = le32_to_cpu(st->flags), input;
+	u64 iova = le64_to_cpu(st->scratch_iova);
+	const char *why = NULL;
+
+	if (le32_to_cpu(st->version) != EDU_STATE_VERSION)
+		why = "unknown state version";
+	else if (flags & ~EDU_STATE_BUF_VALID)
+		why = "unknown flags";
+	else if (le32_to_cpu(st->status) & ~EDU_STATUS_IRQFACT)
+		why = "invalid status";
+	else if (le32_to_cpu(st->dma_cmd) & ~(EDU_DMA_TO_RAM | EDU_DMA_IRQ))
+		why = "invalid DMA command";
+	else if (!edu_fact_input(le32_to_cpu(st->fact), &input))
+		why = "factorial register holds no factorial";
+	else if (st->dma_buf[EDU_BUF_XFER_MAX])
+		why = "DMA buffer's last byte set";
+	else if ((flags & EDU_STATE_BUF_VALID) &&
+		 (!IS_ALIGNED(iova, EDU_IOVA_PAGE) || iova & ~edu_dma_mask()))
+		why = "invalid scratch IOVA";
+	if (!why)
+		return 0;
+	pci_warn(edu->pdev, "refusing device state: %s\n", why);
+	return -EINVAL;
+}
+
+static int edu_load(void *handle, const void *data, size_t len)
+{
+	struct edu_dev *edu = handle;
+	const struct edu_state *st = data;
+	u64 iova = le64_to_cpu(st->scratch_iova);
+	int ret;
+
+	if (len != sizeof(*st)) {
+		pci_warn(edu->pdev,
+			 "refusing device state: %zu bytes, expected %zu\n",
+			 len, sizeof(*st));
+		return -EINVAL;
+	}
+	ret = edu_check_state(edu, st);
+	if (ret)
+		return ret;
+
+	down_write(&edu->hw_sem);
+	if (le32_to_cpu(st->flags) & EDU_STATE_BUF_VALID) {
+		/*
+		 * Fail now if the buffer cannot be restored later.  Only a
+		 * read: the VMM may still be loading guest memory.
+		 */
+		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX,
+				  false);
+		if (ret) {
+			pci_warn(edu->pdev,
+				 "refusing device state: its DMA buffer goes through IOVA %#llx, which is not mapped for this device (%d)\n",
+				 iova, ret);
+			goto out_unlock;
+		}
+	}
+	/* Applied when the device leaves STOPPED (see edu_set_run_state). */
+	memcpy(&edu->loaded, st, sizeof(*st));
+	edu->load_pending = true;
+out_unlock:
+	up_write(&edu->hw_sem);
+	return ret;
+}
+
+static const struct vfio_pci_mediate_migration_ops edu_migration_ops = {
+	.max_state_size = sizeof(struct edu_state),
+	.set_run_state = edu_set_run_state,
+	.save_start = edu_save_start,
+	.save = edu_save,
+	.save_size = edu_save_size,
+	.save_end = edu_save_end,
+	.load = edu_load,
+};
+
+static const struct vfio_pci_mediate_ops edu_mediate_ops = {
+	.owner = THIS_MODULE,
+	.name = "edu-mediate",
+	.open = edu_open,
+	.release = edu_release,
+	.get_region_info = edu_get_region_info,
+	.rw = edu_rw,
+	.mmap = edu_mmap,
+	.reset = edu_reset,
+	.migration = &edu_migration_ops,
+};
+
+static int __init edu_mediate_init(void)
+{
+	if (!dma_mask_bits || dma_mask_bits > 64)
+		return -EINVAL;
+	return vfio_pci_register_mediate_ops(&edu_mediate_ops);
+}
+
+static void __exit edu_mediate_exit(void)
+{
+	vfio_pci_unregister_mediate_ops(&edu_mediate_ops);
+}
+
+module_init(edu_mediate_init);
+module_exit(edu_mediate_exit);
+
+MODULE_ALIAS_VFIO_PCI_MEDIATE(1234, 11E8);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Sample mediator for QEMU's edu device: trapped registers, complete state migration, reset");
