@@ -16,7 +16,7 @@ BUILD := $(CURDIR)/build
 # link against its exports (its Module.symvers).  Kbuild does not notice
 # when those change, so a module older than them is relinked (its .o and
 # .ko removed) to pick up the new symbol versions.
-MODULE_DIRS := kernel tests/kernel
+MODULE_DIRS := kernel kernel/samples tests/kernel
 KERNEL_SYMVERS := $(CURDIR)/kernel/Module.symvers
 kbuild = $(if $(filter-out kernel,$(1)),\
 	find $(CURDIR)/$(1) -name '*.ko' ! -newer $(KERNEL_SYMVERS) \
@@ -24,9 +24,9 @@ kbuild = $(if $(filter-out kernel,$(1)),\
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
-.PHONY: all modules tests bench check lab demo sparse clean deps
+.PHONY: all modules lib tools tests bench check lab demo sparse clean deps
 
-all: modules tests bench
+all: modules lib tools tests bench
 
 modules:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: run lab/setup (as root) or set KDIR" >&2; exit 1; }
@@ -35,11 +35,18 @@ modules:
 sparse:
 	$(foreach dir,$(MODULE_DIRS),$(call kbuild,$(dir)) C=2 modules &&) true
 
-tests:
-	$(MAKE) -C tests O=$(BUILD)/tests
+# libvfmig (lib/, header include/vfmig.h) and the vfmig CLI (tools/).
+lib:
+	$(MAKE) -C lib O=$(BUILD)/lib
 
-bench:
-	$(MAKE) -C bench O=$(BUILD)/bench
+tools: lib
+	$(MAKE) -C tools O=$(BUILD)/tools LIBDIR=$(BUILD)/lib
+
+tests: lib
+	$(MAKE) -C tests O=$(BUILD)/tests LIBDIR=$(BUILD)/lib
+
+bench: lib
+	$(MAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
 
 deps:
 	lab/setup

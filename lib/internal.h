@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvfmig internals shared by its source files.  Nothing here is exported.
+ *
+ * Locking: dev->lock serialises the calls on one handle and protects every
+ * field below it in struct vfmig_device; public functions take it and call
+ * the *_locked helpers.  dev->msg_lock protects only the message, so that
+ * a failing data transfer running outside dev->lock can still set it.
+ * A container shared by several handles has its own lock for its group
+ * list and reference count.  Lock order: dev->lock, then container->lock,
+ * then dev->msg_lock.
+ */
+#ifndef VFMIG_INTERNAL_H
+#define VFMIG_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vfmig.h"
+
+struct vfmig_group {
+	int id;
+	int fd;
+	unsigned int refs;		/* handles using the group */
+	struct vfmig_group *next;
+};
+
+struct vfmig_container {
+	int fd;
+	pthread_mutex_t lock;		/* protects refs, groups, iommu_set */
+	unsigned int refs;		/* handles using the container */
+	bool iommu_set;			/* VFIO_SET_IOMMU done */
+	struct vfmig_group *groups;
+};
+
+/* The last VFIO_DEVICE_GET_REGION_INFO answer for one region index. */
+struct vfmig_region_cache {
+	void *buf;			/* struct vfio_region_info + caps */
+	size_t len;			/* bytes valid in buf (argsz) */
+	struct vfmig_sparse_area *areas;
+	uint32_t nr_areas;
+	uint16_t cap_ids[VFMIG_MAX_CAPS];
+	uint32_t nr_caps;
+};
+
+/* One mmap of part of a region. */
+struct vfmig_map {
+	void *addr;
+	uint64_t offset;		/* within the region */
+	uint64_t size;
+};
+
+#define VFMIG_NR_BARS 6
+#define VFMIG_MAX_MAPS 16		/* mmapped areas per region we keep */
+
+struct vfmig_region_maps {
+	bool tried;			/* mapping attempted (maybe none) */
+	uint32_t nr;
+	struct vfmig_map maps[VFMIG_MAX_MAPS];
+};
+
+struct vfmig_dma_alloc {
+	void *vaddr;
+	uint64_t iova;
+	size_t size;
+	struct vfmig_dma_alloc *next;
+};
+
+struct vfmig_v1_region {
+	bool ready;			/* vfmig_v1_setup() done */
+	enum vfmig_v1_access access;
+	uint32_t index;
+	uint64_t size;
+	uint64_t fd_offset;
+	struct vfmig_region_maps maps;	/* mmapped parts (AUTO, MMAP) */
+};
+
+struct vfmig_device {
+	char bdf[VFMIG_BDF_LEN];
+	int group_id;
+	struct vfmig_container *container;
+	struct vfmig_group *group;
+	int fd;				/* device fd */
+	struct vfmig_device_info info;	/* taken at open, constant */
+
+	pthread_mutex_t msg_lock;	/* protects msg */
+	char msg[VFMIG_MSG_LEN];
+
+	pthread_mutex_t lock;		/* protects everything below */
+	struct vfmig_region_cache *regions;	/* info.num_regions entries */
+	struct vfmig_region_maps bars[VFMIG_NR_BARS];
+	bool bar_mmap;
+	struct vfmig_dma_alloc *dma_allocs;
+	int data_fd;			/* v2 migration data fd, or -1 */
+	bool have_mig_flags;
+	uint64_t mig_flags;
+	struct vfmig_v1_region v1;
+};
+
+/* --- errors (error.c) --- */
+
+/*
+ * Sets the handle's message to "<bdf>: <formatted>" and returns @err (a
+ * negative errno), so that "return dev_fail(dev, -EIO, ...)" reads well.
+ */
+int dev_fail(struct vfmig_device *dev, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The same for a struct vfmig_error (may be NULL); no prefix added. */
+int err_fail(struct vfmig_error *e, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Appends "; <formatted>" to the handle's message. */
+void dev_fail_append(struct vfmig_device *dev, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+void err_clear(struct vfmig_error *e);
+
+/* --- small helpers (util.c) --- */
+
+/* -errno of the last failing libc call (never 0: -EIO if errno is 0). */
+int neg_errno(void);
+
+/* read/write of all @len bytes, retrying EINTR and short transfers. */
+int write_all(int fd, const void *buf, size_t len);
+/* Bytes read (< @len only at end of file) or -errno. */
+ssize_t read_full(int fd, void *buf, size_t len);
+
+/* pread/pwrite of exactly @len bytes as one call; short: -EIO. */
+int pread_exact(int fd, void *buf, size_t len, uint64_t off);
+int pwrite_exact(int fd, const void *buf, size_t len, uint64_t off);
+
+/* Reads a sysfs attribute (trailing newline dropped); -errno. */
+int sysfs_read(const char *path, char *buf, size_t len);
+int sysfs_write(const char *path, const char *val);
+/* basename of the symlink @path points to (e.g. a driver's name). */
+int sysfs_link_name(const char *path, char *buf, size_t len);
+
+size_t page_size(void);
+
+/* --- regions (region.c) --- */
+
+int region_info_locked(struct vfmig_device *dev, uint32_t index,
+		       struct vfmig_region_info *info);
+/* Index of the first region with that type capability, or -ENOENT. */
+int region_find_locked(struct vfmig_device *dev, uint32_t type,
+		       uint32_t subtype);
+/* mmaps every area of @index the region offers into @maps. */
+int region_map_areas_locked(struct vfmig_device *dev, uint32_t index,
+			    struct vfmig_region_maps *maps);
+void region_unmap_areas(struct vfmig_region_maps *maps);
+void region_cache_free(struct vfmig_device *dev);
+
+/* --- v2 migration (mig_state.c) --- */
+
+/* Closes the handle's data fd, if any. */
+void mig_drop_data_fd_locked(struct vfmig_device *dev);
+
+/* --- v1 migration (mig_v1.c) --- */
+
+void v1_cleanup_locked(struct vfmig_device *dev);
+
+/* --- DMA (dma.c) --- */
+
+void dma_free_all_locked(struct vfmig_device *dev);
+
+#endif /* VFMIG_INTERNAL_H */

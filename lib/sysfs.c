@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* PCI devices in sysfs: describe, list by driver, bind and unbind. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define PCI_DEVICES "/sys/bus/pci/devices"
+#define PCI_DRIVERS "/sys/bus/pci/drivers"
+#define PCI_PROBE "/sys/bus/pci/drivers_probe"
+
+VFMIG_EXPORT int vfmig_parse_bdf(const char *in, char out[VFMIG_BDF_LEN])
+{
+	unsigned int dom = 0, bus, slot, fn;
+	char tail;
+
+	if (sscanf(in, "%x:%x:%x.%x%c", &dom, &bus, &slot, &fn, &tail) != 4) {
+		dom = 0;
+		if (sscanf(in, "%x:%x.%x%c", &bus, &slot, &fn, &tail) != 3)
+			return -EINVAL;
+	}
+	/* sscanf %x also takes signs and 0x: insist on plain hex digits. */
+	for (const char *p = in; *p; p++)
+		if (!isxdigit((unsigned char)*p) && *p != ':' && *p != '.')
+			return -EINVAL;
+	if (dom > 0xffff || bus > 0xff || slot > 0x1f || fn > 7)
+		return -EINVAL;
+	snprintf(out, VFMIG_BDF_LEN, "%04x:%02x:%02x.%x", dom, bus, slot, fn);
+	return 0;
+}
+
+static int read_hex16(const char *bdf, const char *attr, uint16_t *val)
+{
+	char path[PATH_MAX], buf[32], *end;
+	unsigned long v;
+	int ret;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", PCI_DEVICES, bdf, attr);
+	ret = sysfs_read(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	errno = 0;
+	v = strtoul(buf, &end, 16);
+	if (errno || *end || v > 0xffff)
+		return -EPROTO;
+	*val = (uint16_t)v;
+	return 0;
+}
+
+VFMIG_EXPORT int vfmig_pci_describe(const char *bdf_in,
+				    struct vfmig_pci_device *out,
+				    struct vfmig_error *err)
+{
+	char bdf[VFMIG_BDF_LEN], path[PATH_MAX], group[32];
+	int ret;
+
+	err_clear(err);
+	if (vfmig_parse_bdf(bdf_in, bdf))
+		return err_fail(err, -EINVAL,
+				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
+				bdf_in);
+	memset(out, 0, sizeof(*out));
+	strcpy(out->bdf, bdf);
+	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
+	if (access(path, F_OK))
+		return err_fail(err, -ENOENT,
+				"%s: no such PCI device (see lspci -D)", bdf);
+	ret = read_hex16(bdf, "vendor", &out->vendor);
+	if (!ret)
+		ret = read_hex16(bdf, "device", &out->device);
+	if (ret)
+		return err_fail(err, ret, "%s: cannot read its vendor/device id: %s",
+				bdf, strerror(-ret));
+
+	snprintf(path, sizeof(path), "%s/%s/driver", PCI_DEVICES, bdf);
+	if (sysfs_link_name(path, out->driver, sizeof(out->driver)))
+		out->driver[0] = '\0';
+	snprintf(path, sizeof(path), "%s/%s/iommu_group", PCI_DEVICES, bdf);
+	out->iommu_group = sysfs_link_name(path, group, sizeof(group)) ? -1 :
+			   atoi(group);
+
+	snprintf(path, sizeof(path), "%s/%s/mediator", PCI_DEVICES, bdf);
+	out->has_mediator_attr = !sysfs_read(path, out->mediator,
+					     sizeof(out->mediator));
+	if (!out->has_mediator_attr)
+		out->mediator[0] = '\0';
+
+	snprintf(path, sizeof(path), "%s/%s/migration_protocol", PCI_DEVICES,
+		 bdf);
+	if (sysfs_read(path, out->protocol, sizeof(out->protocol)) ||
+	    !out->protocol[0])
+		strcpy(out->protocol, "unknown");
+	return 0;
+}
+
+static int cmp_dev(const void *a, const void *b)
+{
+	return strcmp(((const struct vfmig_pci_device *)a)->bdf,
+		      ((const struct vfmig_pci_device *)b)->bdf);
+}
+
+VFMIG_EXPORT int vfmig_pci_list_driver(const char *driver,
+				       struct vfmig_pci_device **devs,
+				       size_t *n, struct vfmig_error *err)
+{
+	struct vfmig_pci_device *list = NULL, *grown;
+	char path[PATH_MAX], bdf[VFMIG_BDF_LEN];
+	size_t count = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int ret;
+
+	err_clear(err);
+	*devs = NULL;
+	*n = 0;
+	if (!driver || !*driver || strchr(driver, '/'))
+		return err_fail(err, -EINVAL, "'%s' is not a driver name",
+				driver ? driver : "");
+	snprintf(path, sizeof(path), "%s/%s", PCI_DRIVERS, driver);
+	d = opendir(path);
+	if (!d) {
+		ret = neg_errno();
+		/* Not loaded: no device is bound to it. */
+		if (ret == -ENOENT)
+			return 0;
+		return err_fail(err, ret, "cannot list %s: %s", path,
+				strerror(-ret));
+	}
+	while ((de = readdir(d))) {
+		/* The device links are the entries named like a BDF. */
+		if (vfmig_parse_bdf(de->d_name, bdf) || strcmp(bdf, de->d_name))
+			continue;
+		if (count == cap) {
+			cap = cap ? 2 * cap : 8;
+			grown = realloc(list, cap * sizeof(*list));
+			if (!grown) {
+				closedir(d);
+				free(list);
+				return err_fail(err, -ENOMEM, "out of memory");
+			}
+			list = grown;
+		}
+		/* A device that goes away meanwhile is simply left out. */
+		if (vfmig_pci_describe(bdf, &list[count], NULL))
+			continue;
+		count++;
+	}
+	closedir(d);
+	if (count)
+		qsort(list, count, sizeof(*list), cmp_dev);
+	else {
+		free(list);
+		list = NULL;
+	}
+	*devs = list;
+	*n = count;
+	return 0;
+}
+
+static void current_driver(const char *bdf, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s/driver", PCI_DEVICES, bdf);
+	if (sysfs_link_name(path, buf, len))
+		buf[0] = '\0';
+}
+
+static void copy_out(char *dst, size_t len, const char *src)
+{
+	if (dst && len)
+		snprintf(dst, len, "%s", src);
+}
+
+/* Unbinds @bdf from @drv ("" : nothing to do). */
+static int unbind_from(const char *bdf, const char *drv,
+		       struct vfmig_error *err)
+{
+	char path[PATH_MAX];
+	int ret;
+
+	if (!*drv)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s/unbind", PCI_DRIVERS, drv);
+	ret = sysfs_write(path, bdf);
+	if (ret)
+		return err_fail(err, ret, "%s: unbinding from %s failed: %s%s",
+				bdf, drv, strerror(-ret),
+				ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
+	return 0;
+}
+
+VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
+				char *old_driver, size_t old_len,
+				struct vfmig_error *err)
+{
+	char bdf[VFMIG_BDF_LEN], path[PATH_MAX], old[VFMIG_NAME_LEN];
+	char now[VFMIG_NAME_LEN];
+	int ret;
+
+	err_clear(err);
+	if (vfmig_parse_bdf(bdf_in, bdf))
+		return err_fail(err, -EINVAL,
+				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
+				bdf_in);
+	if (!driver || !*driver || strchr(driver, '/') || strchr(driver, '\n'))
+		return err_fail(err, -EINVAL, "'%s' is not a driver name",
+				driver ? driver : "");
+	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
+	if (access(path, F_OK))
+		return err_fail(err, -ENOENT,
+				"%s: no such PCI device (see lspci -D)", bdf);
+	current_driver(bdf, old, sizeof(old));
+	copy_out(old_driver, old_len, old);
+	if (!strcmp(old, driver))
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", PCI_DRIVERS, driver);
+	if (access(path, F_OK))
+		return err_fail(err, -ENOENT,
+				"%s: driver %s is not loaded (modprobe %s)", bdf,
+				driver, driver);
+
+	snprintf(path, sizeof(path), "%s/%s/driver_override", PCI_DEVICES, bdf);
+	ret = sysfs_write(path, driver);
+	if (ret)
+		return err_fail(err, ret, "%s: writing driver_override: %s%s",
+				bdf, strerror(-ret),
+				ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
+	ret = unbind_from(bdf, old, err);
+	if (ret)
+		return ret;
+	ret = sysfs_write(PCI_PROBE, bdf);
+	current_driver(bdf, now, sizeof(now));
+	if (strcmp(now, driver))
+		return err_fail(err, ret ? ret : -ENODEV,
+				"%s: %s did not take the device (%s; see dmesg); it was on %s and is now on %s",
+				bdf, driver,
+				ret ? strerror(-ret) : "probe declined",
+				*old ? old : "no driver", *now ? now : "no driver");
+	return 0;
+}
+
+VFMIG_EXPORT int vfmig_pci_unbind(const char *bdf_in, char *old_driver,
+				  size_t old_len, char *new_driver,
+				  size_t new_len, struct vfmig_error *err)
+{
+	char bdf[VFMIG_BDF_LEN], path[PATH_MAX], old[VFMIG_NAME_LEN];
+	char now[VFMIG_NAME_LEN];
+	int ret;
+
+	err_clear(err);
+	if (vfmig_parse_bdf(bdf_in, bdf))
+		return err_fail(err, -EINVAL,
+				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
+				bdf_in);
+	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
+	if (access(path, F_OK))
+		return err_fail(err, -ENOENT,
+				"%s: no such PCI device (see lspci -D)", bdf);
+	current_driver(bdf, old, sizeof(old));
+	copy_out(old_driver, old_len, old);
+
+	snprintf(path, sizeof(path), "%s/%s/driver_override", PCI_DEVICES, bdf);
+	ret = sysfs_write(path, "");
+	if (ret)
+		return err_fail(err, ret, "%s: clearing driver_override: %s%s",
+				bdf, strerror(-ret),
+				ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
+	ret = unbind_from(bdf, old, err);
+	if (ret)
+		return ret;
+	/* No driver wanting the device is not an error. */
+	sysfs_write(PCI_PROBE, bdf);
+	current_driver(bdf, now, sizeof(now));
+	copy_out(new_driver, new_len, now);
+	return 0;
+}

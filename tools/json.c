@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* A small JSON writer; see json.h. */
+#include <inttypes.h>
+
+#include "json.h"
+
+void json_init(struct json *j, FILE *out)
+{
+	*j = (struct json){ .out = out };
+}
+
+static void indent(struct json *j)
+{
+	fputc('\n', j->out);
+	for (int i = 0; i < j->depth; i++)
+		fputs("  ", j->out);
+}
+
+/* Separator and indentation before a value or a key. */
+static void before_item(struct json *j)
+{
+	if (j->after_key) {
+		j->after_key = false;
+		return;
+	}
+	if (j->depth == 0)
+		return;
+	if (j->has_items[j->depth])
+		fputc(',', j->out);
+	j->has_items[j->depth] = true;
+	indent(j);
+}
+
+static void open_scope(struct json *j, char c)
+{
+	before_item(j);
+	fputc(c, j->out);
+	if (j->depth + 1 < JSON_MAX_DEPTH)
+		j->depth++;
+	j->has_items[j->depth] = false;
+}
+
+static void close_scope(struct json *j, char c)
+{
+	bool had = j->has_items[j->depth];
+
+	if (j->depth > 0)
+		j->depth--;
+	if (had)
+		indent(j);
+	fputc(c, j->out);
+}
+
+void json_object_begin(struct json *j) { open_scope(j, '{'); }
+void json_object_end(struct json *j) { close_scope(j, '}'); }
+void json_array_begin(struct json *j) { open_scope(j, '['); }
+void json_array_end(struct json *j) { close_scope(j, ']'); }
+
+static void put_escaped(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': fputs("\\\"", out); break;
+		case '\\': fputs("\\\\", out); break;
+		case '\b': fputs("\\b", out); break;
+		case '\f': fputs("\\f", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\t': fputs("\\t", out); break;
+		default:
+			/* Other control characters as \u escapes; the rest,
+			 * UTF-8 included, as is. */
+			if (*p < 0x20 || *p == 0x7f)
+				fprintf(out, "\\u%04x", *p);
+			else
+				fputc(*p, out);
+		}
+	}
+	fputc('"', out);
+}
+
+void json_key(struct json *j, const char *key)
+{
+	before_item(j);
+	put_escaped(j->out, key);
+	fputs(": ", j->out);
+	j->after_key = true;
+}
+
+void json_string(struct json *j, const char *s)
+{
+	before_item(j);
+	put_escaped(j->out, s);
+}
+
+void json_u64(struct json *j, uint64_t v)
+{
+	before_item(j);
+	fprintf(j->out, "%" PRIu64, v);
+}
+
+void json_int(struct json *j, int64_t v)
+{
+	before_item(j);
+	fprintf(j->out, "%" PRId64, v);
+}
+
+void json_bool(struct json *j, bool v)
+{
+	before_item(j);
+	fputs(v ? "true" : "false", j->out);
+}
+
+void json_null(struct json *j)
+{
+	before_item(j);
+	fputs("null", j->out);
+}
+
+void json_finish(struct json *j)
+{
+	fputc('\n', j->out);
+}
+
+void json_kv_string(struct json *j, const char *key, const char *s)
+{
+	json_key(j, key);
+	json_string(j, s);
+}
+
+void json_kv_u64(struct json *j, const char *key, uint64_t v)
+{
+	json_key(j, key);
+	json_u64(j, v);
+}
+
+void json_kv_int(struct json *j, const char *key, int64_t v)
+{
+	json_key(j, key);
+	json_int(j, v);
+}
+
+void json_kv_bool(struct json *j, const char *key, bool v)
+{
+	json_key(j, key);
+	json_bool(j, v);
+}

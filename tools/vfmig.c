@@ -1,0 +1,801 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vfmig: list, bind, inspect, save and load VFIO devices with libvfmig.
+ * See vfmig.1 for the commands, their output and the exit codes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
+
+#include "json.h"
+#include "vfmig.h"
+
+#define DEFAULT_DRIVER "vfio-pci-mediate"
+#define VFMIG_VERSION "0.1.0"
+
+/* Exit codes (vfmig.1, EXIT STATUS). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_IN_USE = 3,
+	EXIT_NO_DEVICE = 4,
+	EXIT_PERM = 5,
+};
+
+struct options {
+	bool json;
+	const char *driver;
+	bool v1;
+	enum vfmig_v1_access v1_access;
+	size_t chunk;
+	bool precopy;
+	bool run;
+	unsigned int precopy_rounds;
+};
+
+static int exit_code(int err)
+{
+	switch (err) {
+	case 0: return EXIT_OK;
+	case -EBUSY: return EXIT_IN_USE;
+	case -ENOENT:
+	case -ENODEV: return EXIT_NO_DEVICE;
+	case -EACCES:
+	case -EPERM: return EXIT_PERM;
+	default: return EXIT_FAILED;
+	}
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vfmig [--json] list [--driver NAME]\n"
+		"       vfmig bind BDF [--driver NAME]\n"
+		"       vfmig unbind BDF\n"
+		"       vfmig [--json] info BDF\n"
+		"       vfmig save BDF FILE [--v1 [--pread|--mmap] [--precopy-rounds N]] [--precopy] [--chunk BYTES] [--run]\n"
+		"       vfmig load BDF FILE [--v1 [--pread|--mmap]] [--chunk BYTES] [--run]\n"
+		"       vfmig --help | --version\n"
+		"\n"
+		"BDF is a PCI address (0000:00:03.0 or 00:03.0); FILE - is stdin/stdout.\n"
+		"The default driver is " DEFAULT_DRIVER ". See vfmig(1).\n");
+}
+
+/* --- names --- */
+
+static const char *region_name(uint32_t index, char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"BAR0", "BAR1", "BAR2", "BAR3", "BAR4", "BAR5", "ROM",
+		"CONFIG", "VGA",
+	};
+
+	if (index < sizeof(names) / sizeof(names[0]))
+		return names[index];
+	snprintf(buf, len, "REGION%u", index);
+	return buf;
+}
+
+static const char *irq_name(uint32_t index)
+{
+	static const char *const names[] = { "INTx", "MSI", "MSI-X", "ERR",
+					     "REQ" };
+
+	return index < sizeof(names) / sizeof(names[0]) ? names[index] : "?";
+}
+
+static const char *cap_name(uint16_t id)
+{
+	switch (id) {
+	case VFMIG_CAP_SPARSE_MMAP: return "sparse-mmap";
+	case VFMIG_CAP_TYPE: return "type";
+	case VFMIG_CAP_MSIX_MAPPABLE: return "msix-mappable";
+	case VFMIG_CAP_NVLINK2_SSATGT: return "nvlink2-ssatgt";
+	case VFMIG_CAP_NVLINK2_LNKSPD: return "nvlink2-lnkspd";
+	default: return "unknown";
+	}
+}
+
+struct flag_name {
+	uint64_t bit;
+	const char *name;
+};
+
+static const struct flag_name region_flags[] = {
+	{ VFMIG_REGION_READ, "read" }, { VFMIG_REGION_WRITE, "write" },
+	{ VFMIG_REGION_MMAP, "mmap" }, { VFMIG_REGION_CAPS, "caps" },
+	{ 0, NULL },
+};
+
+static const struct flag_name irq_flags[] = {
+	{ VFIO_IRQ_INFO_EVENTFD, "eventfd" },
+	{ VFIO_IRQ_INFO_MASKABLE, "maskable" },
+	{ VFIO_IRQ_INFO_AUTOMASKED, "automasked" },
+	{ VFIO_IRQ_INFO_NORESIZE, "noresize" },
+	{ 0, NULL },
+};
+
+static const struct flag_name device_flags[] = {
+	{ VFIO_DEVICE_FLAGS_RESET, "reset" }, { VFIO_DEVICE_FLAGS_PCI, "pci" },
+	{ VFIO_DEVICE_FLAGS_CAPS, "caps" },
+	{ 0, NULL },
+};
+
+static const struct flag_name mig_flags[] = {
+	{ VFMIG_MIG_STOP_COPY, "stop-copy" }, { VFMIG_MIG_P2P, "p2p" },
+	{ VFMIG_MIG_PRE_COPY, "pre-copy" },
+	{ 0, NULL },
+};
+
+/* "a,b,c" of the set bits (unknown ones as hex); "-" if none. */
+static const char *flags_text(uint64_t v, const struct flag_name *names,
+			      char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (const struct flag_name *f = names; f->name; f++) {
+		if (!(v & f->bit))
+			continue;
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 used ? "," : "", f->name);
+		v &= ~f->bit;
+		if (used >= len)
+			return buf;
+	}
+	if (v)
+		snprintf(buf + used, len - used, "%s%#" PRIx64, used ? "," : "",
+			 v);
+	return buf[0] ? buf : "-";
+}
+
+static void json_flags(struct json *j, const char *key, uint64_t v,
+		       const struct flag_name *names)
+{
+	json_key(j, key);
+	json_array_begin(j);
+	for (const struct flag_name *f = names; f->name; f++)
+		if (v & f->bit)
+			json_string(j, f->name);
+	json_array_end(j);
+}
+
+/* --- migration capabilities, from opening the device --- */
+
+struct mig_caps {
+	int open_err;			/* vfmig_open()'s error, or 0 */
+	char open_msg[VFMIG_MSG_LEN];
+	bool v2;
+	int v2_err;			/* why not v2 (ENOTTY: no v2) */
+	uint64_t v2_flags;
+	bool have_state;
+	enum vfmig_state state;
+	bool have_data_size;
+	uint64_t data_size;
+	bool v1;
+	uint32_t v1_index;
+	uint64_t v1_size;
+};
+
+static void probe_migration(struct vfmig_device *dev, struct mig_caps *c,
+			    bool details)
+{
+	struct vfmig_region_info ri;
+	int idx;
+
+	c->v2_err = vfmig_mig_flags(dev, &c->v2_flags);
+	c->v2 = !c->v2_err;
+	if (c->v2 && details) {
+		c->have_state = !vfmig_mig_get_state(dev, &c->state);
+		c->have_data_size = !vfmig_mig_data_size(dev, &c->data_size);
+	}
+	idx = vfmig_region_find(dev, VFMIG_REGION_TYPE_MIGRATION,
+				VFMIG_REGION_SUBTYPE_MIGRATION);
+	if (idx >= 0 && !vfmig_region_info(dev, (uint32_t)idx, &ri)) {
+		c->v1 = true;
+		c->v1_index = (uint32_t)idx;
+		c->v1_size = ri.size;
+	}
+}
+
+static void open_and_probe(const char *bdf, struct mig_caps *c)
+{
+	struct vfmig_device *dev;
+	struct vfmig_error err;
+
+	memset(c, 0, sizeof(*c));
+	c->open_err = vfmig_open(bdf, &dev, &err);
+	if (c->open_err) {
+		snprintf(c->open_msg, sizeof(c->open_msg), "%s", err.msg);
+		return;
+	}
+	probe_migration(dev, c, false);
+	vfmig_close(dev);
+}
+
+/* "v1 v2(stop-copy,p2p)", "none", "in use", or "?" */
+static const char *caps_text(const struct mig_caps *c, char *buf, size_t len)
+{
+	char f[96];
+
+	if (c->open_err == -EBUSY)
+		return "in use";
+	if (c->open_err)
+		return "?";
+	if (!c->v1 && !c->v2)
+		return "none";
+	snprintf(buf, len, "%s%s%s%s%s", c->v1 ? "v1" : "",
+		 c->v1 && c->v2 ? " " : "", c->v2 ? "v2(" : "",
+		 c->v2 ? flags_text(c->v2_flags, mig_flags, f, sizeof(f)) : "",
+		 c->v2 ? ")" : "");
+	return buf;
+}
+
+static void json_migration(struct json *j, const struct mig_caps *c)
+{
+	json_key(j, "migration");
+	if (c->open_err) {
+		json_null(j);
+		return;
+	}
+	json_object_begin(j);
+	json_key(j, "v1");
+	if (c->v1) {
+		json_object_begin(j);
+		json_kv_u64(j, "region", c->v1_index);
+		json_kv_u64(j, "size", c->v1_size);
+		json_object_end(j);
+	} else {
+		json_null(j);
+	}
+	json_key(j, "v2");
+	if (c->v2) {
+		json_object_begin(j);
+		json_kv_u64(j, "flags_value", c->v2_flags);
+		json_flags(j, "flags", c->v2_flags, mig_flags);
+		if (c->have_state)
+			json_kv_string(j, "state", vfmig_state_name(c->state));
+		json_key(j, "data_size");
+		if (c->have_data_size)
+			json_u64(j, c->data_size);
+		else
+			json_null(j);
+		json_object_end(j);
+	} else {
+		json_null(j);
+	}
+	json_object_end(j);
+}
+
+/* --- list --- */
+
+static int cmd_list(const struct options *o)
+{
+	struct vfmig_pci_device *devs;
+	struct vfmig_error err;
+	struct json j;
+	size_t n;
+	int ret;
+
+	ret = vfmig_pci_list_driver(o->driver, &devs, &n, &err);
+	if (ret) {
+		fprintf(stderr, "vfmig: %s\n", err.msg);
+		return exit_code(ret);
+	}
+	if (o->json) {
+		json_init(&j, stdout);
+		json_array_begin(&j);
+	} else if (!n) {
+		fprintf(stderr,
+			"vfmig: no device is bound to %s (bind one with: vfmig bind BDF%s%s)\n",
+			o->driver, strcmp(o->driver, DEFAULT_DRIVER) ? " --driver " : "",
+			strcmp(o->driver, DEFAULT_DRIVER) ? o->driver : "");
+	} else {
+		printf("%-13s %-9s %-5s %-20s %-8s %s\n", "BDF", "ID", "GROUP",
+		       "MEDIATOR", "PROTOCOL", "MIGRATION");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct vfmig_pci_device *d = &devs[i];
+		struct mig_caps c;
+		char id[16], buf[128];
+
+		open_and_probe(d->bdf, &c);
+		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
+		if (!o->json) {
+			printf("%-13s %-9s %-5d %-20s %-8s %s\n", d->bdf, id,
+			       d->iommu_group,
+			       d->has_mediator_attr && d->mediator[0] ?
+			       d->mediator : "-",
+			       d->protocol, caps_text(&c, buf, sizeof(buf)));
+			if (c.open_err && c.open_err != -EBUSY)
+				fprintf(stderr, "vfmig: %s\n", c.open_msg);
+			continue;
+		}
+		json_object_begin(&j);
+		json_kv_string(&j, "bdf", d->bdf);
+		json_kv_string(&j, "id", id);
+		json_kv_u64(&j, "vendor", d->vendor);
+		json_kv_u64(&j, "device", d->device);
+		json_kv_string(&j, "driver", d->driver);
+		json_kv_int(&j, "iommu_group", d->iommu_group);
+		json_key(&j, "mediator");
+		if (d->has_mediator_attr)
+			json_string(&j, d->mediator);
+		else
+			json_null(&j);
+		json_kv_string(&j, "protocol", d->protocol);
+		json_kv_bool(&j, "in_use", c.open_err == -EBUSY);
+		json_key(&j, "error");
+		if (c.open_err && c.open_err != -EBUSY)
+			json_string(&j, c.open_msg);
+		else
+			json_null(&j);
+		json_migration(&j, &c);
+		json_object_end(&j);
+	}
+	if (o->json) {
+		json_array_end(&j);
+		json_finish(&j);
+	}
+	free(devs);
+	return EXIT_OK;
+}
+
+/* --- bind / unbind --- */
+
+static int cmd_bind(const struct options *o, const char *bdf)
+{
+	char old[VFMIG_NAME_LEN];
+	struct vfmig_error err;
+	int ret;
+
+	ret = vfmig_pci_bind(bdf, o->driver, old, sizeof(old), &err);
+	if (ret) {
+		fprintf(stderr, "vfmig: %s\n", err.msg);
+		return exit_code(ret);
+	}
+	if (!strcmp(old, o->driver))
+		printf("%s: already bound to %s\n", bdf, o->driver);
+	else
+		printf("%s: bound to %s (was %s)\n", bdf, o->driver,
+		       old[0] ? old : "no driver");
+	return EXIT_OK;
+}
+
+static int cmd_unbind(const char *bdf)
+{
+	char old[VFMIG_NAME_LEN], now[VFMIG_NAME_LEN];
+	struct vfmig_error err;
+	int ret;
+
+	ret = vfmig_pci_unbind(bdf, old, sizeof(old), now, sizeof(now), &err);
+	if (ret) {
+		fprintf(stderr, "vfmig: %s\n", err.msg);
+		return exit_code(ret);
+	}
+	printf("%s: unbound from %s, now on %s\n", bdf,
+	       old[0] ? old : "no driver", now[0] ? now : "no driver");
+	return EXIT_OK;
+}
+
+/* --- info --- */
+
+static void print_region_text(const struct vfmig_region_info *ri)
+{
+	char nb[24], fb[64];
+
+	printf("  %-2u %-8s size %#-10" PRIx64 " offset %#-14" PRIx64 " %s",
+	       ri->index, region_name(ri->index, nb, sizeof(nb)), ri->size,
+	       ri->offset, flags_text(ri->flags, region_flags, fb, sizeof(fb)));
+	if (ri->has_type)
+		printf(" type=%#x/%u%s", ri->type, ri->subtype,
+		       ri->type == VFMIG_REGION_TYPE_MIGRATION &&
+		       ri->subtype == VFMIG_REGION_SUBTYPE_MIGRATION ?
+		       "(v1-migration)" : "");
+	for (uint32_t c = 0; c < ri->nr_caps; c++)
+		printf("%s%s", c ? "," : " caps=", cap_name(ri->cap_ids[c]));
+	if (ri->has_sparse) {
+		printf(" mmap=");
+		if (!ri->nr_areas)
+			printf("none");
+		for (uint32_t a = 0; a < ri->nr_areas; a++)
+			printf("%s%#" PRIx64 "+%#" PRIx64, a ? "," : "",
+			       ri->areas[a].offset, ri->areas[a].size);
+	}
+	printf("\n");
+}
+
+static void json_region(struct json *j, const struct vfmig_region_info *ri)
+{
+	char nb[24];
+
+	json_object_begin(j);
+	json_kv_u64(j, "index", ri->index);
+	json_kv_string(j, "name", region_name(ri->index, nb, sizeof(nb)));
+	json_kv_u64(j, "size", ri->size);
+	json_kv_u64(j, "offset", ri->offset);
+	json_flags(j, "flags", ri->flags, region_flags);
+	json_key(j, "caps");
+	json_array_begin(j);
+	for (uint32_t c = 0; c < ri->nr_caps; c++)
+		json_string(j, cap_name(ri->cap_ids[c]));
+	json_array_end(j);
+	if (ri->has_type) {
+		json_kv_u64(j, "type", ri->type);
+		json_kv_u64(j, "subtype", ri->subtype);
+	}
+	json_key(j, "sparse_mmap");
+	if (ri->has_sparse) {
+		json_array_begin(j);
+		for (uint32_t a = 0; a < ri->nr_areas; a++) {
+			json_object_begin(j);
+			json_kv_u64(j, "offset", ri->areas[a].offset);
+			json_kv_u64(j, "size", ri->areas[a].size);
+			json_object_end(j);
+		}
+		json_array_end(j);
+	} else {
+		json_null(j);
+	}
+	json_object_end(j);
+}
+
+static void print_info_text(const struct vfmig_pci_device *d,
+			    struct vfmig_device *dev, const struct mig_caps *c)
+{
+	struct vfmig_device_info di;
+	char fb[128], caps[128];
+	int ret;
+
+	printf("%s %04x:%04x driver %s, IOMMU group %d\n", d->bdf, d->vendor,
+	       d->device, d->driver[0] ? d->driver : "none", d->iommu_group);
+	printf("mediator: %s\n",
+	       !d->has_mediator_attr ? "- (no mediator attribute)" :
+	       d->mediator[0] ? d->mediator : "none");
+	printf("migration protocol in use: %s\n", d->protocol);
+	if (!dev) {
+		printf("device: %s\n", c->open_err == -EBUSY ?
+		       "in use by another process: regions, IRQs and migration flags unavailable" :
+		       "cannot be opened through VFIO (the reason follows)");
+		return;
+	}
+	vfmig_device_info(dev, &di);
+	printf("device flags: %s; reset %s\n",
+	       flags_text(di.flags, device_flags, fb, sizeof(fb)),
+	       vfmig_reset_supported(dev) ? "supported" : "not supported");
+	printf("regions (%u):\n", di.num_regions);
+	for (uint32_t i = 0; i < di.num_regions; i++) {
+		struct vfmig_region_info ri;
+
+		/* Indexes the device lacks (VGA, say) answer EINVAL. */
+		ret = vfmig_region_info(dev, i, &ri);
+		if (ret && ret != -EINVAL)
+			printf("  %-2u (%s)\n", i, vfmig_strerror(dev));
+		else if (!ret && (ri.size || ri.flags))
+			print_region_text(&ri);
+	}
+	printf("irqs (%u):\n", di.num_irqs);
+	for (uint32_t i = 0; i < di.num_irqs; i++) {
+		struct vfmig_irq_info ii;
+
+		ret = vfmig_irq_info(dev, i, &ii);
+		if (ret && ret != -EINVAL)
+			printf("  %-2u (%s)\n", i, vfmig_strerror(dev));
+		else if (!ret && ii.count)
+			printf("  %-2u %-8s count %-4u %s\n", i, irq_name(i),
+			       ii.count, flags_text(ii.flags, irq_flags, fb,
+						    sizeof(fb)));
+	}
+	printf("migration: %s\n", caps_text(c, caps, sizeof(caps)));
+	if (c->v1)
+		printf("  v1: region %u, %#" PRIx64 " bytes\n", c->v1_index,
+		       c->v1_size);
+	if (c->v2) {
+		printf("  v2: flags %#" PRIx64 " (%s)", c->v2_flags,
+		       flags_text(c->v2_flags, mig_flags, fb, sizeof(fb)));
+		if (c->have_state)
+			printf(", state %s", vfmig_state_name(c->state));
+		if (c->have_data_size)
+			printf(", stop-copy data size %" PRIu64, c->data_size);
+		printf("\n");
+	} else if (c->v2_err != -ENOTTY) {
+		printf("  v2: %s\n", strerror(-c->v2_err));
+	}
+}
+
+static void print_info_json(const struct vfmig_pci_device *d,
+			    struct vfmig_device *dev, const struct mig_caps *c)
+{
+	struct vfmig_device_info di;
+	struct json j;
+
+	json_init(&j, stdout);
+	json_object_begin(&j);
+	json_kv_string(&j, "bdf", d->bdf);
+	json_kv_u64(&j, "vendor", d->vendor);
+	json_kv_u64(&j, "device", d->device);
+	json_kv_string(&j, "driver", d->driver);
+	json_kv_int(&j, "iommu_group", d->iommu_group);
+	json_key(&j, "mediator");
+	if (d->has_mediator_attr)
+		json_string(&j, d->mediator);
+	else
+		json_null(&j);
+	json_kv_string(&j, "protocol", d->protocol);
+	json_kv_bool(&j, "in_use", c->open_err == -EBUSY);
+	if (dev) {
+		vfmig_device_info(dev, &di);
+		json_kv_u64(&j, "flags_value", di.flags);
+		json_flags(&j, "flags", di.flags, device_flags);
+		json_kv_bool(&j, "reset", vfmig_reset_supported(dev));
+		json_key(&j, "regions");
+		json_array_begin(&j);
+		for (uint32_t i = 0; i < di.num_regions; i++) {
+			struct vfmig_region_info ri;
+
+			if (!vfmig_region_info(dev, i, &ri) &&
+			    (ri.size || ri.flags))
+				json_region(&j, &ri);
+		}
+		json_array_end(&j);
+		json_key(&j, "irqs");
+		json_array_begin(&j);
+		for (uint32_t i = 0; i < di.num_irqs; i++) {
+			struct vfmig_irq_info ii;
+
+			if (vfmig_irq_info(dev, i, &ii) || !ii.count)
+				continue;
+			json_object_begin(&j);
+			json_kv_u64(&j, "index", i);
+			json_kv_string(&j, "name", irq_name(i));
+			json_kv_u64(&j, "count", ii.count);
+			json_flags(&j, "flags", ii.flags, irq_flags);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
+	}
+	json_migration(&j, c);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+static int cmd_info(const struct options *o, const char *bdf)
+{
+	struct vfmig_device *dev = NULL;
+	struct vfmig_pci_device d;
+	struct vfmig_error err;
+	struct mig_caps c;
+	int ret;
+
+	ret = vfmig_pci_describe(bdf, &d, &err);
+	if (ret) {
+		fprintf(stderr, "vfmig: %s\n", err.msg);
+		return exit_code(ret);
+	}
+	memset(&c, 0, sizeof(c));
+	c.open_err = vfmig_open(d.bdf, &dev, &err);
+	if (c.open_err) {
+		snprintf(c.open_msg, sizeof(c.open_msg), "%s", err.msg);
+		dev = NULL;
+	} else {
+		probe_migration(dev, &c, true);
+	}
+	if (o->json)
+		print_info_json(&d, dev, &c);
+	else
+		print_info_text(&d, dev, &c);
+	vfmig_close(dev);
+	if (c.open_err) {
+		fprintf(stderr, "vfmig: %s\n", c.open_msg);
+		return exit_code(c.open_err);
+	}
+	return EXIT_OK;
+}
+
+/* --- save / load --- */
+
+static int open_file(const char *path, bool write)
+{
+	int fd;
+
+	if (!strcmp(path, "-"))
+		return dup(write ? STDOUT_FILENO : STDIN_FILENO);
+	fd = open(path, write ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC :
+		  O_RDONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fprintf(stderr, "vfmig: %s: %s\n", path, strerror(errno));
+	return fd;
+}
+
+static int cmd_transfer(const struct options *o, const char *bdf,
+			const char *path, bool save)
+{
+	struct vfmig_xfer_options xo = {
+		.chunk_size = o->chunk, .precopy = o->precopy,
+		.run_after = o->run,
+	};
+	struct vfmig_v1_options v1o = {
+		.access = o->v1_access, .chunk_size = o->chunk,
+		.precopy_rounds = o->precopy_rounds, .run_after = o->run,
+	};
+	struct vfmig_device *dev;
+	struct vfmig_error err;
+	uint64_t bytes = 0;
+	int fd, ret;
+
+	ret = vfmig_open(bdf, &dev, &err);
+	if (ret) {
+		fprintf(stderr, "vfmig: %s\n", err.msg);
+		return exit_code(ret);
+	}
+	fd = open_file(path, save);
+	if (fd < 0) {
+		vfmig_close(dev);
+		return EXIT_FAILED;
+	}
+	if (o->v1)
+		ret = save ? vfmig_v1_save(dev, fd, &v1o, &bytes) :
+			     vfmig_v1_load(dev, fd, &v1o, &bytes);
+	else
+		ret = save ? vfmig_mig_save(dev, fd, &xo, &bytes) :
+			     vfmig_mig_load(dev, fd, &xo, &bytes);
+	if (ret)
+		fprintf(stderr, "vfmig: %s\n", vfmig_strerror(dev));
+	else if (close(fd)) {
+		fd = -1;
+		ret = -errno;
+		fprintf(stderr, "vfmig: %s: %s\n", path, strerror(errno));
+	} else {
+		fd = -1;
+		fprintf(stderr, "vfmig: %s %" PRIu64 " bytes of device state (%s) %s %s\n",
+			save ? "saved" : "loaded", bytes, o->v1 ? "v1" : "v2",
+			save ? "to" : "from", path);
+	}
+	if (fd >= 0)
+		close(fd);
+	vfmig_close(dev);
+	/* The device was there: only "in use" has its own code now. */
+	return !ret ? EXIT_OK : ret == -EBUSY ? EXIT_IN_USE : EXIT_FAILED;
+}
+
+/* --- main --- */
+
+static bool parse_size(const char *s, size_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *s == '-')
+		return false;
+	if (*end == 'k' || *end == 'K')
+		v <<= 10, end++;
+	else if (*end == 'm' || *end == 'M')
+		v <<= 20, end++;
+	if (*end || !v || v > (1ull << 30))
+		return false;
+	*out = (size_t)v;
+	return true;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_DRIVER = 256, OPT_V1, OPT_PREAD, OPT_MMAP, OPT_CHUNK,
+	       OPT_PRECOPY, OPT_ROUNDS, OPT_RUN, OPT_VERSION };
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "driver", required_argument, NULL, OPT_DRIVER },
+		{ "v1", no_argument, NULL, OPT_V1 },
+		{ "pread", no_argument, NULL, OPT_PREAD },
+		{ "mmap", no_argument, NULL, OPT_MMAP },
+		{ "chunk", required_argument, NULL, OPT_CHUNK },
+		{ "precopy", no_argument, NULL, OPT_PRECOPY },
+		{ "precopy-rounds", required_argument, NULL, OPT_ROUNDS },
+		{ "run", no_argument, NULL, OPT_RUN },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o = { .driver = DEFAULT_DRIVER };
+	const char *cmd;
+	size_t rounds;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'j': o.json = true; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		case OPT_VERSION: printf("vfmig %s\n", VFMIG_VERSION); return EXIT_OK;
+		case OPT_DRIVER: o.driver = optarg; break;
+		case OPT_V1: o.v1 = true; break;
+		case OPT_PREAD: o.v1_access = VFMIG_V1_PREAD; break;
+		case OPT_MMAP: o.v1_access = VFMIG_V1_MMAP; break;
+		case OPT_CHUNK:
+			if (!parse_size(optarg, &o.chunk)) {
+				fprintf(stderr, "vfmig: --chunk %s: give a size from 1 byte to 1G (suffix k or M allowed)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_PRECOPY: o.precopy = true; break;
+		case OPT_ROUNDS:
+			if (!parse_size(optarg, &rounds) || rounds > 1000000) {
+				fprintf(stderr, "vfmig: --precopy-rounds %s: give a number from 1 to 1000000\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			o.precopy_rounds = (unsigned int)rounds;
+			break;
+		case OPT_RUN: o.run = true; break;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	argc -= optind;
+	argv += optind;
+
+#define NEED_ARGS(n)							\
+	do {								\
+		if (argc != (n)) {					\
+			fprintf(stderr, "vfmig %s: expected %d argument%s, got %d\n", \
+				cmd, (n), (n) == 1 ? "" : "s", argc);	\
+			usage(stderr);					\
+			return EXIT_USAGE;				\
+		}							\
+	} while (0)
+
+	if (argc >= 1 && strcmp(cmd, "list") && strcmp(cmd, "help")) {
+		char bdf[VFMIG_BDF_LEN];
+
+		if (vfmig_parse_bdf(argv[0], bdf)) {
+			fprintf(stderr, "vfmig %s: '%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)\n",
+				cmd, argv[0]);
+			return EXIT_USAGE;
+		}
+	}
+	if (!strcmp(cmd, "list")) {
+		NEED_ARGS(0);
+		return cmd_list(&o);
+	}
+	if (!strcmp(cmd, "bind")) {
+		NEED_ARGS(1);
+		return cmd_bind(&o, argv[0]);
+	}
+	if (!strcmp(cmd, "unbind")) {
+		NEED_ARGS(1);
+		return cmd_unbind(argv[0]);
+	}
+	if (!strcmp(cmd, "info")) {
+		NEED_ARGS(1);
+		return cmd_info(&o, argv[0]);
+	}
+	if (!strcmp(cmd, "save") || !strcmp(cmd, "load")) {
+		NEED_ARGS(2);
+		if ((o.v1_access != VFMIG_V1_AUTO || o.precopy_rounds) && !o.v1) {
+			fprintf(stderr, "vfmig %s: --pread, --mmap and --precopy-rounds go with --v1\n",
+				cmd);
+			return EXIT_USAGE;
+		}
+		return cmd_transfer(&o, argv[0], argv[1], cmd[0] == 's');
+	}
+	if (!strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	fprintf(stderr, "vfmig: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return EXIT_USAGE;
+}
