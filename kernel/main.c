@@ -116,21 +116,17 @@ static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 
 	ret = vpm_mig_open(mdev);
 	if (ret)
-		goto out_detach;
+		goto out_disable;
 
 	vfio_pci_core_finish_enable(vdev);
 	return 0;
 
-out_detach:
-	vfio_pci_mediate_set_enabled(mdev, false);
-	vfio_pci_core_disable(vdev);
-	vfio_pci_mediate_unmap_bars(mdev);
-	vfio_pci_mediate_detach(mdev);
-	return ret;
 out_disable:
 	vfio_pci_mediate_set_enabled(mdev, false);
 	vfio_pci_core_disable(vdev);
 	vfio_pci_mediate_unmap_bars(mdev);
+	/* Released after disable, as on close; nothing if none attached. */
+	vfio_pci_mediate_detach(mdev);
 	return ret;
 }
 

@@ -87,8 +87,9 @@ static const u8 next_state[NUM_STATES][NUM_STATES] = {
 		[STOP_COPY] = STOP_COPY,
 		[RESUMING] = STOP,
 		[RUNNING_P2P] = STOP,
-		[PRE_COPY] = STOP,
-		[PRE_COPY_P2P] = STOP,
+		/* Pre-copy cannot follow stop-copy: no way there. */
+		[PRE_COPY] = ERROR,
+		[PRE_COPY_P2P] = ERROR,
 	},
 	[RESUMING] = {
 		[STOP] = STOP,

@@ -12,6 +12,7 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/pci.h>
+#include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/xxhash.h>
@@ -23,11 +24,18 @@
 #define TRAILER_SIZE	sizeof(struct vfio_pci_mediate_stream_trailer)
 
 /*
- * Bytes the save side builds in its own buffer: the header, the END record
- * with the trailer, and records for callers whose buffer is too small to
- * take a record header and a useful amount of state behind it.
+ * Every DATA record holds RECORD_PAYLOAD bytes of state, except the last
+ * before ->save() said "nothing (more)".  So the stream does not depend on
+ * how the user reads it, and the size estimates (MIG_DATA_SIZE,
+ * PRECOPY_INFO, v1 pending_bytes) count its record headers exactly.
  */
-#define CARRY_SIZE	256
+#define RECORD_PAYLOAD	SZ_64K
+
+/*
+ * The save side's own buffer: the header, the END record with the
+ * trailer, and whole records for callers whose buffer cannot take one.
+ */
+#define CARRY_SIZE	(RECORD_SIZE + RECORD_PAYLOAD)
 
 /* Saturating: estimates from the mediator must not wrap around. */
 static u64 add_sat(u64 a, u64 b)
@@ -67,7 +75,7 @@ struct vpm_save_stream {
 	int err;
 	size_t carry_len;
 	size_t carry_off;
-	u8 carry[CARRY_SIZE];
+	u8 *carry;
 };
 
 struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *mdev,
@@ -91,6 +99,11 @@ struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *mdev
 	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		return NULL;
+	s->carry = kvmalloc(CARRY_SIZE, GFP_KERNEL_ACCOUNT);
+	if (!s->carry) {
+		kfree(s);
+		return NULL;
+	}
 	fill_name(header.mediator, mdev->mediator->ops->name);
 	xxh64_reset(&s->hash, 0);
 	xxh64_update(&s->hash, &header, sizeof(header));
@@ -102,6 +115,9 @@ struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *mdev
 
 void vpm_save_stream_free(struct vpm_save_stream *s)
 {
+	if (!s)
+		return;
+	kvfree(s->carry);
 	kfree(s);
 }
 
@@ -130,26 +146,34 @@ static void save_end_of_stream(struct vpm_save_stream *s)
 }
 
 /*
- * One DATA record at @dst (@room bytes, at least RECORD_SIZE + 1): the
- * mediator writes its state straight behind the record header.  Returns
- * the record's size, 0 if the mediator has nothing (more), or an errno.
+ * One DATA record at @dst (room for CARRY_SIZE bytes): the mediator writes
+ * its state straight behind the record header until the record is full or
+ * it has nothing (more).  Returns the record's size, 0 if the mediator had
+ * nothing at all, or an errno.
  */
 static ssize_t save_record(struct vpm_save_stream *s,
-			   struct vfio_pci_mediate_device *mdev, u8 *dst,
-			   size_t room)
+			   struct vfio_pci_mediate_device *mdev, u8 *dst)
 {
 	const struct vfio_pci_mediate_migration_ops *ops = mdev->mig.ops;
 	struct vfio_pci_mediate_stream_record rec = {
 		.type = cpu_to_le32(VFIO_PCI_MEDIATE_RECORD_DATA),
 	};
-	size_t max = room - RECORD_SIZE;
-	ssize_t n;
+	size_t n = 0;
 
-	n = ops->save(mdev->handle, dst + RECORD_SIZE, max);
-	if (n <= 0)
-		return n;
-	if ((size_t)n > max)
-		return -EIO;
+	while (n < RECORD_PAYLOAD) {
+		ssize_t got = ops->save(mdev->handle, dst + RECORD_SIZE + n,
+					RECORD_PAYLOAD - n);
+
+		if (got < 0)
+			return got;
+		if (!got)
+			break;
+		if ((size_t)got > RECORD_PAYLOAD - n)
+			return -EIO;
+		n += got;
+	}
+	if (!n)
+		return 0;
 	if ((u64)n > ops->max_state_size - s->state_length) {
 		pci_warn(mdev->core_device.pdev,
 			 "mediator '%s' produced more than its max_state_size (%llu bytes) of state\n",
@@ -171,13 +195,15 @@ static ssize_t save_record(struct vpm_save_stream *s,
  * @buf: kernel buffer receiving them
  * @len: its size
  *
- * Fills @buf as far as the mediator has state to give now.  Records go
- * straight into @buf when it has room for a record header and more than
- * CARRY_SIZE bytes of state; smaller reads are served from records built
- * in the carry buffer.
+ * Fills @buf with whole records as far as it has room and the mediator
+ * has state to give now; the mediator writes straight into @buf.  A read
+ * with no room for a whole record is served from a record built in the
+ * carry buffer, so the stream is the same however it is read.
  *
- * Return: bytes written; 0 when nothing is available now (live) or the
- * stream has ended (trailer handed out); or the session's sticky errno.
+ * Return: bytes written (fewer than @len only when nothing more is
+ * available now or the stream has ended); 0 when nothing is available
+ * now (live) or the stream has ended (trailer handed out); or the
+ * session's sticky errno.
  */
 ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 			     struct vfio_pci_mediate_device *mdev, void *buf,
@@ -202,12 +228,12 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 		if (s->ended)
 			break;
 
-		if (len - done > RECORD_SIZE + CARRY_SIZE) {
-			n = save_record(s, mdev, out + done, len - done);
+		if (len - done >= CARRY_SIZE) {
+			n = save_record(s, mdev, out + done);
 			if (n > 0)
 				done += n;
 		} else {
-			n = save_record(s, mdev, s->carry, CARRY_SIZE);
+			n = save_record(s, mdev, s->carry);
 			if (n > 0) {
 				s->carry_len = n;
 				s->carry_off = 0;
@@ -227,6 +253,14 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 	return done ? done : s->err;
 }
 
+/* @bytes of state as DATA records: full ones and maybe one partial. */
+static u64 framed_size(u64 bytes)
+{
+	u64 records = bytes / RECORD_PAYLOAD + !!(bytes % RECORD_PAYLOAD);
+
+	return add_sat(bytes, records * RECORD_SIZE);
+}
+
 void vpm_save_stream_pending(struct vpm_save_stream *s, u64 live_bytes,
 			     u64 stop_bytes, u64 *now, u64 *stop_copy)
 {
@@ -238,18 +272,13 @@ void vpm_save_stream_pending(struct vpm_save_stream *s, u64 live_bytes,
 		return;
 	}
 
-	/* One record header per estimate: how ->save() splits it is unknown. */
-	*stop_copy = add_sat(unread, RECORD_SIZE + TRAILER_SIZE);
-	if (stop_bytes)
-		*stop_copy = add_sat(*stop_copy, add_sat(stop_bytes, RECORD_SIZE));
-
+	*stop_copy = add_sat(add_sat(unread, RECORD_SIZE + TRAILER_SIZE),
+			     framed_size(stop_bytes));
 	if (s && !s->live) {
 		*now = *stop_copy;
 		return;
 	}
-	*now = unread;
-	if (live_bytes)
-		*now = add_sat(*now, add_sat(live_bytes, RECORD_SIZE));
+	*now = add_sat(unread, framed_size(live_bytes));
 }
 
 /* ---------------------------------------------------------------------- */
@@ -509,9 +538,7 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 		return l->err;
 	if (!len)
 		return 0;
-	if (l->phase == VPM_LOAD_DONE ||
-	    (l->phase == VPM_LOAD_TRAILER &&
-	     len > TRAILER_SIZE - l->part_len))
+	if (l->phase == VPM_LOAD_DONE)
 		return refuse(l, mdev, -EPROTO, "bytes after its trailer");
 
 	while (done < len) {
@@ -559,6 +586,10 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 			ret = check_record(l, mdev);
 			break;
 		default:
+			/* Checked before ->load() runs in check_trailer(). */
+			if (done < len)
+				return refuse(l, mdev, -EPROTO,
+					      "bytes after its trailer");
 			ret = check_trailer(l, mdev);
 			break;
 		}
