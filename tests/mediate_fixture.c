@@ -30,6 +30,27 @@
 
 /* --- the module -------------------------------------------------------- */
 
+static bool module_loaded(const char *name)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", name);
+	return access(path, F_OK) == 0;
+}
+
+static int module_load(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = (int)syscall(SYS_finit_module, fd, params, 0);
+	ret = ret < 0 ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
 const char *mt_module_path(void)
 {
 	static char path[PATH_MAX];
@@ -41,20 +62,12 @@ const char *mt_module_path(void)
 
 bool mt_module_loaded(void)
 {
-	return access("/sys/module/" MT_MODULE, F_OK) == 0;
+	return module_loaded(MT_MODULE);
 }
 
 int mt_module_load(const char *params)
 {
-	int fd = open(mt_module_path(), O_RDONLY | O_CLOEXEC);
-	int ret;
-
-	if (fd < 0)
-		return -errno;
-	ret = (int)syscall(SYS_finit_module, fd, params, 0);
-	ret = ret < 0 ? -errno : 0;
-	close(fd);
-	return ret;
+	return module_load(mt_module_path(), params);
 }
 
 int mt_module_unload(void)
@@ -63,20 +76,21 @@ int mt_module_unload(void)
 								       0;
 }
 
+/* arg: the module's name; retries while a device is being released. */
 static int unload_cleanup(void *arg)
 {
+	const char *name = arg;
 	uint64_t deadline = mt_now_ms() + UNLOAD_WAIT_MS;
 	int ret;
 
-	(void)arg;
-	while (mt_module_loaded()) {
-		ret = mt_module_unload();
+	while (module_loaded(name)) {
+		ret = syscall(SYS_delete_module, name, O_NONBLOCK) < 0 ?
+			-errno : 0;
 		if (ret == 0 || ret == -ENOENT)
 			break;
 		if ((ret != -EAGAIN && ret != -EBUSY) ||
 		    mt_now_ms() > deadline) {
-			test_log("cannot unload %s: %s", MT_MODULE,
-				 strerror(-ret));
+			test_log("cannot unload %s: %s", name, strerror(-ret));
 			return ret;
 		}
 		mt_sleep_ms(20);
@@ -96,7 +110,8 @@ static void mount_debugfs(void)
 
 void mt_unload_at_end(void)
 {
-	test_add_cleanup(unload_cleanup, NULL, "unload " MT_MODULE);
+	test_add_cleanup(unload_cleanup, (void *)MT_MODULE,
+			 "unload " MT_MODULE);
 }
 
 void mt_load_for_test(const char *params)
@@ -434,4 +449,306 @@ void mt_setup_edu(char bdf[PCI_BDF_LEN], const char *params)
 	lab_find_edu(bdf);
 	mt_bind_mediate(bdf);
 	mt_load_for_test(params);
+}
+
+/* --- the migrating test mediator --------------------------------------- */
+
+#define MG_DEBUGFS DEBUGFS_DIR "/" MG_MODULE
+
+const char *mg_module_path(void)
+{
+	static char path[PATH_MAX];
+
+	snprintf(path, sizeof(path),
+		 "%s/tests/kernel/vfio-pci-mediate-migtest.ko",
+		 lab_project_dir());
+	return path;
+}
+
+void mg_load_for_test(const char *params)
+{
+	int ret;
+
+	ASSERT_OK(access(mg_module_path(), R_OK));
+	mount_debugfs();
+	if (module_loaded(MG_MODULE))
+		FAIL("%s is loaded already: an earlier test left it", MG_MODULE);
+	test_add_cleanup(unload_cleanup, (void *)MG_MODULE,
+			 "unload " MG_MODULE);
+	ret = module_load(mg_module_path(), params);
+	if (ret < 0)
+		FAIL("loading %s failed: %s", mg_module_path(), strerror(-ret));
+	ASSERT_OK(access(MG_DEBUGFS "/devices", F_OK));
+}
+
+static int mg_write_va(const char *file, const char *fmt, va_list ap)
+{
+	char path[PATH_MAX], value[1024];
+	ssize_t n;
+	int fd, len;
+
+	len = vsnprintf(value, sizeof(value), fmt, ap);
+	if (len < 0 || (size_t)len >= sizeof(value))
+		return -E2BIG;
+	snprintf(path, sizeof(path), MG_DEBUGFS "/%s", file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, value, (size_t)len);
+	n = n < 0 ? -errno : n;
+	close(fd);
+	if (n < 0)
+		return (int)n;
+	return n == len ? 0 : -EIO;
+}
+
+int mg_write(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = mg_write_va(file, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void mg_set(const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = mg_write_va(file, fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		FAIL("writing %s/%s failed: %s", MG_MODULE, file,
+		     strerror(-ret));
+}
+
+/* Reads a whole file (one open: the log is taken at open). */
+int mg_read(const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX];
+	size_t used = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), MG_DEBUGFS "/%s", file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (used + 1 < len) {
+		n = read(fd, buf + used, len - 1 - used);
+		if (n < 0) {
+			n = -errno;
+			close(fd);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	close(fd);
+	buf[used] = '\0';
+	return (int)used;
+}
+
+void mg_accept(enum mg_mediator m, const char *bdfs)
+{
+	static const char *const files[] = {
+		[MG_A] = "accept",
+		[MG_B] = "accept_b",
+		[MG_PLAIN] = "accept_plain",
+	};
+
+	mg_set(files[m], "%s", bdfs);
+}
+
+void mg_state_size(uint64_t bytes)
+{
+	mg_set("state_size", "%llu", (unsigned long long)bytes);
+}
+
+void mg_precopy(uint64_t bytes)
+{
+	mg_set("precopy", "%llu", (unsigned long long)bytes);
+}
+
+static int mg_parse_dev(const char *line, struct mg_dev *d)
+{
+	char seed[32];
+	unsigned long long size, precopy, digest;
+
+	memset(d, 0, sizeof(*d));
+	if (sscanf(line,
+		   "%*s mediator=%63s size=%llu precopy=%llu seed=%31s digest=%llx run=%15s session=%15s saves=%ld loads=%ld resets=%ld violations=%ld",
+		   d->mediator, &size, &precopy, seed, &digest, d->run,
+		   d->session, &d->saves, &d->loads, &d->resets,
+		   &d->violations) != 11)
+		return -EINVAL;
+	d->size = size;
+	d->precopy = precopy;
+	d->digest = digest;
+	d->loaded = strcmp(seed, "loaded") == 0;
+	if (!d->loaded)
+		d->seed = strtoull(seed, NULL, 0);
+	return 0;
+}
+
+int mg_dev_get(const char *bdf, struct mg_dev *out)
+{
+	static char buf[16384];
+	size_t blen = strlen(bdf);
+	char *line, *save = NULL;
+	int ret = mg_read("devices", buf, sizeof(buf));
+
+	if (ret < 0)
+		return ret;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (strncmp(line, bdf, blen) != 0 || line[blen] != ' ')
+			continue;
+		if (mg_parse_dev(line, out) < 0)
+			FAIL("%s/devices: bad line: %s", MG_MODULE, line);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+void mg_dev(const char *bdf, struct mg_dev *out)
+{
+	int ret = mg_dev_get(bdf, out);
+
+	if (ret < 0)
+		FAIL("the migtest mediators serve no open of %s: %s", bdf,
+		     strerror(-ret));
+}
+
+uint64_t mg_digest(const char *bdf)
+{
+	struct mg_dev d;
+
+	mg_dev(bdf, &d);
+	return d.digest;
+}
+
+void mg_expect_no_violations(const char *bdf)
+{
+	struct mg_dev d;
+
+	mg_dev(bdf, &d);
+	if (d.violations)
+		FAIL("%s: the framework made %ld call(s) the mediator contract forbids (see the kernel log)",
+		     bdf, d.violations);
+}
+
+static int mg_ctl_va(const char *bdf, const char *fmt, va_list ap)
+{
+	char cmd[512];
+
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	return mg_write("ctl", "%s %s", bdf, cmd);
+}
+
+int mg_ctl_ret(const char *bdf, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = mg_ctl_va(bdf, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void mg_ctl(const char *bdf, const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = mg_ctl_va(bdf, fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		FAIL("%s ctl on %s failed: %s", MG_MODULE, bdf,
+		     strerror(-ret));
+}
+
+struct mg_log *mg_log_take(void)
+{
+	struct mg_log *log = calloc(1, sizeof(*log));
+	char *buf = malloc(MG_LOG_MAX * MG_LOG_LINE);
+	char *line, *save = NULL;
+	int ret;
+
+	if (!log || !buf)
+		FAIL("out of memory");
+	ret = mg_read("log", buf, MG_LOG_MAX * MG_LOG_LINE);
+	if (ret < 0)
+		FAIL("reading %s/log failed: %s", MG_MODULE, strerror(-ret));
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (log->n == MG_LOG_MAX)
+			FAIL("%s/log has more than %d lines", MG_MODULE,
+			     MG_LOG_MAX);
+		snprintf(log->line[log->n++], MG_LOG_LINE, "%s", line);
+	}
+	free(buf);
+	return log;
+}
+
+/* The call of line if it is bdf's, else NULL. */
+static const char *mg_log_call(const char *line, const char *bdf)
+{
+	size_t blen = strlen(bdf);
+
+	if (strncmp(line, bdf, blen) != 0 || line[blen] != ' ')
+		return NULL;
+	return line + blen + 1;
+}
+
+void mg_log_expect(const struct mg_log *log, const char *bdf, bool with_saves,
+		   const char *const *want)
+{
+	const char *got[MG_LOG_MAX];
+	int n = 0, nwant = 0;
+	bool same;
+
+	for (int i = 0; i < log->n; i++) {
+		const char *call = mg_log_call(log->line[i], bdf);
+
+		if (!call || (!with_saves && !strncmp(call, "save(", 5)))
+			continue;
+		got[n++] = call;
+	}
+	while (want[nwant])
+		nwant++;
+	same = n == nwant;
+	for (int i = 0; same && i < n; i++)
+		same = strcmp(got[i], want[i]) == 0;
+	if (same)
+		return;
+	test_log("mediator calls for %s, expected:", bdf);
+	for (int i = 0; i < nwant; i++)
+		test_log("  %s", want[i]);
+	test_log("got:");
+	for (int i = 0; i < n; i++)
+		test_log("  %s", got[i]);
+	FAIL("%s: the mediator was called otherwise than expected", bdf);
+}
+
+uint64_t mg_log_saved(const struct mg_log *log, const char *bdf)
+{
+	unsigned long long bytes;
+	uint64_t sum = 0;
+
+	for (int i = 0; i < log->n; i++) {
+		const char *call = mg_log_call(log->line[i], bdf);
+
+		if (call && sscanf(call, "save(%llu)", &bytes) == 1 &&
+		    !strchr(call, '='))
+			sum += bytes;
+	}
+	return sum;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "vfio_dev.h"
@@ -123,5 +124,107 @@ void mt_kill_at_end(pid_t pid);
 /* Milliseconds on the monotonic clock. */
 uint64_t mt_now_ms(void);
 void mt_sleep_ms(unsigned int ms);
+
+/* --- the migrating test mediator (tests/kernel/mig_test.c) ------------ */
+
+#define MG_MODULE "vfio_pci_mediate_migtest"
+/* Its mediators, in registration order. */
+#define MG_MIGTEST "migtest"
+#define MG_MIGTEST_B "migtest-b"
+#define MG_MIGTEST_PLAIN "migtest-plain"
+
+enum mg_mediator {
+	MG_A,		/* "migtest": migration and reset */
+	MG_B,		/* "migtest-b": the same under another name */
+	MG_PLAIN,	/* "migtest-plain": neither */
+};
+
+const char *mg_module_path(void);
+
+/*
+ * Loads the migrating test mediator for this test (it must not be loaded
+ * yet) with params ("" for none) and unloads it when the test ends.
+ * Mounts debugfs if needed.
+ */
+void mg_load_for_test(const char *params);
+
+/* Writes (or reads) one of its debugfs files; 0/bytes or -errno. */
+int mg_write(const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int mg_read(const char *file, char *buf, size_t len);
+
+/* Like mg_write, failing the test on error. */
+void mg_set(const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Which devices a mediator serves from the next open: "all", "none", BDFs. */
+void mg_accept(enum mg_mediator m, const char *bdfs);
+
+/* Bytes of state, and of pre-copy, of the next opens. */
+void mg_state_size(uint64_t bytes);
+void mg_precopy(uint64_t bytes);
+
+/* What the mediator shows about an open device (debugfs "devices"). */
+struct mg_dev {
+	char mediator[MT_NAME_LEN];
+	uint64_t size;
+	uint64_t precopy;
+	bool loaded;		/* holds loaded state; seed meaningless */
+	uint64_t seed;
+	uint64_t digest;	/* xxh64 of the state */
+	char run[16];		/* RUNNING, QUIESCED, STOPPED */
+	char session[16];	/* none, live, stopped */
+	long saves, loads, resets, violations;
+};
+
+/* The open device bdf as the mediator sees it; -ENOENT if it serves none. */
+int mg_dev_get(const char *bdf, struct mg_dev *out);
+/* As mg_dev_get, failing the test unless it serves bdf. */
+void mg_dev(const char *bdf, struct mg_dev *out);
+uint64_t mg_digest(const char *bdf);
+/* Asserts the framework made no call the mediator's contract forbids. */
+void mg_expect_no_violations(const char *bdf);
+
+/*
+ * One command for the open device bdf (debugfs "ctl"): "seed S", "dirty",
+ * "precopy N", "fail OP ERRNO", "fail clear".  mg_ctl fails the test on
+ * error.
+ */
+int mg_ctl_ret(const char *bdf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void mg_ctl(const char *bdf, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define MG_LOG_MAX 600
+#define MG_LOG_LINE 96
+
+/* Calls into the mediator, "BDF CALL" each, oldest first. */
+struct mg_log {
+	int n;
+	char line[MG_LOG_MAX][MG_LOG_LINE];
+};
+
+/* Takes (reads and clears) the mediator's call log; malloc()ed, free() it. */
+struct mg_log *mg_log_take(void);
+
+/*
+ * Asserts that the calls logged for bdf are exactly want (a NULL-ended
+ * list, "set_run_state(QUIESCED)", "load(123)", ...); the save(...) lines
+ * are left out of the comparison unless with_saves.
+ */
+void mg_log_expect(const struct mg_log *log, const char *bdf, bool with_saves,
+		   const char *const *want);
+
+/* Takes the log and expects bdf's calls (saves left out): NULL-ended. */
+#define MG_EXPECT_CALLS(bdf, ...)                                            \
+	do {                                                                  \
+		struct mg_log *mg_l_ = mg_log_take();                         \
+		const char *const mg_w_[] = { __VA_ARGS__ };                  \
+		mg_log_expect(mg_l_, bdf, false, mg_w_);                      \
+		free(mg_l_);                                                  \
+	} while (0)
+
+/* Bytes saved by the save(...) lines logged for bdf. */
+uint64_t mg_log_saved(const struct mg_log *log, const char *bdf);
 
 #endif

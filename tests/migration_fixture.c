@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Fixtures for the migration tests; see migration_fixture.h. */
+#include "migration_fixture.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "lab_fixture.h"
+
+#define MG_MAX_OPEN 16
+#define MG_CHUNK (1u << 20)
+
+/* Handles this test child still holds, closed by the cleanup. */
+static struct vfmig_device *mg_open_devs[MG_MAX_OPEN];
+
+static int close_cleanup(void *arg)
+{
+	struct vfmig_device **slot = arg;
+
+	vfmig_close(*slot);
+	*slot = NULL;
+	return 0;
+}
+
+struct vfmig_device *mg_open(const char *bdf)
+{
+	struct vfmig_error err = { 0 };
+	struct vfmig_device *dev;
+	int ret, i;
+
+	for (i = 0; i < MG_MAX_OPEN && mg_open_devs[i]; i++)
+		;
+	if (i == MG_MAX_OPEN)
+		FAIL("more than %d devices open", MG_MAX_OPEN);
+	ret = vfmig_open(bdf, &dev, &err);
+	if (ret < 0)
+		FAIL("vfmig_open(%s): %s (%s)", bdf, strerror(-ret), err.msg);
+	mg_open_devs[i] = dev;
+	test_add_cleanup(close_cleanup, &mg_open_devs[i], "close device");
+	return dev;
+}
+
+void mg_close(struct vfmig_device *dev)
+{
+	for (int i = 0; i < MG_MAX_OPEN; i++) {
+		if (mg_open_devs[i] == dev) {
+			vfmig_close(dev);
+			mg_open_devs[i] = NULL;
+			return;
+		}
+	}
+	FAIL("mg_close of a device mg_open did not open");
+}
+
+enum vfmig_state mg_state(struct vfmig_device *dev)
+{
+	enum vfmig_state state;
+
+	MG_OK(dev, vfmig_mig_get_state(dev, &state));
+	return state;
+}
+
+void mg_expect_state(struct vfmig_device *dev, enum vfmig_state want)
+{
+	enum vfmig_state got = mg_state(dev);
+
+	if (got != want)
+		FAIL("%s is in %s, expected %s", vfmig_bdf(dev),
+		     vfmig_state_name(got), vfmig_state_name(want));
+}
+
+void mg_setup_two_edu(char a[PCI_BDF_LEN], char b[PCI_BDF_LEN])
+{
+	lab_require();
+	mt_find_two_edu(a, b);
+	mt_bind_mediate(a);
+	mt_bind_mediate(b);
+	mg_load_for_test("");
+	mg_accept(MG_A, "all");
+}
+
+void mg_buf_free(struct mg_buf *buf)
+{
+	free(buf->data);
+	buf->data = NULL;
+	buf->len = 0;
+}
+
+int mg_memfd(const void *data, size_t len)
+{
+	int fd = memfd_create("mg-stream", MFD_CLOEXEC);
+	const uint8_t *p = data;
+	size_t done = 0;
+	ssize_t n;
+
+	ASSERT_OK(fd);
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		ASSERT_GT(n, 0);
+		done += (size_t)n;
+	}
+	ASSERT_EQ(lseek(fd, 0, SEEK_SET), 0);
+	return fd;
+}
+
+void mg_memfd_read(int fd, struct mg_buf *out)
+{
+	off_t size = lseek(fd, 0, SEEK_END);
+	size_t done = 0;
+	ssize_t n;
+
+	ASSERT_GE(size, 0);
+	out->len = (size_t)size;
+	out->data = malloc(out->len ? out->len : 1);
+	ASSERT_TRUE(out->data != NULL);
+	while (done < out->len) {
+		n = pread(fd, out->data + done, out->len - done, (off_t)done);
+		ASSERT_GT(n, 0);
+		done += (size_t)n;
+	}
+}
+
+void mg_save(struct vfmig_device *dev, struct mg_buf *out, bool precopy)
+{
+	struct vfmig_xfer_options opt = { .precopy = precopy };
+	uint64_t bytes = 0;
+	int fd = memfd_create("mg-save", MFD_CLOEXEC);
+
+	ASSERT_OK(fd);
+	MG_OK(dev, vfmig_mig_save(dev, fd, &opt, &bytes));
+	mg_memfd_read(fd, out);
+	close(fd);
+	ASSERT_EQ(bytes, out->len);
+	mg_expect_state(dev, VFMIG_STATE_STOP);
+}
+
+size_t mg_read_to_eof(struct vfmig_device *dev, struct mg_buf *out)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	for (;;) {
+		out->data = realloc(out->data, out->len + MG_CHUNK);
+		ASSERT_TRUE(out->data != NULL);
+		n = vfmig_mig_read(dev, out->data + out->len, MG_CHUNK);
+		MG_OK(dev, n);
+		if (n == 0)
+			return total;
+		out->len += (size_t)n;
+		total += (size_t)n;
+	}
+}
+
+int mg_load(struct vfmig_device *dev, const void *data, size_t len,
+	    enum mg_load_step *at)
+{
+	enum mg_load_step step = MG_AT_RESUMING;
+	int ret;
+
+	ret = vfmig_mig_set_state(dev, VFMIG_STATE_RESUMING);
+	if (!ret && len) {
+		step = MG_AT_WRITE;
+		ret = vfmig_mig_write(dev, data, len);
+	}
+	if (!ret) {
+		step = MG_AT_LEAVE;
+		ret = vfmig_mig_set_state(dev, VFMIG_STATE_STOP);
+	}
+	if (at)
+		*at = ret ? step : MG_AT_NONE;
+	return ret;
+}
+
+void mg_to_running(struct vfmig_device *dev)
+{
+	if (mg_state(dev) == VFMIG_STATE_ERROR)
+		MG_OK(dev, vfmig_reset(dev));
+	MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_RUNNING));
+	mg_expect_state(dev, VFMIG_STATE_RUNNING);
+}
+
+/* --- the framework's stream ------------------------------------------ */
+
+uint64_t mg_get_le(const uint8_t *p, size_t bytes)
+{
+	uint64_t v = 0;
+
+	for (size_t i = bytes; i-- > 0;)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+void mg_put_le(uint8_t *p, size_t bytes, uint64_t value)
+{
+	for (size_t i = 0; i < bytes; i++, value >>= 8)
+		p[i] = (uint8_t)value;
+}
+
+#define HDR_SIZE sizeof(struct vfio_pci_mediate_stream_header)
+#define REC_SIZE sizeof(struct vfio_pci_mediate_stream_record)
+#define TRAILER_SIZE sizeof(struct vfio_pci_mediate_stream_trailer)
+
+void mg_stream_parse(const void *data, size_t len, struct mg_stream *out)
+{
+	const uint8_t *p = data;
+	size_t pos;
+
+	memset(out, 0, sizeof(*out));
+	if (len < HDR_SIZE)
+		FAIL("a %zu-byte stream has no room for its header", len);
+	ASSERT_EQ(mg_get_le(p, 4), VFIO_PCI_MEDIATE_STREAM_MAGIC);
+	ASSERT_EQ(mg_get_le(p + 4, 2), VFIO_PCI_MEDIATE_STREAM_VERSION);
+	ASSERT_EQ(mg_get_le(p + 6, 2), HDR_SIZE);
+	pos = HDR_SIZE;
+	for (;;) {
+		uint32_t type;
+		uint64_t length;
+
+		if (len - pos < REC_SIZE)
+			FAIL("stream ends inside a record header at %zu", pos);
+		type = (uint32_t)mg_get_le(p + pos, 4);
+		ASSERT_EQ(mg_get_le(p + pos + 4, 4), 0);
+		length = mg_get_le(p + pos + 8, 8);
+		if (type == VFIO_PCI_MEDIATE_RECORD_END) {
+			ASSERT_EQ(length, 0);
+			out->end_off = pos;
+			pos += REC_SIZE;
+			break;
+		}
+		ASSERT_EQ(type, VFIO_PCI_MEDIATE_RECORD_DATA);
+		if (out->nr_data == MG_MAX_RECORDS)
+			FAIL("more than %d DATA records", MG_MAX_RECORDS);
+		if (length > len - pos - REC_SIZE)
+			FAIL("DATA record at %zu claims %llu bytes, %zu left",
+			     pos, (unsigned long long)length,
+			     len - pos - REC_SIZE);
+		out->data_off[out->nr_data] = pos;
+		out->data_len[out->nr_data++] = length;
+		out->state_length += length;
+		pos += REC_SIZE + length;
+	}
+	out->trailer_off = pos;
+	ASSERT_EQ(len, pos + TRAILER_SIZE);
+	out->len = len;
+	ASSERT_EQ(mg_get_le(p + pos, 8), out->state_length);
+}
+
+#define XXH_P1 11400714785074694791ULL
+#define XXH_P2 14029467366897019727ULL
+#define XXH_P3 1609587929392839161ULL
+#define XXH_P4 9650029242287828579ULL
+#define XXH_P5 2870177450012600261ULL
+
+static uint64_t rotl64(uint64_t x, int r)
+{
+	return (x << r) | (x >> (64 - r));
+}
+
+static uint64_t xxh64_round(uint64_t acc, uint64_t input)
+{
+	acc += input * XXH_P2;
+	acc = rotl64(acc, 31);
+	return acc * XXH_P1;
+}
+
+static uint64_t xxh64_merge(uint64_t acc, uint64_t val)
+{
+	acc ^= xxh64_round(0, val);
+	return acc * XXH_P1 + XXH_P4;
+}
+
+uint64_t mg_xxh64(const void *data, size_t len, uint64_t seed)
+{
+	const uint8_t *p = data, *end = p + len;
+	uint64_t h;
+
+	if (len >= 32) {
+		uint64_t v1 = seed + XXH_P1 + XXH_P2, v2 = seed + XXH_P2;
+		uint64_t v3 = seed, v4 = seed - XXH_P1;
+
+		for (; end - p >= 32; p += 32) {
+			v1 = xxh64_round(v1, mg_get_le(p, 8));
+			v2 = xxh64_round(v2, mg_get_le(p + 8, 8));
+			v3 = xxh64_round(v3, mg_get_le(p + 16, 8));
+			v4 = xxh64_round(v4, mg_get_le(p + 24, 8));
+		}
+		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) +
+		    rotl64(v4, 18);
+		h = xxh64_merge(h, v1);
+		h = xxh64_merge(h, v2);
+		h = xxh64_merge(h, v3);
+		h = xxh64_merge(h, v4);
+	} else {
+		h = seed + XXH_P5;
+	}
+	h += len;
+	for (; end - p >= 8; p += 8) {
+		h ^= xxh64_round(0, mg_get_le(p, 8));
+		h = rotl64(h, 27) * XXH_P1 + XXH_P4;
+	}
+	if (end - p >= 4) {
+		h ^= mg_get_le(p, 4) * XXH_P1;
+		h = rotl64(h, 23) * XXH_P2 + XXH_P3;
+		p += 4;
+	}
+	for (; p < end; p++) {
+		h ^= *p * XXH_P5;
+		h = rotl64(h, 11) * XXH_P1;
+	}
+	h ^= h >> 33;
+	h *= XXH_P2;
+	h ^= h >> 29;
+	h *= XXH_P3;
+	h ^= h >> 32;
+	return h;
+}
+
+void mg_stream_reseal(uint8_t *data, size_t len)
+{
+	ASSERT_GE(len, TRAILER_SIZE);
+	mg_put_le(data + len - 8, 8, mg_xxh64(data, len - TRAILER_SIZE, 0));
+}
+
+uint64_t mg_mem_available(void)
+{
+	FILE *f = fopen("/proc/meminfo", "re");
+	unsigned long long kib = 0;
+	char line[256];
+
+	ASSERT_TRUE(f != NULL);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	ASSERT_GT(kib, 0);
+	return kib * 1024;
+}
