@@ -587,6 +587,12 @@ static int cmd_info(const struct options *o, const char *bdf)
 		dev = NULL;
 	} else {
 		probe_migration(dev, &c, true);
+		/*
+		 * A mediator is chosen per open: while this open holds the
+		 * device, sysfs names the one that serves it.
+		 */
+		if (vfmig_pci_describe(d.bdf, &d, &err))
+			fprintf(stderr, "vfmig: %s\n", err.msg);
 	}
 	if (o->json)
 		print_info_json(&d, dev, &c);
