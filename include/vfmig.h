@@ -17,11 +17,16 @@
  *    struct vfmig_error * (may be NULL) that receives the errno and the
  *    message.
  *  - No global state: everything lives in the handle.  One handle may be
- *    used from several threads; calls on it are serialised internally
- *    except the data transfers (reads and writes of the migration data fd
- *    and of the v1 data section), which run concurrently with state
- *    changes so that a state change can interrupt them.  The message of a
- *    handle shared by threads is best read with vfmig_strerror_r().
+ *    used from several threads; calls on it are serialised by a lock in
+ *    the handle, except the v2 data transfers (vfmig_mig_read/write and
+ *    vfmig_mig_save_data/load_data), which run on a private dup of the
+ *    data fd without the lock, so that a state change from another thread
+ *    can interrupt them (they then fail as the driver says).  Accesses to
+ *    the v1 data section hold the lock (a state change waits for them).
+ *    Whole saves and loads are sequences of such calls, not one atomic
+ *    step.  vfmig_close() must not race with other calls on the handle.
+ *    The message of a handle shared by threads is best read with
+ *    vfmig_strerror_r().
  *  - Values of enum vfmig_state, the VFMIG_MIG_* flags and the v1 state
  *    bits equal those of the kernel uAPI (<linux/vfio.h> and later), so
  *    they can be passed to raw ioctls unchanged.  This header itself needs
@@ -366,9 +371,11 @@ VFMIG_EXPORT int vfmig_mig_get_state(struct vfmig_device *dev,
  * The next single arc from @cur towards @target for a device with
  * migration @flags, chosen as the kernel's vfio_mig_get_next_state()
  * chooses (shortest path; P2P states when supported; PRE_COPY states of
- * Linux 6.2+).  *@next == @target means @cur -> @target is one arc.
- * -EINVAL: a state the flags do not support, ERROR as target, or no path
- * (e.g. STOP_COPY -> PRE_COPY).  Pure function, no device needed.
+ * Linux 6.2+), the same table and flag handling as that function.
+ * *@next == @target means @cur -> @target is one arc.  -EINVAL: a state
+ * the flags do not support, ERROR as @cur or @target, or no path
+ * (STOP_COPY -> PRE_COPY or PRE_COPY_P2P).  Pure function, no device
+ * needed.
  */
 VFMIG_EXPORT int vfmig_mig_next_state(uint64_t flags, enum vfmig_state cur,
 				      enum vfmig_state target,
@@ -527,7 +534,9 @@ struct vfmig_v1_options {
 	enum vfmig_v1_access access;
 	unsigned int precopy_rounds;	/* whole save: iterations in
 					 * RUNNING|SAVING before stopping,
-					 * as QEMU's save_live_iterate */
+					 * as QEMU's save_live_iterate (a
+					 * round with pending_bytes 0 moves
+					 * nothing) */
 	size_t chunk_size;	/* whole load: most bytes per data_size
 				 * write; 0: as much as the data section
 				 * takes */
@@ -629,10 +638,12 @@ VFMIG_EXPORT int vfmig_v1_load_buffer(struct vfmig_device *dev,
 /*
  * The whole v1 save into @out_fd, QEMU 7.2's source side: mask 7 +
  * SAVING; opt->precopy_rounds of save_live_iterate (pending_bytes, re-read
- * if 0, then a buffer) while RUNNING|SAVING; mask ~RUNNING (stop); mask
- * ~RUNNING + SAVING; while pending_bytes > 0 a buffer (stop at a 0-byte
- * one); mask ~SAVING (STOP).  @out_fd receives the data bytes only
- * (the concatenated chunks: the same stream the v2 data fd gives).
+ * if 0, then a buffer unless still 0) while RUNNING|SAVING; mask ~RUNNING
+ * (stop); mask ~RUNNING + SAVING; while pending_bytes > 0 a buffer (stop
+ * at a 0-byte one); mask ~SAVING (STOP).  @out_fd receives the data bytes
+ * only (the concatenated chunks: the same stream the v2 data fd gives).
+ * On failure the device is set as QEMU's failed-migration notifier sets
+ * it (mask ~(SAVING|RESUMING) + RUNNING) unless it is in the error state.
  */
 VFMIG_EXPORT int vfmig_v1_save(struct vfmig_device *dev, int out_fd,
 			       const struct vfmig_v1_options *opt,

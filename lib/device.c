@@ -162,7 +162,7 @@ static int get_group_locked(struct vfmig_container *c, const char *bdf,
 					bdf, path, bdf);
 		if (e == -EBUSY)
 			return err_fail(err, -EBUSY,
-					"%s: IOMMU group %d is in use: another process (a VMM?) has %s open",
+					"%s: IOMMU group %d is in use: another process (a VMM?) has %s open, or another handle of this process does (open the device with vfmig_open_shared() on that handle)",
 					bdf, id, path);
 		return err_fail(err, e, "%s: cannot open %s: %s%s", bdf, path,
 				strerror(-e),
@@ -228,8 +228,14 @@ static void put_group(struct vfmig_container *c, struct vfmig_group *g)
 			break;
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	/*
+	 * The kernel drops the container's IOMMU (and its mappings) with
+	 * its last group; the next group attached must set it again.
+	 */
 	ioctl(g->fd, VFIO_GROUP_UNSET_CONTAINER);
+	if (!c->groups)
+		c->iommu_set = false;
+	pthread_mutex_unlock(&c->lock);
 	close(g->fd);
 	free(g);
 }
@@ -292,17 +298,17 @@ static int open_device(const char *bdf_in, struct vfmig_device *peer,
 		if (sysfs_link_name(path, drv, sizeof(drv)))
 			strcpy(drv, "no driver");
 		if (e == -EBUSY)
-			err_fail(err, e,
-				 "%s: the device is in use (already open, by a VMM or another handle)",
-				 dev->bdf);
+			ret = err_fail(err, e,
+				       "%s: the device is in use (already open, by a VMM or another handle)",
+				       dev->bdf);
 		else if (strncmp(drv, "vfio", 4))
-			err_fail(err, -ENODEV,
-				 "%s: the device is bound to %s, not to a VFIO driver (vfmig bind %s)",
-				 dev->bdf, drv, dev->bdf);
+			ret = err_fail(err, -ENODEV,
+				       "%s: the device is bound to %s, not to a VFIO driver (vfmig bind %s)",
+				       dev->bdf, drv, dev->bdf);
 		else
-			err_fail(err, e, "%s: VFIO_GROUP_GET_DEVICE_FD: %s (driver %s)",
-				 dev->bdf, strerror(-e), drv);
-		ret = err ? err->err : e;
+			ret = err_fail(err, e,
+				       "%s: VFIO_GROUP_GET_DEVICE_FD: %s (driver %s)",
+				       dev->bdf, strerror(-e), drv);
 		goto out_group;
 	}
 

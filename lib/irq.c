@@ -19,11 +19,12 @@ VFMIG_EXPORT int vfmig_irq_info(struct vfmig_device *dev, uint32_t index,
 		return dev_fail(dev, -EINVAL,
 				"IRQ index %u does not exist (the device has %u)",
 				index, dev->info.num_irqs);
-	if (ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii)) {
-		ret = neg_errno();
+	pthread_mutex_lock(&dev->lock);
+	ret = ioctl(dev->fd, VFIO_DEVICE_GET_IRQ_INFO, &ii) ? neg_errno() : 0;
+	pthread_mutex_unlock(&dev->lock);
+	if (ret)
 		return dev_fail(dev, ret, "VFIO_DEVICE_GET_IRQ_INFO of index %u: %s",
 				index, strerror(-ret));
-	}
 	info->index = index;
 	info->flags = ii.flags;
 	info->count = ii.count;
@@ -52,8 +53,10 @@ VFMIG_EXPORT int vfmig_irq_set_eventfds(struct vfmig_device *dev,
 	set->start = start;
 	set->count = count;
 	memcpy(set->data, fds, count * sizeof(int32_t));
-	if (ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, set)) {
-		ret = neg_errno();
+	pthread_mutex_lock(&dev->lock);
+	ret = ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, set) ? neg_errno() : 0;
+	pthread_mutex_unlock(&dev->lock);
+	if (ret) {
 		dev_fail(dev, ret,
 			 "VFIO_DEVICE_SET_IRQS eventfds for vectors %u..%u of index %u: %s",
 			 start, start + count - 1, index, strerror(-ret));
@@ -71,10 +74,11 @@ VFMIG_EXPORT int vfmig_irq_disable(struct vfmig_device *dev, uint32_t index)
 	};
 	int ret;
 
-	if (ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set)) {
-		ret = neg_errno();
+	pthread_mutex_lock(&dev->lock);
+	ret = ioctl(dev->fd, VFIO_DEVICE_SET_IRQS, &set) ? neg_errno() : 0;
+	pthread_mutex_unlock(&dev->lock);
+	if (ret)
 		return dev_fail(dev, ret, "disabling IRQ index %u: %s", index,
 				strerror(-ret));
-	}
 	return 0;
 }

@@ -241,7 +241,8 @@ VFMIG_EXPORT int vfmig_mig_save(struct vfmig_device *dev, int out_fd,
 		return dev_fail(dev, -EBUSY,
 				"a save starts from RUNNING, RUNNING_P2P or STOP, and the device is in %s%s",
 				vfmig_state_name(start),
-				start == VFMIG_STATE_ERROR ? ": reset it (vfmig_reset)" : "");
+				start == VFMIG_STATE_ERROR ? ": reset it (vfmig_reset)" :
+				": another save or load is under way, or was left unfinished (finish it, or move the device to STOP or RUNNING)");
 
 	/* Pre-copy only makes sense while the device still runs. */
 	if (opt && opt->precopy && (flags & VFMIG_MIG_PRE_COPY) &&

@@ -4,6 +4,7 @@
  * the data fd a state change hands out.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -156,7 +157,9 @@ static bool state_supported(uint64_t flags, enum vfmig_state s)
  * (column), for a device with every optional state.  The P2P states are
  * preferred where they lie on a shortest path, as the uAPI asks; a device
  * without them skips them (see vfmig_mig_next_state()).  ERROR rows and
- * columns, and STOP_COPY/RESUMING -> PRE_COPY*, have no path.
+ * columns, and STOP_COPY -> PRE_COPY*, have no path (pre-copy cannot
+ * follow stop-copy); RESUMING -> PRE_COPY* goes through STOP.  The same
+ * table as vfio_mig_get_next_state() of Linux 6.2+.
  */
 #define E_ VFMIG_STATE_ERROR
 #define S_ VFMIG_STATE_STOP
@@ -172,7 +175,7 @@ static const uint8_t first_step[VFMIG_NR_STATES][VFMIG_NR_STATES] = {
 	[S_]          = { E_, S_, RP, SC, RS, RP, RP, RP },
 	[R_]          = { E_, RP, R_, RP, RP, RP, PC, RP },
 	[SC]          = { E_, S_, S_, SC, S_, S_, E_, E_ },
-	[RS]          = { E_, S_, S_, S_, RS, S_, E_, E_ },
+	[RS]          = { E_, S_, S_, S_, RS, S_, S_, S_ },
 	[RP]          = { E_, S_, R_, S_, S_, RP, R_, PP },
 	[PC]          = { E_, R_, R_, PP, R_, R_, PC, PP },
 	[PP]          = { E_, RP, RP, SC, RP, RP, PC, PP },
@@ -256,6 +259,14 @@ static bool has_data_session(enum vfmig_state s)
 	       s == VFMIG_STATE_PRE_COPY || s == VFMIG_STATE_PRE_COPY_P2P;
 }
 
+/* Puts back a message saved with vfmig_strerror_r(). */
+static void restore_msg(struct vfmig_device *dev, const char *saved)
+{
+	pthread_mutex_lock(&dev->msg_lock);
+	snprintf(dev->msg, sizeof(dev->msg), "%s", saved);
+	pthread_mutex_unlock(&dev->msg_lock);
+}
+
 /* After a failed arc: say where the device is now and what to do. */
 static void explain_after_failure(struct vfmig_device *dev)
 {
@@ -266,9 +277,7 @@ static void explain_after_failure(struct vfmig_device *dev)
 	vfmig_strerror_r(dev, saved, sizeof(saved));
 	ret = get_state_locked(dev, &now);
 	/* get_state_locked() overwrote the message: put it back. */
-	pthread_mutex_lock(&dev->msg_lock);
-	memcpy(dev->msg, saved, sizeof(dev->msg));
-	pthread_mutex_unlock(&dev->msg_lock);
+	restore_msg(dev, saved);
 	if (ret)
 		dev_fail_append(dev, "the state cannot be read back (%s)",
 				strerror(-ret));
@@ -346,28 +355,39 @@ VFMIG_EXPORT int vfmig_mig_set_state_recover(struct vfmig_device *dev,
 					     enum vfmig_state recover)
 {
 	enum vfmig_state now = VFMIG_STATE_ERROR;
+	char first[VFMIG_MSG_LEN], second[VFMIG_MSG_LEN] = "";
 	int ret, ret2;
 
 	pthread_mutex_lock(&dev->lock);
 	ret = set_state_locked(dev, target);
 	if (!ret)
 		goto out;
+	/* The message stays the first failure's; the rest is appended. */
+	vfmig_strerror_r(dev, first, sizeof(first));
 	if (get_state_locked(dev, &now) || now != VFMIG_STATE_ERROR) {
 		ret2 = set_state_locked(dev, recover);
 		if (!ret2) {
+			restore_msg(dev, first);
 			dev_fail_append(dev, "recovered to %s",
 					vfmig_state_name(recover));
 			goto out;
 		}
+		vfmig_strerror_r(dev, second, sizeof(second));
 	}
+	restore_msg(dev, first);
+	if (second[0])
+		dev_fail_append(dev, "recovering to %s failed too (%s)",
+				vfmig_state_name(recover), second);
 	mig_drop_data_fd_locked(dev);
-	if (ioctl(dev->fd, VFIO_DEVICE_RESET))
+	if (ioctl(dev->fd, VFIO_DEVICE_RESET)) {
+		int e = errno;
+
 		dev_fail_append(dev, "VFIO_DEVICE_RESET failed too (%s): unbind and rebind the device",
-				strerror(errno));
-	else
+				strerror(e));
+	} else {
 		dev_fail_append(dev, "%s: the device was reset (it is RUNNING)",
-				now == VFMIG_STATE_ERROR ? "it was in ERROR" :
-				"going to the recovery state failed too");
+				second[0] ? "recovery failed" : "it was in ERROR");
+	}
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return ret;

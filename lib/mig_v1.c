@@ -581,7 +581,11 @@ VFMIG_EXPORT int vfmig_v1_save(struct vfmig_device *dev, int out_fd,
 	ret = vfmig_v1_set_state(dev, VFMIG_V1_MASK, VFMIG_V1_SAVING);
 	if (ret)
 		goto fail;
-	/* save_live_pending + save_live_iterate, while RUNNING|SAVING. */
+	/*
+	 * save_live_pending + save_live_iterate, while RUNNING|SAVING.  A
+	 * round whose pending_bytes stays 0 moves no data; QEMU calls the
+	 * next round all the same.
+	 */
 	for (unsigned int i = 0; i < rounds; i++) {
 		ret = vfmig_v1_read_pending(dev, &pending);
 		if (ret)
@@ -591,7 +595,7 @@ VFMIG_EXPORT int vfmig_v1_save(struct vfmig_device *dev, int out_fd,
 			if (ret)
 				goto fail;
 			if (!pending)
-				break;
+				continue;
 		}
 		ret = save_one_buffer(dev, out_fd, buf, region_size, &size,
 				      &moved);

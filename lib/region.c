@@ -290,6 +290,12 @@ static int region_rw(struct vfmig_device *dev, uint32_t index,
 	pthread_mutex_unlock(&dev->lock);
 	if (ret)
 		return ret;
+	/* A wrapped fd offset would land in some other region. */
+	if (offset > UINT64_MAX - base)
+		return dev_fail(dev, -EINVAL,
+				"%s of %zu bytes at offset %#llx of region %u: the offset is out of range",
+				write ? "write" : "read", len,
+				(unsigned long long)offset, index);
 	ret = write ? pwrite_exact(dev->fd, buf, len, base + offset) :
 		      pread_exact(dev->fd, buf, len, base + offset);
 	if (ret)
@@ -332,6 +338,10 @@ static int region_mmap_locked(struct vfmig_device *dev, uint32_t index,
 				"mmap of %zu bytes at %#llx of region %u: outside its %#llx bytes",
 				len, (unsigned long long)offset, index,
 				(unsigned long long)size);
+	if (base + offset > (uint64_t)INT64_MAX)
+		return dev_fail(dev, -EINVAL,
+				"mmap at %#llx of region %u: the fd offset is out of range",
+				(unsigned long long)offset, index);
 	p = mmap(NULL, len, prot, MAP_SHARED, dev->fd, (off_t)(base + offset));
 	if (p == MAP_FAILED) {
 		ret = neg_errno();

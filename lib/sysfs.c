@@ -20,6 +20,8 @@ VFMIG_EXPORT int vfmig_parse_bdf(const char *in, char out[VFMIG_BDF_LEN])
 	unsigned int dom = 0, bus, slot, fn;
 	char tail;
 
+	if (!in || !out)
+		return -EINVAL;
 	if (sscanf(in, "%x:%x:%x.%x%c", &dom, &bus, &slot, &fn, &tail) != 4) {
 		dom = 0;
 		if (sscanf(in, "%x:%x.%x%c", &bus, &slot, &fn, &tail) != 3)
@@ -64,7 +66,7 @@ VFMIG_EXPORT int vfmig_pci_describe(const char *bdf_in,
 	if (vfmig_parse_bdf(bdf_in, bdf))
 		return err_fail(err, -EINVAL,
 				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-				bdf_in);
+				bdf_in ? bdf_in : "");
 	memset(out, 0, sizeof(*out));
 	strcpy(out->bdf, bdf);
 	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
@@ -208,7 +210,7 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
 	if (vfmig_parse_bdf(bdf_in, bdf))
 		return err_fail(err, -EINVAL,
 				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-				bdf_in);
+				bdf_in ? bdf_in : "");
 	if (!driver || !*driver || strchr(driver, '/') || strchr(driver, '\n'))
 		return err_fail(err, -EINVAL, "'%s' is not a driver name",
 				driver ? driver : "");
@@ -258,7 +260,7 @@ VFMIG_EXPORT int vfmig_pci_unbind(const char *bdf_in, char *old_driver,
 	if (vfmig_parse_bdf(bdf_in, bdf))
 		return err_fail(err, -EINVAL,
 				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-				bdf_in);
+				bdf_in ? bdf_in : "");
 	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
 	if (access(path, F_OK))
 		return err_fail(err, -ENOENT,

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -531,6 +532,11 @@ static void print_info_json(const struct vfmig_pci_device *d,
 		json_null(&j);
 	json_kv_string(&j, "protocol", d->protocol);
 	json_kv_bool(&j, "in_use", c->open_err == -EBUSY);
+	json_key(&j, "error");
+	if (c->open_err && c->open_err != -EBUSY)
+		json_string(&j, c->open_msg);
+	else
+		json_null(&j);
 	if (dev) {
 		vfmig_device_info(dev, &di);
 		json_kv_u64(&j, "flags_value", di.flags);
@@ -612,8 +618,14 @@ static int open_file(const char *path, bool write)
 {
 	int fd;
 
-	if (!strcmp(path, "-"))
-		return dup(write ? STDOUT_FILENO : STDIN_FILENO);
+	if (!strcmp(path, "-")) {
+		fd = fcntl(write ? STDOUT_FILENO : STDIN_FILENO,
+			   F_DUPFD_CLOEXEC, 0);
+		if (fd < 0)
+			fprintf(stderr, "vfmig: standard %s: %s\n",
+				write ? "output" : "input", strerror(errno));
+		return fd;
+	}
 	fd = open(path, write ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC :
 		  O_RDONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -637,6 +649,12 @@ static int cmd_transfer(const struct options *o, const char *bdf,
 	uint64_t bytes = 0;
 	int fd, ret;
 
+	/*
+	 * A reader that goes away must fail the save (EPIPE), not kill us
+	 * with the device halfway: the library then puts it back.
+	 */
+	if (save)
+		signal(SIGPIPE, SIG_IGN);
 	ret = vfmig_open(bdf, &dev, &err);
 	if (ret) {
 		fprintf(stderr, "vfmig: %s\n", err.msg);
@@ -674,6 +692,18 @@ static int cmd_transfer(const struct options *o, const char *bdf,
 
 /* --- main --- */
 
+/* Output that did not reach stdout (a full disk, say) is a failure. */
+static int stdout_checked(int rc)
+{
+	if (fflush(stdout) || ferror(stdout)) {
+		if (errno != EPIPE)
+			fprintf(stderr, "vfmig: writing the output: %s\n",
+				strerror(errno));
+		return rc ? rc : EXIT_FAILED;
+	}
+	return rc;
+}
+
 static bool parse_size(const char *s, size_t *out)
 {
 	unsigned long long v;
@@ -681,7 +711,7 @@ static bool parse_size(const char *s, size_t *out)
 
 	errno = 0;
 	v = strtoull(s, &end, 0);
-	if (errno || end == s || *s == '-')
+	if (errno || end == s || *s == '-' || v > (1ull << 30))
 		return false;
 	if (*end == 'k' || *end == 'K')
 		v <<= 10, end++;
@@ -772,9 +802,14 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (o.json && strcmp(cmd, "list") && strcmp(cmd, "info") &&
+	    strcmp(cmd, "help")) {
+		fprintf(stderr, "vfmig %s: --json goes with list and info\n", cmd);
+		return EXIT_USAGE;
+	}
 	if (!strcmp(cmd, "list")) {
 		NEED_ARGS(0);
-		return cmd_list(&o);
+		return stdout_checked(cmd_list(&o));
 	}
 	if (!strcmp(cmd, "bind")) {
 		NEED_ARGS(1);
@@ -786,7 +821,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "info")) {
 		NEED_ARGS(1);
-		return cmd_info(&o, argv[0]);
+		return stdout_checked(cmd_info(&o, argv[0]));
 	}
 	if (!strcmp(cmd, "save") || !strcmp(cmd, "load")) {
 		NEED_ARGS(2);
