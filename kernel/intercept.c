@@ -121,13 +121,11 @@ static long mediated_device_info(struct vfio_pci_mediate_device *mdev,
 }
 
 /*
- * VFIO_DEVICE_RESET while a mediator with a reset or migration serves the
- * device: vfio-pci's reset if the device has one, then the mediator's
- * ->reset, then migration back to RUNNING with no session
+ * VFIO_DEVICE_RESET while a mediator with a reset serves the device (every
+ * migrating one has): vfio-pci's reset if the device has one, then the
+ * mediator's ->reset, then migration back to RUNNING with no session
  * (vpm_mig_reset()).  All under mig.lock, so no migration call runs in
- * between.  A device that neither it nor its mediator can reset answers
- * -EINVAL as under vfio-pci; a migration ERROR then lasts until the device
- * is closed.
+ * between.
  */
 static long mediated_reset(struct vfio_pci_mediate_device *mdev,
 			   unsigned long arg)
@@ -136,22 +134,19 @@ static long mediated_reset(struct vfio_pci_mediate_device *mdev,
 	struct vfio_pci_core_device *vdev = &mdev->core_device;
 	long ret = 0;
 
-	if (!vdev->reset_works && !ops->reset)
-		return -EINVAL;
-
 	vpm_mig_lock(mdev);
 	if (vdev->reset_works)
 		ret = vfio_pci_core_ioctl(&vdev->vdev, VFIO_DEVICE_RESET, arg);
 	if (ret)
 		goto out_unlock;
-	if (ops->reset) {
-		ret = ops->reset(mdev->handle);
-		if (ret) {
-			vpm_mig_fail(mdev);
-			goto out_unlock;
-		}
+	ret = ops->reset(mdev->handle);
+	if (ret) {
+		vpm_mig_fail(mdev);
+		goto out_unlock;
 	}
-	ret = vpm_mig_reset(mdev, ops->reset != NULL);
+	vpm_mig_reset(mdev);
+	/* The reset_done of vfio-pci's reset above: caught up with already. */
+	clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags);
 out_unlock:
 	vpm_mig_unlock(mdev);
 	return ret;
@@ -181,8 +176,17 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 			return mediated_device_info(mdev, arg);
 		break;
 	case VFIO_DEVICE_RESET:
-		if (ops->reset || ops->migration)
+		if (ops->reset)
 			return mediated_reset(mdev, arg);
+		break;
+	case VFIO_DEVICE_IOEVENTFD:
+		/*
+		 * vfio-pci-core would write the BAR straight from the
+		 * eventfd, behind the mediator's ->rw (and its checks).
+		 * VMMs fall back to ordinary writes when this fails.
+		 */
+		if (ops->rw)
+			return -EOPNOTSUPP;
 		break;
 	}
 	return vfio_pci_core_ioctl(core_vdev, cmd, arg);

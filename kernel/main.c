@@ -164,6 +164,26 @@ static int vfio_pci_mediate_device_feature(struct vfio_device *core_vdev,
 	return vfio_pci_core_ioctl_feature(core_vdev, flags, arg, argsz);
 }
 
+/*
+ * Any reset of the function (hot reset, FLR through config space, sysfs)
+ * returns the device to power-on: migration and the mediator must follow.
+ * reset_done may run under vfio-pci-core's memory_lock, so migration only
+ * takes note here and catches up at its next call.
+ */
+static void vfio_pci_mediate_reset_done(struct pci_dev *pdev)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
+
+	vpm_mig_device_was_reset(container_of(vdev,
+					      struct vfio_pci_mediate_device,
+					      core_device));
+}
+
+static const struct pci_error_handlers vfio_pci_mediate_err_handlers = {
+	.error_detected	= vfio_pci_core_aer_err_detected,
+	.reset_done	= vfio_pci_mediate_reset_done,
+};
+
 static const struct vfio_device_ops vfio_pci_mediate_ops = {
 	.name		= "vfio-pci-mediate",
 	.init		= vfio_pci_mediate_init_dev,
@@ -236,7 +256,7 @@ static struct pci_driver vfio_pci_mediate_driver = {
 	.probe			= vfio_pci_mediate_probe,
 	.remove			= vfio_pci_mediate_remove,
 	.sriov_configure	= vfio_pci_mediate_sriov_configure,
-	.err_handler		= &vfio_pci_core_err_handlers,
+	.err_handler		= &vfio_pci_mediate_err_handlers,
 	.driver_managed_dma	= true,
 	.groups			= vfio_pci_mediate_driver_groups,
 	.dev_groups		= vfio_pci_mediate_dev_groups,

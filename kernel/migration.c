@@ -138,9 +138,13 @@ int vpm_mig_next_state(u32 cur, u32 target, u32 *next)
 	return *next == ERROR ? -EINVAL : 0;
 }
 
+static void catch_up_with_reset(struct vfio_pci_mediate_device *mdev);
+
 void vpm_mig_lock(struct vfio_pci_mediate_device *mdev)
 {
 	mutex_lock(&mdev->mig.lock);
+	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags))
+		catch_up_with_reset(mdev);
 }
 
 void vpm_mig_unlock(struct vfio_pci_mediate_device *mdev)
@@ -170,11 +174,9 @@ static int save_begin(struct vfio_pci_mediate_device *mdev, bool live)
 	struct vpm_save_stream *s;
 	int ret;
 
-	if (mig->save) {
-		/* Defensive: no path reaches STOP with a session open. */
-		vpm_save_stream_stop(mig->save);
-		return 0;
-	}
+	/* Every path that ends a session frees it (next_state[]). */
+	if (WARN_ON_ONCE(mig->save))
+		return -EINVAL;
 
 	s = vpm_save_stream_new(mdev, live);
 	if (!s)
@@ -204,7 +206,8 @@ static int load_begin(struct vfio_pci_mediate_device *mdev)
 {
 	struct vpm_migration *mig = &mdev->mig;
 
-	vpm_load_stream_free(mig->load);
+	if (WARN_ON_ONCE(mig->load))
+		return -EINVAL;
 	mig->load = vpm_load_stream_new();
 	return mig->load ? 0 : -ENOMEM;
 }
@@ -337,7 +340,7 @@ void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
 			  u64 *dirty, u64 *stop_copy)
 {
 	struct vpm_migration *mig = &mdev->mig;
-	u64 live = 0, stop = 0, now;
+	u64 live = 0, stop = 0;
 
 	lockdep_assert_held(&mig->lock);
 	*initial = 0;
@@ -349,10 +352,8 @@ void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
 	mig->ops->save_size(mdev->handle, &live, &stop);
 	live = min(live, mig->ops->max_state_size);
 	stop = min(stop, mig->ops->max_state_size);
-	vpm_save_stream_pending(mig->save, live, stop, &now, stop_copy);
-	*initial = now;
-	/* As the uAPI asks: initial + dirty is what STOP_COPY would give. */
-	*dirty = *stop_copy > now ? *stop_copy - now : 0;
+	vpm_save_stream_pending(mig->save, live, stop, initial, dirty,
+				stop_copy);
 }
 
 ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *mdev,
@@ -364,33 +365,42 @@ ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *mdev,
 	return vpm_load_stream_write(mdev->mig.load, mdev, buf, len);
 }
 
-int vpm_mig_reset(struct vfio_pci_mediate_device *mdev, bool mediator_reset)
+void vpm_mig_reset(struct vfio_pci_mediate_device *mdev)
 {
 	struct vpm_migration *mig = &mdev->mig;
-	int ret;
 
 	lockdep_assert_held(&mig->lock);
 	if (!mig->ops)
-		return 0;
+		return;
 
 	end_sessions(mdev);
 	mig->client = VPM_MIG_CLIENT_NONE;
-	/* A mediator's ->reset leaves it RUNNING (its documented contract). */
-	if (mediator_reset)
-		mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
-	/* Otherwise it only saw the device reset: step it back up. */
-	while (mig->run_state != VFIO_PCI_MEDIATE_RUNNING) {
-		ret = set_run_state(mdev,
-				    mig->run_state == VFIO_PCI_MEDIATE_STOPPED ?
-				    VFIO_PCI_MEDIATE_QUIESCED :
-				    VFIO_PCI_MEDIATE_RUNNING);
-		if (ret) {
-			mig->state = ERROR;
-			return ret;
-		}
-	}
+	/* ->reset leaves the mediator RUNNING (its documented contract). */
+	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
 	mig->state = RUNNING;
-	return 0;
+}
+
+void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *mdev)
+{
+	set_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags);
+}
+
+/*
+ * The function was reset behind migration's back (hot reset, an FLR
+ * through config space): what the mediator keeps and any session no
+ * longer match the device.  Migration requires ->reset (see registry.c).
+ */
+static void catch_up_with_reset(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_migration *mig = &mdev->mig;
+
+	if (!mig->ops)
+		return;
+	if (mdev->mediator->ops->reset(mdev->handle)) {
+		vpm_mig_fail(mdev);
+		return;
+	}
+	vpm_mig_reset(mdev);
 }
 
 void vpm_mig_init(struct vfio_pci_mediate_device *mdev)
@@ -421,6 +431,8 @@ int vpm_mig_open(struct vfio_pci_mediate_device *mdev)
 		return 0;
 
 	mutex_lock(&mig->lock);
+	/* Resets while the device was closed do not concern this open. */
+	clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mig->flags);
 	mig->ops = ops;
 	mig->state = RUNNING;
 	mig->client = VPM_MIG_CLIENT_NONE;

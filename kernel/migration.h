@@ -24,7 +24,6 @@
 struct vfio_pci_mediate_device;
 struct vpm_save_stream;
 struct vpm_load_stream;
-struct vpm_mig_v1;
 struct vpm_mig_v2_file;
 
 /* Which protocol currently drives a device's migration. */
@@ -39,8 +38,11 @@ enum vpm_mig_client {
  *	struct vfio_pci_mediate_device
  * @lock: serialises state changes, stream I/O and every call into the
  *	mediator's migration ops for the device (and its ->reset).  Taken by
- *	the front ends around each engine call; never held while taking the
- *	registry lock or touching user memory.  Lock order: a v2 data fd's
+ *	the front ends around each engine call (vpm_mig_lock()); never held
+ *	while taking the registry lock.  The mediator's callbacks run under
+ *	it and may touch the user's memory (vfio_pci_mediate_dma_rw()), so it
+ *	must never be taken with mmap_lock held (not from ->mmap or a fault
+ *	handler).  Lock order: a v2 data fd's
  *	own lock, then this, then vfio-pci-core's memory_lock (the mediator's
  *	callbacks may take it for read; VFIO_DEVICE_RESET takes it for write
  *	under this lock).
@@ -52,14 +54,18 @@ enum vpm_mig_client {
  * @run_state: what the mediator's ->set_run_state() last accepted
  * @save: the open save session, or NULL
  * @load: the open load session, or NULL
- * @v1: the v1 front end's per-open data, or NULL
  * @v2_file: the v2 data fd attached to the open session, or NULL
  * @v2_dropped: v2 data fds detached under @lock whose own lock must still
  *	be taken to disable them; vpm_mig_unlock() does that after
  *	releasing @lock (see migration_v2.c)
+ * @flags: VPM_MIG_DEVICE_WAS_RESET: the function was reset other than by
+ *	VFIO_DEVICE_RESET; set atomically from the PCI core's reset_done,
+ *	which may run with vfio-pci-core's memory_lock held for write (so it
+ *	cannot take @lock), and acted on by the next vpm_mig_lock()
  *
- * Every member but @lock is protected by @lock; @ops is also read without
- * it where the device cannot be closing (VFIO file operations).
+ * Every member but @lock and @flags is protected by @lock; @ops is also
+ * read without it where the device cannot be closing (VFIO file
+ * operations).
  */
 struct vpm_migration {
 	struct mutex lock;
@@ -69,10 +75,12 @@ struct vpm_migration {
 	enum vfio_pci_mediate_run_state run_state;
 	struct vpm_save_stream *save;
 	struct vpm_load_stream *load;
-	struct vpm_mig_v1 *v1;
 	struct vpm_mig_v2_file *v2_file;
 	struct list_head v2_dropped;
+	unsigned long flags;
 };
+
+#define VPM_MIG_DEVICE_WAS_RESET	0
 
 /* --- engine: migration.c ---------------------------------------------- */
 
@@ -129,12 +137,12 @@ ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *mdev, void *buf,
 			  size_t len);
 
 /*
- * Framed bytes still to come: @initial what can be read now without
- * stopping (PRE_COPY), @dirty the pre-copy estimate of changed state,
- * @stop_copy what a STOP_COPY would produce from here to the end of the
- * trailer.  Inside STOP_COPY @stop_copy is nonzero until the trailer has
- * been read, and 0 after.  Outside a session: a whole stream's size.
- * Lock held.
+ * Framed bytes still to come: what can be read now without stopping
+ * (PRE_COPY), as @initial until pre-copy first ran dry and as @dirty
+ * after (VFIO_MIG_GET_PRECOPY_INFO); @stop_copy what a STOP_COPY would
+ * produce from here to the end of the trailer.  Inside STOP_COPY
+ * @stop_copy is nonzero until the trailer has been read, and 0 after.
+ * Outside a session: a whole stream's size.  Lock held.
  */
 void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
 			  u64 *dirty, u64 *stop_copy);
@@ -150,13 +158,16 @@ ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *mdev,
 			   const void *buf, size_t len);
 
 /*
- * VFIO_DEVICE_RESET with a mediator, after the device (and the mediator's
- * ->reset when @mediator_reset) was reset: end sessions, state RUNNING,
- * client NONE.  A mediator's ->reset leaves its run state RUNNING; without
- * one, the mediator is stepped back up to RUNNING with ->set_run_state(),
- * and if that fails the state is ERROR and its errno returned.  Lock held.
+ * After the device and its mediator (->reset) were reset: end sessions,
+ * state RUNNING, client NONE, run state RUNNING.  Lock held.
  */
-int vpm_mig_reset(struct vfio_pci_mediate_device *mdev, bool mediator_reset);
+void vpm_mig_reset(struct vfio_pci_mediate_device *mdev);
+
+/*
+ * From the PCI core's reset_done: the function was reset.  Only flags it
+ * (see @flags); the next vpm_mig_lock() resets the mediator and migration.
+ */
+void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *mdev);
 
 /* --- stream framing: stream.c ------------------------------------------ */
 
@@ -171,10 +182,12 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 			     size_t len);
 /*
  * Framed bytes still to come given the mediator's estimates (@s NULL:
- * a whole stream): what can be read now, and in all if stopped now.
+ * a whole stream): what can be read now, as initial data or, once
+ * pre-copy ran dry, as changed state; and in all if stopped now.
  */
 void vpm_save_stream_pending(struct vpm_save_stream *s, u64 live_bytes,
-			     u64 stop_bytes, u64 *now, u64 *stop_copy);
+			     u64 stop_bytes, u64 *initial, u64 *dirty,
+			     u64 *stop_copy);
 
 struct vpm_load_stream *vpm_load_stream_new(void);
 void vpm_load_stream_free(struct vpm_load_stream *l);

@@ -190,10 +190,12 @@ static int v1_write_device_state(struct vpm_mig_v1 *v1, u32 bits)
 }
 
 /*
- * Pre-copy: what can be read now plus the estimate of state changed since,
- * as v2's PRECOPY_INFO reports them.  Stop-and-copy: the rest of the
- * stream, 0 once its trailer has been read.  Reading it acknowledges the
- * current chunk.
+ * The rest of the stream, as a STOP_COPY from here would give it, 0 once
+ * its trailer has been read: QEMU 7.2 has only this number for its
+ * downtime estimate, in pre-copy too.  So in SAVING|RUNNING it does not
+ * fall to 0 once the pre-copy data is read: QEMU then iterates with
+ * empty chunks until RAM converges.  Reading it acknowledges the current
+ * chunk.
  */
 static int v1_read_pending_bytes(struct vpm_mig_v1 *v1, u64 *val)
 {
@@ -207,10 +209,7 @@ static int v1_read_pending_bytes(struct vpm_mig_v1 *v1, u64 *val)
 
 	v1->chunk_ready = false;
 	vpm_mig_save_pending(v1->mdev, &initial, &dirty, &stop_copy);
-	if (mig->state == VFIO_DEVICE_STATE_STOP_COPY)
-		*val = stop_copy;
-	else if (check_add_overflow(initial, dirty, val))
-		*val = U64_MAX;
+	*val = stop_copy;
 	return 0;
 }
 
@@ -464,9 +463,6 @@ static void v1_region_release(struct vfio_pci_core_device *vdev,
 {
 	struct vpm_mig_v1 *v1 = region->data;
 
-	mutex_lock(&v1->mdev->mig.lock);
-	v1->mdev->mig.v1 = NULL;
-	mutex_unlock(&v1->mdev->mig.lock);
 	vfree(v1->data);
 	mutex_destroy(&v1->data_lock);
 	kfree(v1);
@@ -506,16 +502,9 @@ int vpm_mig_v1_register(struct vfio_pci_mediate_device *mdev)
 						VFIO_REGION_INFO_FLAG_READ |
 						VFIO_REGION_INFO_FLAG_WRITE |
 						VFIO_REGION_INFO_FLAG_MMAP, v1);
-	if (ret)
-		goto out_free;
-
-	mutex_lock(&mdev->mig.lock);
-	mdev->mig.v1 = v1;
-	mutex_unlock(&mdev->mig.lock);
-	return 0;
-
-out_free:
-	mutex_destroy(&v1->data_lock);
-	kfree(v1);
+	if (ret) {
+		mutex_destroy(&v1->data_lock);
+		kfree(v1);
+	}
 	return ret;
 }

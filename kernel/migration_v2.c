@@ -29,6 +29,7 @@
 #include <linux/fs.h>
 #include <linux/kref.h>
 #include <linux/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -47,21 +48,25 @@
  * @disabled: the fd is not (or no longer) attached to a session: @mdev
  *	must not be touched.  Cleared once, under mig.lock, before the file
  *	is given to the user; set under @lock.
- * @saving: a save fd (O_RDONLY); else a load fd (O_WRONLY)
  * @mdev: the device, while !@disabled
  * @drop_node: entry in mig.v2_dropped
  * @bounce: kernel copy of the data between the user and the engine
  * @bounce_size: its size
+ * @held_off: save fd: first byte in @bounce taken from the stream but not
+ *	yet copied to the user (a copy_to_user() faulted, or the read was
+ *	short); served first by the next read, so no byte is lost
+ * @held_len: how many such bytes
  */
 struct vpm_mig_v2_file {
 	struct kref ref;
 	struct mutex lock;
 	bool disabled;
-	bool saving;
 	struct vfio_pci_mediate_device *mdev;
 	struct list_head drop_node;
 	void *bounce;
 	size_t bounce_size;
+	size_t held_off;
+	size_t held_len;
 };
 
 static void v2_file_free(struct kref *ref)
@@ -101,6 +106,7 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 {
 	struct vpm_mig_v2_file *f = filp->private_data;
 	struct vfio_pci_mediate_device *mdev;
+	bool more = true;
 	size_t done = 0;
 	ssize_t ret = 0;
 
@@ -111,33 +117,46 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 	}
 	mdev = f->mdev;
 
-	while (done < len) {
-		size_t chunk;
+	while (done < len && (more || f->held_len)) {
+		size_t step;
 
-		ret = v2_bounce(f, len - done);
-		if (ret)
+		/* A large read of a large state takes a while: let it be killed. */
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
 			break;
-		chunk = min(len - done, f->bounce_size);
+		}
+		if (!f->held_len) {
+			size_t chunk;
 
-		mutex_lock(&mdev->mig.lock);
-		if (mdev->mig.v2_file != f)
-			ret = -ENODEV;
-		else
-			ret = vpm_mig_save_read(mdev, f->bounce, chunk);
-		if (!ret && is_pre_copy(mdev->mig.state))
-			ret = -ENOMSG;
-		mutex_unlock(&mdev->mig.lock);
-		if (ret <= 0)
-			break;
+			ret = v2_bounce(f, len - done);
+			if (ret)
+				break;
+			chunk = min(len - done, f->bounce_size);
 
-		/* On a fault the bytes are lost and the stream with them. */
-		if (copy_to_user(buf + done, f->bounce, ret)) {
+			mutex_lock(&mdev->mig.lock);
+			if (mdev->mig.v2_file != f)
+				ret = -ENODEV;
+			else
+				ret = vpm_mig_save_read(mdev, f->bounce, chunk);
+			if (!ret && is_pre_copy(mdev->mig.state))
+				ret = -ENOMSG;
+			mutex_unlock(&mdev->mig.lock);
+			if (ret <= 0)
+				break;
+			/* Short: nothing more for now, or the end. */
+			more = ret == chunk;
+			f->held_off = 0;
+			f->held_len = ret;
+		}
+
+		step = min(len - done, f->held_len);
+		if (copy_to_user(buf + done, f->bounce + f->held_off, step)) {
 			ret = -EFAULT;
 			break;
 		}
-		done += ret;
-		if (ret < chunk)
-			break;
+		f->held_off += step;
+		f->held_len -= step;
+		done += step;
 	}
 	if (done)
 		ret = done;
@@ -164,6 +183,10 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 	while (done < len) {
 		size_t chunk;
 
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
 		ret = v2_bounce(f, len - done);
 		if (ret)
 			break;
@@ -280,7 +303,6 @@ static struct file *v2_file_new(struct vfio_pci_mediate_device *mdev,
 	mutex_init(&f->lock);
 	INIT_LIST_HEAD(&f->drop_node);
 	f->disabled = true;
-	f->saving = saving;
 	f->mdev = mdev;
 
 	filp = anon_inode_getfile("[vfio-pci-mediate-mig]", &v2_fops, f,

@@ -49,8 +49,9 @@ migration_ops_complete(const struct vfio_pci_mediate_migration_ops *mig)
  * each time a device bound to vfio-pci-mediate is opened.  Devices already
  * open are not affected.  Process context; may sleep.
  *
- * Return: 0, -EINVAL if @ops lacks a name, ->open or ->release, or has
- * migration ops with a callback missing or a max_state_size of 0, -EEXIST
+ * Return: 0, -EINVAL if @ops lacks a name, ->open or ->release, has a name
+ * that does not fit a migration stream's header, or has migration ops
+ * without ->reset, with a callback missing or a max_state_size of 0, -EEXIST
  * if it or a mediator of the same name is registered, -ENOMEM.
  */
 int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops)
@@ -60,7 +61,12 @@ int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 
 	if (!ops || !ops->name || !ops->open || !ops->release)
 		return -EINVAL;
-	if (ops->migration && !migration_ops_complete(ops->migration))
+	/* Streams carry it; a cut name could match another mediator's. */
+	if (strnlen(ops->name, VFIO_PCI_MEDIATE_NAME_LEN) ==
+	    VFIO_PCI_MEDIATE_NAME_LEN)
+		return -EINVAL;
+	if (ops->migration &&
+	    (!ops->reset || !migration_ops_complete(ops->migration)))
 		return -EINVAL;
 
 	reg = kzalloc(sizeof(*reg), GFP_KERNEL);

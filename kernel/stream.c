@@ -15,6 +15,7 @@
 #include <linux/sizes.h>
 #include <linux/slab.h>
 #include <linux/string.h>
+#include <linux/vmalloc.h>
 #include <linux/xxhash.h>
 
 #include "vfio_pci_mediate_priv.h"
@@ -33,7 +34,8 @@
 
 /*
  * The save side's own buffer: the header, the END record with the
- * trailer, and whole records for callers whose buffer cannot take one.
+ * trailer, and what of a record does not fit the caller's buffer (all of
+ * it when not even its header does).
  */
 #define CARRY_SIZE	(RECORD_SIZE + RECORD_PAYLOAD)
 
@@ -61,6 +63,8 @@ static void fill_name(char field[VFIO_PCI_MEDIATE_NAME_LEN], const char *name)
  * @hash: xxh64 of every byte handed out so far (all go before the trailer)
  * @state_length: bytes of state in the DATA records handed out so far
  * @live: the device still runs; ->save() returning 0 means "nothing now"
+ * @initial_sent: pre-copy ran dry once: what it gives from now on is
+ *	state that changed (PRECOPY_INFO's dirty_bytes), not initial data
  * @ended: the END record and the trailer have been built
  * @err: sticky error of the session (the stream cannot continue)
  * @carry_len: bytes built in @carry
@@ -71,6 +75,7 @@ struct vpm_save_stream {
 	struct xxh64_state hash;
 	u64 state_length;
 	bool live;
+	bool initial_sent;
 	bool ended;
 	int err;
 	size_t carry_len;
@@ -146,29 +151,35 @@ static void save_end_of_stream(struct vpm_save_stream *s)
 }
 
 /*
- * One DATA record at @dst (room for CARRY_SIZE bytes): the mediator writes
- * its state straight behind the record header until the record is full or
- * it has nothing (more).  Returns the record's size, 0 if the mediator had
- * nothing at all, or an errno.
+ * One DATA record: the mediator writes its state straight behind the
+ * record header at @dst until the record is full or it has nothing (more).
+ * What goes beyond @room (at least RECORD_SIZE) bytes at @dst goes to the
+ * start of the carry buffer, which must hold nothing unread.  Returns the
+ * record's size, 0 if the mediator had nothing at all, or an errno.
  */
 static ssize_t save_record(struct vpm_save_stream *s,
-			   struct vfio_pci_mediate_device *mdev, u8 *dst)
+			   struct vfio_pci_mediate_device *mdev, u8 *dst,
+			   size_t room)
 {
 	const struct vfio_pci_mediate_migration_ops *ops = mdev->mig.ops;
 	struct vfio_pci_mediate_stream_record rec = {
 		.type = cpu_to_le32(VFIO_PCI_MEDIATE_RECORD_DATA),
 	};
+	/* Bytes of state that go to @dst; the rest to the carry buffer. */
+	size_t split = min_t(size_t, room - RECORD_SIZE, RECORD_PAYLOAD);
 	size_t n = 0;
 
 	while (n < RECORD_PAYLOAD) {
-		ssize_t got = ops->save(mdev->handle, dst + RECORD_SIZE + n,
-					RECORD_PAYLOAD - n);
+		size_t ask = n < split ? split - n : RECORD_PAYLOAD - n;
+		u8 *to = n < split ? dst + RECORD_SIZE + n :
+				     s->carry + (n - split);
+		ssize_t got = ops->save(mdev->handle, to, ask);
 
 		if (got < 0)
 			return got;
 		if (!got)
 			break;
-		if ((size_t)got > RECORD_PAYLOAD - n)
+		if ((size_t)got > ask)
 			return -EIO;
 		n += got;
 	}
@@ -183,7 +194,9 @@ static ssize_t save_record(struct vpm_save_stream *s,
 
 	rec.length = cpu_to_le64(n);
 	memcpy(dst, &rec, sizeof(rec));
-	xxh64_update(&s->hash, dst, RECORD_SIZE + n);
+	xxh64_update(&s->hash, dst, RECORD_SIZE + min(n, split));
+	if (n > split)
+		xxh64_update(&s->hash, s->carry, n - split);
 	s->state_length += n;
 	return RECORD_SIZE + n;
 }
@@ -195,10 +208,11 @@ static ssize_t save_record(struct vpm_save_stream *s,
  * @buf: kernel buffer receiving them
  * @len: its size
  *
- * Fills @buf with whole records as far as it has room and the mediator
- * has state to give now; the mediator writes straight into @buf.  A read
- * with no room for a whole record is served from a record built in the
- * carry buffer, so the stream is the same however it is read.
+ * Fills @buf with records as far as it has room and the mediator has
+ * state to give now; the mediator writes straight into @buf.  The part of
+ * a record that does not fit (all of it when not even its header does)
+ * is built in the carry buffer and handed out by the next read, so the
+ * stream is the same however it is read.
  *
  * Return: bytes written (fewer than @len only when nothing more is
  * available now or the stream has ended); 0 when nothing is available
@@ -210,7 +224,7 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 			     size_t len)
 {
 	u8 *out = buf;
-	size_t done = 0;
+	size_t done = 0, room, head;
 	ssize_t n;
 
 	if (s->err)
@@ -228,12 +242,18 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 		if (s->ended)
 			break;
 
-		if (len - done >= CARRY_SIZE) {
-			n = save_record(s, mdev, out + done);
-			if (n > 0)
-				done += n;
+		room = len - done;
+		if (room >= RECORD_SIZE) {
+			n = save_record(s, mdev, out + done, room);
+			if (n > 0) {
+				head = min_t(size_t, n, room);
+				done += head;
+				/* The rest, if any, went to the carry buffer. */
+				s->carry_len = n - head;
+				s->carry_off = 0;
+			}
 		} else {
-			n = save_record(s, mdev, s->carry);
+			n = save_record(s, mdev, s->carry, CARRY_SIZE);
 			if (n > 0) {
 				s->carry_len = n;
 				s->carry_off = 0;
@@ -244,8 +264,10 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 			break;
 		}
 		if (!n) {
-			if (s->live)
+			if (s->live) {
+				s->initial_sent = true;
 				break;
+			}
 			save_end_of_stream(s);
 		}
 	}
@@ -262,23 +284,30 @@ static u64 framed_size(u64 bytes)
 }
 
 void vpm_save_stream_pending(struct vpm_save_stream *s, u64 live_bytes,
-			     u64 stop_bytes, u64 *now, u64 *stop_copy)
+			     u64 stop_bytes, u64 *initial, u64 *dirty,
+			     u64 *stop_copy)
 {
 	u64 unread = s ? s->carry_len - s->carry_off : HEADER_SIZE;
+	u64 now;
 
 	if (s && s->ended) {
-		*now = unread;
+		now = unread;
 		*stop_copy = unread;
-		return;
+	} else {
+		*stop_copy = add_sat(add_sat(unread,
+					     RECORD_SIZE + TRAILER_SIZE),
+				     framed_size(stop_bytes));
+		now = s && !s->live ? *stop_copy :
+		      add_sat(unread, framed_size(live_bytes));
 	}
-
-	*stop_copy = add_sat(add_sat(unread, RECORD_SIZE + TRAILER_SIZE),
-			     framed_size(stop_bytes));
-	if (s && !s->live) {
-		*now = *stop_copy;
-		return;
-	}
-	*now = add_sat(unread, framed_size(live_bytes));
+	/*
+	 * Only what can be read now counts, as initial data until pre-copy
+	 * first runs dry and as changed state after: both 0 is the
+	 * temporary end of stream, where read() gives -ENOMSG.  The rest is
+	 * MIG_DATA_SIZE's (later kernels' VFIO_MIG_GET_PRECOPY_INFO).
+	 */
+	*initial = s && s->initial_sent ? 0 : now;
+	*dirty = s && s->initial_sent ? now : 0;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -301,9 +330,10 @@ enum vpm_load_phase {
  * @received: stream bytes accepted so far
  * @claimed: bytes of state the DATA records seen so far announce
  * @record_left: bytes of the current DATA record still to come
- * @state: the state received so far, for ->load()
- * @state_len: bytes in @state
- * @state_cap: bytes allocated for @state
+ * @pages: the state received so far, page by page, for ->load()
+ * @nr_pages: pages allocated in @pages
+ * @pages_cap: entries of @pages
+ * @state_len: bytes of state in @pages
  * @part_len: bytes of @part received
  * @part: the header, record header or trailer being received
  */
@@ -314,9 +344,10 @@ struct vpm_load_stream {
 	u64 received;
 	u64 claimed;
 	u64 record_left;
-	void *state;
+	struct page **pages;
+	unsigned long nr_pages;
+	unsigned long pages_cap;
 	size_t state_len;
-	size_t state_cap;
 	size_t part_len;
 	union {
 		struct vfio_pci_mediate_stream_header header;
@@ -337,11 +368,21 @@ struct vpm_load_stream *vpm_load_stream_new(void)
 	return l;
 }
 
+static void free_state(struct vpm_load_stream *l)
+{
+	while (l->nr_pages)
+		__free_page(l->pages[--l->nr_pages]);
+	kvfree(l->pages);
+	l->pages = NULL;
+	l->pages_cap = 0;
+	l->state_len = 0;
+}
+
 void vpm_load_stream_free(struct vpm_load_stream *l)
 {
 	if (!l)
 		return;
-	kvfree(l->state);
+	free_state(l);
 	kfree(l);
 }
 
@@ -357,6 +398,10 @@ static __printf(4, 5) int refuse(struct vpm_load_stream *l,
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
+	/*
+	 * Not ratelimited: one line per refused stream is the promise, and
+	 * only the device's owner can send another (after a reset).
+	 */
 	pci_warn(mdev->core_device.pdev, "migration stream refused: %pV\n",
 		 &vaf);
 	va_end(args);
@@ -444,11 +489,26 @@ static int check_record(struct vpm_load_stream *l,
 	}
 }
 
+/*
+ * The state as one buffer for ->load(): its pages mapped contiguously
+ * (vunmap() undoes it), NULL with no state.
+ */
+static void *map_state(struct vpm_load_stream *l)
+{
+	if (!l->nr_pages)
+		return NULL;
+	if (l->nr_pages > UINT_MAX)
+		return ERR_PTR(-ENOMEM);
+	return vmap(l->pages, l->nr_pages, VM_MAP, PAGE_KERNEL) ?:
+	       ERR_PTR(-ENOMEM);
+}
+
 /* The trailer is complete: check it, then hand the state over. */
 static int check_trailer(struct vpm_load_stream *l,
 			 struct vfio_pci_mediate_device *mdev)
 {
 	const struct vfio_pci_mediate_stream_trailer *t = &l->part.trailer;
+	void *state;
 	int ret;
 
 	if (le64_to_cpu(t->state_length) != l->claimed)
@@ -459,12 +519,16 @@ static int check_trailer(struct vpm_load_stream *l,
 		return refuse(l, mdev, -EBADMSG,
 			      "checksum mismatch, the stream was altered or damaged");
 
+	state = map_state(l);
+	if (IS_ERR(state))
+		return refuse(l, mdev, PTR_ERR(state),
+			      "no memory to map %zu bytes of state",
+			      l->state_len);
+
 	l->phase = VPM_LOAD_DONE;
-	ret = mdev->mig.ops->load(mdev->handle, l->state, l->state_len);
-	kvfree(l->state);
-	l->state = NULL;
-	l->state_len = 0;
-	l->state_cap = 0;
+	ret = mdev->mig.ops->load(mdev->handle, state, l->state_len);
+	vunmap(state);
+	free_state(l);
 	if (ret) {
 		l->err = ret;
 		pci_warn(mdev->core_device.pdev,
@@ -475,28 +539,39 @@ static int check_trailer(struct vpm_load_stream *l,
 }
 
 /*
- * Room for @more bytes of state: grown with what actually arrived (at most
- * twice the bytes received, never above max_state_size, which the records
- * were checked against), not with what the records claim.
+ * Where the next bytes of state go: the page they fall in, allocated when
+ * they are its first.  The state grows page by page with what actually
+ * arrived, never with what the records claim (whose total was checked
+ * against max_state_size), and growing it never moves what is already
+ * there; only ->load() sees it contiguous (map_state()).  Returns the
+ * address, with the room left in that page in *@room, or NULL.
  */
-static int grow_state(struct vpm_load_stream *l, u64 max, size_t more)
+static void *state_tail(struct vpm_load_stream *l, size_t *room)
 {
-	size_t want = l->state_len + more;
-	size_t cap, hi;
-	void *p;
+	unsigned long index = l->state_len >> PAGE_SHIFT;
+	struct page **pages;
+	unsigned long cap;
 
-	if (want <= l->state_cap)
-		return 0;
-	hi = want > max / 2 ? max : 2 * want;
-	cap = clamp_t(size_t, 2 * l->state_cap, want, hi);
+	*room = PAGE_SIZE - offset_in_page(l->state_len);
+	if (index < l->nr_pages)
+		return page_address(l->pages[index]) +
+		       offset_in_page(l->state_len);
 
-	p = kvrealloc(l->state, l->state_cap, cap,
-		      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!p)
-		return -ENOMEM;
-	l->state = p;
-	l->state_cap = cap;
-	return 0;
+	if (l->nr_pages == l->pages_cap) {
+		cap = max(2 * l->pages_cap, 16UL);
+		pages = kvrealloc(l->pages, l->pages_cap * sizeof(*pages),
+				  cap * sizeof(*pages),
+				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!pages)
+			return NULL;
+		l->pages = pages;
+		l->pages_cap = cap;
+	}
+	l->pages[index] = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!l->pages[index])
+		return NULL;
+	l->nr_pages++;
+	return page_address(l->pages[index]);
 }
 
 static size_t part_size(enum vpm_load_phase phase)
@@ -529,7 +604,6 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 			      struct vfio_pci_mediate_device *mdev,
 			      const void *buf, size_t len)
 {
-	u64 max = mdev->mig.ops->max_state_size;
 	const u8 *in = buf;
 	size_t done = 0;
 	int ret;
@@ -542,22 +616,24 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 		return refuse(l, mdev, -EPROTO, "bytes after its trailer");
 
 	while (done < len) {
-		size_t step;
+		size_t step, room;
+		void *dst;
 
 		if (l->phase == VPM_LOAD_DATA) {
-			step = min_t(u64, l->record_left, len - done);
-			if (grow_state(l, max, step))
+			dst = state_tail(l, &room);
+			if (!dst)
 				return refuse(l, mdev, -ENOMEM,
-					      "no memory for %zu bytes of state",
-					      l->state_len + step);
+					      "no memory for state beyond %zu bytes",
+					      l->state_len);
+			step = min_t(u64, l->record_left, min(len - done, room));
 			/*
 			 * Hash the copy: @in may be the v1 data section,
 			 * which the user can change under us through its
 			 * mmap, and the checksum must cover what ->load()
 			 * will get.
 			 */
-			memcpy(l->state + l->state_len, in + done, step);
-			xxh64_update(&l->hash, l->state + l->state_len, step);
+			memcpy(dst, in + done, step);
+			xxh64_update(&l->hash, dst, step);
 			l->state_len += step;
 			l->record_left -= step;
 			if (!l->record_left)

@@ -146,7 +146,8 @@ struct vfio_pci_mediate_migration_ops {
  *	the bytes done or a negative errno; or set *@pt and return 0 to have
  *	vfio-pci do the access.  Process context, may sleep, may run
  *	concurrently with itself for the same device.  Unset: vfio-pci does
- *	every access.
+ *	every access.  When set, VFIO_DEVICE_IOEVENTFD is refused
+ *	(-EOPNOTSUPP): its writes would reach the device without ->rw.
  * @mmap: mmap of BAR0-5 (@index).  vma->vm_pgoff still carries the
  *	region index; the offset in the region is
  *	(vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK, and whether the
@@ -154,21 +155,24 @@ struct vfio_pci_mediate_migration_ops {
  *	Return 0 after setting up @vma, a negative errno to refuse, or set
  *	*@pt and return 0 to let vfio-pci map it.  Process context, mmap lock
  *	held for write.  Unset: vfio-pci maps.
- * @reset: return the device to its power-on state (what a function-level
- *	reset would do), for a device that has no reset of its own or whose
- *	own reset is not enough.  When set, the device reports
- *	VFIO_DEVICE_INFO_FLAG_RESET and VFIO_DEVICE_RESET runs vfio-pci's
- *	reset (if the device has one) and then this.  Also ends any
- *	migration session and returns migration to RUNNING.  Afterwards the
- *	device runs: the run state is RUNNING without a ->set_run_state()
- *	call.  (Without ->reset, VFIO_DEVICE_RESET of a device that has a
- *	reset of its own steps the run state back to RUNNING through
- *	->set_run_state(); a device with neither stays in a migration ERROR
- *	until it is closed.)  Called with the device's migration lock held,
- *	so no migration callback runs meanwhile.  Process context.
+ * @reset: return the device, and what the mediator keeps of it (state
+ *	loaded but not applied yet included), to power-on (what a
+ *	function-level reset would do), for a device that has no reset of
+ *	its own or whose own reset is not enough.  When set, the device
+ *	reports VFIO_DEVICE_INFO_FLAG_RESET and VFIO_DEVICE_RESET runs
+ *	vfio-pci's reset (if the device has one) and then this.  A reset of
+ *	the function that did not come through VFIO_DEVICE_RESET (hot reset,
+ *	an FLR the user started through config space) is followed by a call
+ *	too, before the next migration call.  Any migration session ends and
+ *	migration returns to RUNNING; afterwards the device runs: the run
+ *	state is RUNNING without a ->set_run_state() call.  Called with the
+ *	device's migration lock held, so no migration callback runs
+ *	meanwhile.  Process context.  Required with @migration.
  * @migration: the device's state can be migrated; see
- *	struct vfio_pci_mediate_migration_ops.  All its callbacks must be set
- *	and max_state_size must not be 0, or registration fails (-EINVAL).
+ *	struct vfio_pci_mediate_migration_ops.  All its callbacks and @reset
+ *	must be set and max_state_size must not be 0, or registration fails
+ *	(-EINVAL): a migration that fails half-way must be able to start
+ *	over from a known state.
  *
  * Members may be added by later versions; initialise with designated
  * initialisers.

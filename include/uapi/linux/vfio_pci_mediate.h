@@ -2,6 +2,13 @@
 /*
  * What userspace sees of vfio-pci-mediate beyond stock VFIO.
  *
+ * 0. Only one protocol drives a device's migration at a time: whichever
+ *    leaves RUNNING, until the device is back in RUNNING.  Meanwhile the
+ *    other one's state changes and data transfers fail with -EBUSY; the v1
+ *    region's header answers -EBUSY to reads too (its states cannot show
+ *    the v2 P2P states), while v2 GET MIG_DEVICE_STATE and MIG_DATA_SIZE
+ *    still answer.
+ *
  * 1. Migration uAPI that Linux 6.1's <linux/vfio.h> lacks.  vfio-pci-mediate
  *    implements these with the values later kernels gave them, so a VMM
  *    written against a newer uAPI (QEMU 8+) works unchanged.  Each is
@@ -29,7 +36,10 @@
  *			declared maximum state size
  *	-EBADMSG	trailer length or checksum do not match
  *	-ENODATA	the stream ended (RESUMING left) before the trailer
+ *	-ENOMEM		no memory for the state received so far
  *    An error of the destination mediator's own load is returned as it is.
+ *    (A v2 data fd whose session has ended gives -ENODEV too; a stream
+ *    refused for its identity only happens while the session is on.)
  *    The first refusal is logged once with dev_warn and sticks: every later
  *    write of the session fails with it, and so does leaving RESUMING, which
  *    then puts the device in ERROR.  VFIO_DEVICE_RESET (or closing the
