@@ -17,12 +17,22 @@
  *  - a DMA command whose buffer range would make QEMU's edu abort gets
  *    EINVAL, and the device (and QEMU) lives on;
  *  - the register page cannot be mmapped, the rest of BAR0 can;
- *  - the mediator's reset: FLAG_RESET, registers back to power-on values;
- *  - STOP while a DMA is in flight waits for it: the saved buffer holds
- *    the transfer's data;
+ *  - VFIO_DEVICE_IOEVENTFD on BAR0 is refused (EOPNOTSUPP): its writes
+ *    would bypass the checks; QEMU lives on;
+ *  - the mediator's reset: FLAG_RESET, registers back to power-on values,
+ *    migration RUNNING, also from STOP (with a loaded state pending, which
+ *    is dropped) and from ERROR;
+ *  - STOP while a DMA is in flight waits for it: the transfer's source
+ *    page is unmapped right after STOP, and the saved buffer (captured
+ *    through another page) still holds the transfer's data;
  *  - writes that start work are refused while the device is stopped;
  *  - a device that did no DMA in its open migrates its registers and the
- *    destination's buffer is left alone.
+ *    destination's buffer is left alone;
+ *  - the source reads back its registers after a save, its last command
+ *    RAM->buffer included, except 0x98's IRQ bit, which the save clears
+ *    (as the mediator documents);
+ *  - the save fails (EFAULT) rather than drop the buffer when no page the
+ *    device's DMA went through is still mapped for read and write.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -62,6 +73,8 @@
 #define IRQ_FACT 0x01u
 #define DMA_RUN 0x1u
 #define DMA_TO_RAM 0x2u
+#define DMA_IRQ 0x4u
+#define IRQ_DMA 0x100u
 #define BUF_START 0x40000u
 #define BUF_XFER_MAX 0xfffu	/* edu moves at most 4095 bytes */
 
@@ -73,6 +86,8 @@
 #define PG_SOURCE 0	/* pattern DMA'd into the buffer */
 #define PG_CHECK 1	/* edu#1's sanity readback */
 #define PG_READBACK 14	/* edu#2's buffer after the migration */
+/* Pages mapped one by one, after the bounce memory. */
+#define EXTRA_IOVA 0x400000ull
 
 #define WAIT_MS 5000
 
@@ -337,6 +352,18 @@ static void expected_regs(const struct look *lk, struct edu_regs *r)
 	r->dst = lk->dst;
 	r->cnt = lk->cnt;
 	r->cmd = lk->last_to_ram ? DMA_TO_RAM : 0;
+}
+
+/* A page of its own, mapped for the device at @iova (@flags VFMIG_DMA_*). */
+static uint8_t *map_page(struct vfmig_device *dev, uint64_t iova,
+			 unsigned int flags)
+{
+	void *p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	ASSERT_TRUE(p != MAP_FAILED);
+	MG_OK(dev, vfmig_dma_map(dev, p, iova, PAGE, flags));
+	return p;
 }
 
 /* --- interrupts ------------------------------------------------------------ */
@@ -660,13 +687,24 @@ TEST_NAMED(register_page_mmap, "edu.register_page_mmap", 120)
 	ASSERT_EQ(rd(a.dev, REG_ID), EDU_ID_VALUE);
 }
 
-TEST_NAMED(reset, "edu.reset", 120)
+/* The registers at power-on; 0x98's direction only a transfer can change. */
+static void expect_power_on(struct vfmig_device *dev, const char *what)
 {
 	static const struct edu_regs power_on = { 0 };
-	struct vfmig_device_info info;
 	struct edu_regs got;
+
+	read_regs(dev, &got);
+	got.cmd &= ~DMA_TO_RAM;
+	expect_regs(what, &got, &power_on);
+}
+
+TEST_NAMED(reset, "edu.reset", 300)
+{
+	struct vfmig_device_info info;
+	struct mg_buf st = { 0 };
 	struct side a, b;
 	uint8_t pattern[BUF_XFER_MAX];
+	int ret;
 
 	setup_two(&a, &b);
 	MG_OK(a.dev, vfmig_device_info(a.dev, &info));
@@ -676,10 +714,7 @@ TEST_NAMED(reset, "edu.reset", 120)
 	give_state(&a, &look_a, pattern);
 	wr(a.dev, REG_DMA_CMD, 0);	/* ignored by edu: no RUN */
 	MG_OK(a.dev, vfmig_reset(a.dev));
-	read_regs(a.dev, &got);
-	/* The command's direction bit only a transfer can change. */
-	got.cmd &= ~DMA_TO_RAM;
-	expect_regs("after reset", &got, &power_on);
+	expect_power_on(a.dev, "after reset");
 	mg_expect_state(a.dev, VFMIG_STATE_RUNNING);
 
 	/*
@@ -690,9 +725,36 @@ TEST_NAMED(reset, "edu.reset", 120)
 	set_command(a.dev, false);
 	MG_OK(a.dev, vfmig_reset(a.dev));
 	set_command(a.dev, true);
-	read_regs(a.dev, &got);
-	got.cmd &= ~DMA_TO_RAM;
-	expect_regs("after reset with decode off", &got, &power_on);
+	expect_power_on(a.dev, "after reset with decode off");
+
+	/* From STOP (after a save): RUNNING again, registers reset. */
+	give_state(&a, &look_a, pattern);
+	mg_save(a.dev, &st, false);
+	MG_OK(a.dev, vfmig_reset(a.dev));
+	mg_expect_state(a.dev, VFMIG_STATE_RUNNING);
+	expect_power_on(a.dev, "after reset from STOP");
+
+	/* From STOP with a loaded state still to apply: it is dropped. */
+	give_state(&b, &look_b, pattern);
+	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), 0);
+	mg_expect_state(b.dev, VFMIG_STATE_STOP);
+	MG_OK(b.dev, vfmig_reset(b.dev));
+	mg_expect_state(b.dev, VFMIG_STATE_RUNNING);
+	expect_power_on(b.dev, "after reset from STOP with a state loaded");
+
+	/* From ERROR (a stream cut short). */
+	give_state(&b, &look_b, pattern);
+	ret = mg_load(b.dev, st.data, st.len - 1, NULL);
+	ASSERT_LT(ret, 0);
+	mg_expect_state(b.dev, VFMIG_STATE_ERROR);
+	MG_OK(b.dev, vfmig_reset(b.dev));
+	mg_expect_state(b.dev, VFMIG_STATE_RUNNING);
+	expect_power_on(b.dev, "after reset from ERROR");
+	/* And it works: a transfer, a factorial. */
+	dma(b.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
+	factorial(b.dev, 4);
+	ASSERT_EQ(rd(b.dev, REG_FACT), 24);
+	mg_buf_free(&st);
 }
 
 TEST_NAMED(stop_drains_dma, "edu.stop_drains_dma", 300)
@@ -700,32 +762,47 @@ TEST_NAMED(stop_drains_dma, "edu.stop_drains_dma", 300)
 	struct side a, b;
 	struct mg_buf st = { 0 };
 	uint8_t old[BUF_XFER_MAX], fresh[BUF_XFER_MAX], buf[BUF_XFER_MAX];
+	uint8_t *src, *mem_a;
 	uint64_t t0;
 
 	setup_two(&a, &b);
+	/* Remembers the bounce source page: the save borrows it below. */
 	load_buffer(&a, 0x01d, old);
 	load_buffer(&b, 0x0b0, buf);
 
-	/* A transfer of a new pattern, still in flight (100 ms) at STOP. */
-	fill(page_of(&a, PG_SOURCE), BUF_XFER_MAX, 0xf7e5);
-	memcpy(fresh, page_of(&a, PG_SOURCE), BUF_XFER_MAX);
+	/*
+	 * A transfer of a new pattern from a page of its own, still in
+	 * flight (100 ms) at STOP.  The page is unmapped as soon as STOP
+	 * returns: a transfer that had not run yet would find it gone.
+	 */
+	src = map_page(a.dev, EXTRA_IOVA, 0);
+	fill(src, BUF_XFER_MAX, 0xf7e5);
+	memcpy(fresh, src, BUF_XFER_MAX);
 	ASSERT_NE(memcmp(old, fresh, BUF_XFER_MAX), 0);
-	wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
+	wr(a.dev, REG_DMA_SRC, (uint32_t)EXTRA_IOVA);
 	wr(a.dev, REG_DMA_DST, BUF_START);
 	wr(a.dev, REG_DMA_CNT, BUF_XFER_MAX);
 	t0 = mt_now_ms();
 	wr(a.dev, REG_DMA_CMD, DMA_RUN);
 	ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, DMA_RUN);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
+	MG_OK(a.dev, vfmig_dma_unmap(a.dev, EXTRA_IOVA, PAGE));
 	test_log("STOP took %llu ms with a transfer in flight",
 		 (unsigned long long)(mt_now_ms() - t0));
 	ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
 
+	/* The save goes through the bounce page, and gives it back as was. */
+	mem_a = malloc(BOUNCE_LEN);
+	ASSERT_TRUE(mem_a != NULL);
+	memcpy(mem_a, a.mem, BOUNCE_LEN);
 	mg_save(a.dev, &st, false);
+	ASSERT_MEM_EQ(a.mem, mem_a, BOUNCE_LEN);
 	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), 0);
 	MG_OK(b.dev, vfmig_mig_set_state(b.dev, VFMIG_STATE_RUNNING));
 	read_buffer(&b, PG_READBACK, buf);
 	ASSERT_MEM_EQ(buf, fresh, BUF_XFER_MAX);
+	free(mem_a);
+	munmap(src, PAGE);
 	mg_buf_free(&st);
 }
 
@@ -784,5 +861,121 @@ TEST_NAMED(no_dma_seen, "edu.no_dma_seen", 300)
 	expect_regs("edu#2", &got, &want);
 	read_buffer(&b, PG_READBACK, buf);
 	ASSERT_MEM_EQ(buf, pattern_b, BUF_XFER_MAX);
+	mg_buf_free(&st);
+}
+
+TEST_NAMED(ioeventfd_refused, "edu.ioeventfd_refused", 120)
+{
+	struct vfio_device_ioeventfd ioe = { .argsz = sizeof(ioe) };
+	struct vfmig_region_info info;
+	struct side a, b;
+	uint64_t one = 1;
+	int efd, ret;
+
+	setup_two(&a, &b);
+	MG_OK(a.dev, vfmig_region_info(a.dev, 0, &info));
+	/* A command QEMU's edu aborts on: buffer side past its end. */
+	wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
+	wr(a.dev, REG_DMA_DST, BUF_START + 0x1000);
+	wr(a.dev, REG_DMA_CNT, 1);
+
+	efd = eventfd(0, EFD_CLOEXEC);
+	ASSERT_OK(efd);
+	ioe.flags = VFIO_DEVICE_IOEVENTFD_32;
+	ioe.offset = info.offset + REG_DMA_CMD;
+	ioe.data = DMA_RUN;
+	ioe.fd = efd;
+	ret = ioctl(vfmig_device_fd(a.dev), VFIO_DEVICE_IOEVENTFD, &ioe);
+	if (ret != -1 || errno != EOPNOTSUPP)
+		FAIL("VFIO_DEVICE_IOEVENTFD on BAR0 gave %d (%s), expected EOPNOTSUPP",
+		     ret, ret ? strerror(errno) : "taken");
+	/* Nothing listens: the command never reaches the device. */
+	ASSERT_EQ(write(efd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	mt_sleep_ms(300);
+	ASSERT_EQ(rd(a.dev, REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+	/* Through ->rw the same write is refused. */
+	wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
+	close(efd);
+}
+
+TEST_NAMED(source_after_save, "edu.source_after_save", 300)
+{
+	struct side a, b;
+	struct mg_buf st = { 0 };
+	struct edu_regs want, got;
+	uint8_t pattern[BUF_XFER_MAX], buf[BUF_XFER_MAX];
+
+	setup_two(&a, &b);
+	/* look_b's last command: RAM->buffer, without IRQ. */
+	give_state(&a, &look_b, pattern);
+	expected_regs(&look_b, &want);
+	read_regs(a.dev, &got);
+	expect_regs("before the save", &got, &want);
+	mg_save(a.dev, &st, false);
+	read_regs(a.dev, &got);
+	expect_regs("after the save", &got, &want);
+	mg_to_running(a.dev);
+	mg_buf_free(&st);
+
+	/*
+	 * A last command RAM->buffer with IRQ: the save's own transfers
+	 * leave the IRQ bit clear, all the rest as it was.
+	 */
+	dma(a.dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, DMA_IRQ);
+	wr(a.dev, REG_DMA_SRC, look_b.src);
+	wr(a.dev, REG_DMA_DST, look_b.dst);
+	wr(a.dev, REG_DMA_CNT, look_b.cnt);
+	want.cmd = DMA_IRQ;
+	want.irq_status |= IRQ_DMA;
+	read_regs(a.dev, &got);
+	expect_regs("before the second save", &got, &want);
+	mg_save(a.dev, &st, false);
+	want.cmd = 0;
+	read_regs(a.dev, &got);
+	expect_regs("after the second save", &got, &want);
+	mg_to_running(a.dev);
+	read_buffer(&a, PG_READBACK, buf);
+	ASSERT_MEM_EQ(buf, pattern, BUF_XFER_MAX);
+	mg_buf_free(&st);
+}
+
+TEST_NAMED(save_fails_unmapped_scratch, "edu.save_fails_unmapped_scratch", 300)
+{
+	struct side a, b;
+	struct mg_buf st = { 0 };
+	uint8_t *gone, *ro, gone_was[PAGE], ro_was[PAGE];
+	int fd, ret;
+
+	setup_two(&a, &b);
+	/* The only DMA of this open: one page since unmapped, one read-only. */
+	gone = map_page(a.dev, EXTRA_IOVA, 0);
+	ro = map_page(a.dev, EXTRA_IOVA + PAGE, VFMIG_DMA_READ);
+	fill(gone, PAGE, 0x90e);
+	fill(ro, PAGE, 0x20);
+	memcpy(gone_was, gone, PAGE);
+	memcpy(ro_was, ro, PAGE);
+	dma(a.dev, (uint32_t)EXTRA_IOVA, BUF_START, 16, 0);
+	dma(a.dev, (uint32_t)(EXTRA_IOVA + PAGE), BUF_START, 16, 0);
+	MG_OK(a.dev, vfmig_dma_unmap(a.dev, EXTRA_IOVA, PAGE));
+
+	fd = memfd_create("edu-save", MFD_CLOEXEC);
+	ASSERT_OK(fd);
+	ret = vfmig_mig_save(a.dev, fd, NULL, NULL);
+	close(fd);
+	if (ret != -EFAULT)
+		FAIL("save without a usable scratch page gave %d (%s), expected -EFAULT",
+		     ret, ret ? vfmig_strerror(a.dev) : "success");
+	ASSERT_MEM_EQ(ro, ro_was, PAGE);
+	mg_to_running(a.dev);
+
+	/* Mapped again, the page serves the next save. */
+	MG_OK(a.dev, vfmig_dma_map(a.dev, gone, EXTRA_IOVA, PAGE, 0));
+	mg_save(a.dev, &st, false);
+	ASSERT_MEM_EQ(gone, gone_was, PAGE);
+	ASSERT_MEM_EQ(ro, ro_was, PAGE);
+	mg_to_running(a.dev);
+	munmap(gone, PAGE);
+	munmap(ro, PAGE);
 	mg_buf_free(&st);
 }

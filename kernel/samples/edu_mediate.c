@@ -8,7 +8,11 @@
  *
  *  - traps BAR0's register page (the first 4 KiB; ->rw, and ->mmap refuses
  *    any mapping that covers it) and passes the rest of BAR0 through, with
- *    a sparse-mmap capability that offers only [4 KiB, end of BAR0);
+ *    a sparse-mmap capability that offers [PAGE_SIZE, end of BAR0) (the
+ *    bytes between the registers and PAGE_SIZE decode nothing; they are
+ *    reached by read/write only).  Because the mediator has ->rw, the framework
+ *    refuses VFIO_DEVICE_IOEVENTFD for the device, so every user write to
+ *    the registers comes through ->rw;
  *  - refuses with -EINVAL a DMA command whose range on edu's buffer side
  *    would make QEMU's model abort (hw_error), and with -EBUSY the writes
  *    that would start device work (a factorial input to 0x08, 0x60, a
@@ -16,14 +20,17 @@
  *    or STOPPED for migration).  Other writes are done in any state: they
  *    change only what the user asks, and a later save includes them;
  *  - migrates the complete device state (struct edu_state), and resets the
- *    registers to their power-on values (edu has no reset of its own).
+ *    registers to their power-on values (edu has no reset of its own), on
+ *    VFIO_DEVICE_RESET and after any other reset of the function.
  *
  * Register accesses reach the device exactly as vfio-pci would carry them
  * on Linux 6.1: split into naturally aligned pieces of at most 4 bytes.  So
  * an 8-byte access to a DMA register reaches only its low half, and edu
  * (which wants 4 bytes below 0x80, 4 or 8 above) ignores 1- and 2-byte
  * pieces (reads give what the model gives for them).  Only 4-byte pieces
- * can change edu, and each of those is checked.
+ * can change edu, and each of those is checked.  For the same reason edu
+ * only ever sees 32-bit DMA addresses (the high halves stay 0), whatever
+ * its dma_mask.
  *
  * edu's state and how it moves (see QEMU's hw/misc/edu.c):
  *  - liveness (0x04): read, restored by writing its inverse;
@@ -57,11 +64,30 @@
  *    so the buffer's last byte can be neither saved nor restored.  If the
  *    user never issued a DMA command in this open there is no scratch
  *    page: the buffer is then not captured (the state says so) and the
- *    destination's buffer is left alone.
+ *    destination's buffer is left alone.  If the user did, but none of the
+ *    pages remembered is still mapped for read and write, the save fails
+ *    (-EFAULT) rather than drop the buffer.
+ *
+ * What a save does to the source: when the buffer is captured, the
+ * mediator's transfers leave 0x98's IRQ bit clear (a transfer with it set
+ * would raise an interrupt), so the source reads it back clear even if the
+ * user's last command had it; the direction bit and the DMA registers are
+ * written back as they were, unless the capture fails part-way (the save
+ * then fails too).  Every other register reads back unchanged.
  *
  * The drain on STOP waits for a factorial and a DMA transfer in flight; the
  * model computes factorials in a thread and starts a transfer 100 ms (its
- * virtual clock) after the command.
+ * virtual clock) after the command.  With memory decode off (a VMM that
+ * resets the device, or QEMU 7.2's v1 destination) the device cannot be
+ * read: STOP then waits until the last work the user started in this open
+ * is 250 ms old, which covers a transfer but not a factorial of a large
+ * input (seconds); the save later drains again and warns if it found work
+ * still in flight.
+ *
+ * If one of the mediator's own transfers does not finish within its bound
+ * (the model's clock stopped, say), bus mastering is turned off and left
+ * off before the scratch page is given back, so that the transfer, when it
+ * runs, cannot write guest memory; the user has to reset the device.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -86,6 +112,10 @@
 
 #define EDU_BAR			0
 #define EDU_REG_PAGE		SZ_4K	/* trapped part of BAR0 */
+/* Where BAR0 may be mmapped: the first page boundary past the registers. */
+#define EDU_MMAP_START		ALIGN(EDU_REG_PAGE, PAGE_SIZE)
+/* Bytes of a user access bounced through the stack at a time. */
+#define EDU_RW_CHUNK		64
 
 #define EDU_REG_LIVENESS	0x04
 #define EDU_REG_FACT		0x08
@@ -124,6 +154,18 @@
  */
 #define EDU_WAIT_MS		5000
 #define EDU_POLL_MS		2
+/*
+ * How old the user's last work must be before STOP with memory decode off
+ * reports the device stopped: the model's 100 ms transfer delay, and room
+ * for its timer to run late.
+ */
+#define EDU_BLIND_WAIT_MS	250
+/*
+ * After a replayed factorial, the model's thread clears COMPUTING and only
+ * then looks at the IRQ-on-factorial bit (under the BQL): the time it is
+ * given to get past that before the bit is set again.
+ */
+#define EDU_FACT_SETTLE_MS	20
 
 /* Pages of the user's DMA commands remembered as scratch candidates. */
 #define EDU_NR_SCRATCH		4
@@ -131,7 +173,7 @@
 static unsigned int dma_mask_bits = 28;
 module_param(dma_mask_bits, uint, 0444);
 MODULE_PARM_DESC(dma_mask_bits,
-		 "Width of edu's DMA addresses, as its dma_mask property (default 28)");
+		 "Low bits of a DMA address that edu keeps, n for QEMU's dma_mask=2^n-1 (1-64, default 28); only 32 can be written through 4-byte registers");
 
 #define EDU_STATE_VERSION	1
 #define EDU_STATE_BUF_VALID	BIT(0)	/* @dma_buf and @scratch_iova hold */
@@ -177,8 +219,10 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
  *	run concurrently); the mediator's own sequences on the device (drain,
  *	capture, applying a state, reset, run state changes) take it for
  *	write, so that no user access interleaves with them.  Protects
- *	@run_state, @reset_pending, @irq_to_raise, @load_pending and @loaded;
- *	read by rw under it for read.
+ *	@run_state, @reset_pending, @stop_blind, @irq_to_raise,
+ *	@load_pending and @loaded; read by rw under it for read.  User
+ *	buffers are copied outside it, so a faulting user page cannot hold
+ *	up STOP or a reset.
  * @dma_lock: serialises user writes to the DMA registers (0x80-0x98), so
  *	that the range check of a DMA command sees the values the device
  *	will use.  Taken with @hw_sem held for read.
@@ -186,9 +230,19 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
  *	under @dma_lock with @hw_sem held for read, read and cleared under
  *	@hw_sem held for write
  * @nr_scratch: valid entries of @scratch, same locking
+ * @work_at: jiffies when the user last started device work (a factorial
+ *	or a DMA command), or when this open began; written with @hw_sem
+ *	held for read (WRITE_ONCE: concurrent writers store about the same
+ *	time), read with it held for write
  * @run_state: what the framework last set
- * @reset_pending: a reset found memory decode off; its register part is
- *	done on the next access with decode on
+ * @reset_pending: a reset found memory decode off, or failed; its register
+ *	part is done on the next access with decode on.  Written with
+ *	@hw_sem held for write (WRITE_ONCE); rw checks it without the lock
+ *	first, and only settles it under the lock.  A reset racing with
+ *	that check is the user's own race: the access lands either before
+ *	or after the register reset
+ * @stop_blind: STOPPED was reported with memory decode off, without a
+ *	drain; the next save drains and says if it had to wait
  * @irq_to_raise: irq_status of an applied state, raised on RUNNING
  * @load_pending: @loaded is to be applied when the device leaves STOPPED
  * @loaded: a validated state from ->load()
@@ -206,10 +260,12 @@ struct edu_dev {
 	struct pci_dev *pdev;
 	struct rw_semaphore hw_sem;	/* see above */
 	struct mutex dma_lock;		/* see above */
-	u64 scratch[EDU_NR_SCRATCH];
+	u32 scratch[EDU_NR_SCRATCH];
 	unsigned int nr_scratch;
+	unsigned long work_at;
 	enum vfio_pci_mediate_run_state run_state;
 	bool reset_pending;
+	bool stop_blind;
 	u32 irq_to_raise;
 	bool load_pending;
 	struct edu_state loaded;
@@ -245,8 +301,12 @@ static int edu_write(struct edu_dev *edu, u32 reg, u32 val)
 					  sizeof(v));
 }
 
-/* Polls @reg until none of @mask is set, for at most EDU_WAIT_MS. */
-static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask)
+/*
+ * Polls @reg until none of @mask is set, for at most EDU_WAIT_MS.  Sets
+ * *@waited (if given) when it was set at first.
+ */
+static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask,
+			  bool *waited)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(EDU_WAIT_MS);
 	u32 val;
@@ -258,26 +318,36 @@ static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask)
 			return ret;
 		if (!(val & mask))
 			return 0;
+		if (waited)
+			*waited = true;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
 		msleep(EDU_POLL_MS);
 	}
 }
 
-/* Waits for a factorial and a DMA transfer in flight to finish. */
-static int edu_drain(struct edu_dev *edu)
+/*
+ * Waits for a factorial and a DMA transfer in flight to finish.  Sets
+ * *@waited (if given) when there was one.
+ */
+static int edu_drain(struct edu_dev *edu, bool *waited)
 {
 	int ret;
 
-	ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING);
+	ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING,
+			     waited);
 	if (!ret)
-		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN);
+		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN, waited);
 	return ret;
 }
 
-static u64 edu_dma_mask(void)
+/*
+ * The RAM-side addresses edu can reach: its dma_mask, cut to the 32 bits
+ * a 4-byte register write can set (the high halves always read 0).
+ */
+static u32 edu_dma_mask(void)
 {
-	return dma_mask_bits >= 64 ? U64_MAX : BIT_ULL(dma_mask_bits) - 1;
+	return dma_mask_bits >= 32 ? U32_MAX : (u32)BIT(dma_mask_bits) - 1;
 }
 
 /*
@@ -310,10 +380,13 @@ static bool edu_fact_input(u32 result, u32 *input)
 
 /*
  * Makes the factorial register hold @result: replays the matching input
- * with the IRQ-on-factorial bit clear (the caller restores it).  Nothing is
+ * with the IRQ-on-factorial bit clear, and sets *@replayed if it did.  A
+ * caller that sets the bit again afterwards must first give the model's
+ * thread EDU_FACT_SETTLE_MS (or a transfer's 100 ms) to look at the clear
+ * bit, or the replay may raise a factorial interrupt.  Nothing is
  * computing (drained).
  */
-static int edu_set_fact(struct edu_dev *edu, u32 result)
+static int edu_set_fact(struct edu_dev *edu, u32 result, bool *replayed)
 {
 	u32 input, cur;
 	int ret;
@@ -323,16 +396,13 @@ static int edu_set_fact(struct edu_dev *edu, u32 result)
 	ret = edu_read(edu, EDU_REG_FACT, &cur);
 	if (ret || cur == result)
 		return ret;
+	*replayed = true;
 	ret = edu_write(edu, EDU_REG_STATUS, 0);
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_FACT, input);
 	if (!ret)
-		ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING);
-	/*
-	 * The model's thread clears COMPUTING and then looks at the IRQ bit:
-	 * give it time to get past that before the caller sets the bit.
-	 */
-	usleep_range(1000, 2000);
+		ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING,
+				     NULL);
 	return ret;
 }
 
@@ -381,10 +451,27 @@ static void edu_master_restore(struct edu_dev *edu, bool was_on)
 }
 
 /*
+ * Turns bus mastering off for good after a transfer of the mediator's
+ * that did not finish: when the model runs it, it must not reach the
+ * scratch page, which goes back to the user now.
+ */
+static void edu_master_kill(struct edu_dev *edu)
+{
+	u16 cmd;
+
+	if (!pci_read_config_word(edu->pdev, PCI_COMMAND, &cmd))
+		pci_write_config_word(edu->pdev, PCI_COMMAND,
+				      cmd & ~PCI_COMMAND_MASTER);
+	pci_warn(edu->pdev,
+		 "the mediator's DMA transfer did not finish in %u ms: bus mastering turned off so that it cannot write guest memory later; reset the device\n",
+		 EDU_WAIT_MS);
+}
+
+/*
  * One transfer of @cnt bytes between the start of edu's buffer and the
  * IOVA @ram, without interrupt, waited for.  @to_ram: buffer -> RAM.
  */
-static int edu_dma(struct edu_dev *edu, u64 ram, u32 cnt, bool to_ram)
+static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 {
 	u32 cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0);
 	int ret;
@@ -396,7 +483,9 @@ static int edu_dma(struct edu_dev *edu, u64 ram, u32 cnt, bool to_ram)
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_DMA_CMD, cmd);
 	if (!ret)
-		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN);
+		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN, NULL);
+	if (ret == -ETIMEDOUT)
+		edu_master_kill(edu);
 	return ret;
 }
 
@@ -428,9 +517,9 @@ static int edu_unborrow(struct edu_dev *edu, u64 iova)
 }
 
 /* Remembers the page of a RAM-side IOVA of the user's DMA command. */
-static void edu_note_iova(struct edu_dev *edu, u64 ram)
+static void edu_note_iova(struct edu_dev *edu, u32 ram)
 {
-	u64 page = ALIGN_DOWN(ram & edu_dma_mask(), EDU_IOVA_PAGE);
+	u32 page = ALIGN_DOWN(ram & edu_dma_mask(), EDU_IOVA_PAGE);
 	unsigned int i;
 
 	for (i = 0; i < edu->nr_scratch; i++)
@@ -440,40 +529,53 @@ static void edu_note_iova(struct edu_dev *edu, u64 ram)
 		i--;
 	else if (i == edu->nr_scratch)
 		edu->nr_scratch++;
-	memmove(&edu->scratch[1], &edu->scratch[0], i * sizeof(u64));
+	memmove(&edu->scratch[1], &edu->scratch[0], i * sizeof(edu->scratch[0]));
 	edu->scratch[0] = page;
 }
 
-/* Borrows the newest usable scratch page; -ENOENT if there is none. */
-static int edu_find_scratch(struct edu_dev *edu, u64 *iova)
+/*
+ * Borrows the newest usable scratch page.  -EFAULT if none of those
+ * remembered is mapped for read and write any more.
+ */
+static int edu_find_scratch(struct edu_dev *edu, u32 *iova)
 {
+	int err[EDU_NR_SCRATCH];
 	unsigned int i;
 
 	for (i = 0; i < edu->nr_scratch; i++) {
-		if (!edu_borrow(edu, edu->scratch[i])) {
+		err[i] = edu_borrow(edu, edu->scratch[i]);
+		if (!err[i]) {
 			*iova = edu->scratch[i];
 			return 0;
 		}
 	}
-	return -ENOENT;
+	for (i = 0; i < edu->nr_scratch; i++)
+		pci_warn(edu->pdev,
+			 "cannot save the DMA buffer through IOVA %#x, used by DMA in this open: %pe (not mapped for read and write any more?)\n",
+			 edu->scratch[i], ERR_PTR(err[i]));
+	return -EFAULT;
 }
 
 /*
  * Copies edu's buffer into @st by a transfer buffer->RAM through a
  * borrowed page; restores the DMA registers and the command's direction
- * bit from @st afterwards.  No scratch page: the buffer is not captured.
+ * bit from @st afterwards.  If the user did no DMA in this open the buffer
+ * is not captured.
  */
 static int edu_capture_buffer(struct edu_dev *edu, struct edu_state *st)
 {
 	bool master;
-	u64 iova;
+	u32 iova;
 	int ret, ret2;
 
-	if (edu_find_scratch(edu, &iova)) {
+	if (!edu->nr_scratch) {
 		pci_dbg(edu->pdev,
-			"no DMA address seen in this open: DMA buffer not saved\n");
+			"no DMA command in this open: DMA buffer not saved\n");
 		return 0;
 	}
+	ret = edu_find_scratch(edu, &iova);
+	if (ret)
+		return ret;
 	ret = edu_master_on(edu, &master);
 	if (ret)
 		goto out_unborrow;
@@ -506,40 +608,35 @@ out_unborrow:
 /*
  * Writes @st's buffer into edu by a transfer RAM->buffer through the
  * borrowed scratch page of @st, and leaves the command's direction bit as
- * @st has it.  The DMA registers are the caller's to restore.
+ * @st has it.  The DMA registers are the caller's to restore.  @st is not
+ * changed (not const only because the core's dma_rw takes one buffer for
+ * both directions).
  */
-static int edu_restore_buffer(struct edu_dev *edu, const struct edu_state *st)
+static int edu_restore_buffer(struct edu_dev *edu, struct edu_state *st)
 {
-	u64 iova = le64_to_cpu(st->scratch_iova);
-	u8 *data;
+	/* edu_check_state() kept it inside edu_dma_mask(). */
+	u32 iova = le64_to_cpu(st->scratch_iova);
 	bool master;
 	int ret, ret2;
 
 	ret = edu_borrow(edu, iova);
 	if (ret) {
 		pci_warn(edu->pdev,
-			 "cannot restore the DMA buffer: IOVA %#llx of the migration stream is not mapped for this device (%d)\n",
-			 iova, ret);
+			 "cannot restore the DMA buffer: IOVA %#x of the migration stream is not mapped for this device (%pe)\n",
+			 iova, ERR_PTR(ret));
 		return ret;
-	}
-	data = kmemdup(st->dma_buf, EDU_BUF_XFER_MAX, GFP_KERNEL);
-	if (!data) {
-		ret = -ENOMEM;
-		goto out_unborrow;
 	}
 	ret = edu_master_on(edu, &master);
 	if (ret)
-		goto out_free;
+		goto out_unborrow;
 
-	ret = edu_iova_rw(edu, iova, data, EDU_BUF_XFER_MAX, true);
+	ret = edu_iova_rw(edu, iova, st->dma_buf, EDU_BUF_XFER_MAX, true);
 	if (!ret)
 		ret = edu_dma(edu, iova, EDU_BUF_XFER_MAX, false);
 	if (!ret && (le32_to_cpu(st->dma_cmd) & EDU_DMA_TO_RAM))
 		ret = edu_dma(edu, iova, 1, true);
 
 	edu_master_restore(edu, master);
-out_free:
-	kfree(data);
 out_unborrow:
 	ret2 = edu_unborrow(edu, iova);
 	if (!ret)
@@ -560,13 +657,15 @@ out_unborrow:
  */
 static int edu_reset_regs(struct edu_dev *edu)
 {
+	bool replayed = false;
 	int ret;
 
-	ret = edu_drain(edu);
+	/* The IRQ-on-factorial bit stays clear: the replay raises nothing. */
+	ret = edu_drain(edu, NULL);
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_STATUS, 0);
 	if (!ret)
-		ret = edu_set_fact(edu, 0);
+		ret = edu_set_fact(edu, 0, &replayed);
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_LIVENESS, ~0u);
 	if (!ret)
@@ -577,8 +676,8 @@ static int edu_reset_regs(struct edu_dev *edu)
 }
 
 /*
- * Does a reset that found memory decode off, now that the device is used
- * again.  -EIO (still off) leaves it pending.
+ * Does a reset that found memory decode off (or failed), now that the
+ * device is used again.  Any error leaves it pending, to be tried again.
  */
 static int edu_settle_reset(struct edu_dev *edu)
 {
@@ -587,20 +686,23 @@ static int edu_settle_reset(struct edu_dev *edu)
 	if (!edu->reset_pending)
 		return 0;
 	ret = edu_reset_regs(edu);
-	if (ret != -EIO)
-		edu->reset_pending = false;
+	if (!ret)
+		WRITE_ONCE(edu->reset_pending, false);
 	return ret;
 }
 
-static const char *edu_errmsg(int err)
+/* What an errno from the device paths most likely means, for the log. */
+static const char *edu_err_hint(int err)
 {
 	switch (err) {
 	case -EIO:
-		return "memory decode is off (PCI_COMMAND_MEMORY) or the device is in low power";
+		return " (memory decode is off (PCI_COMMAND_MEMORY) or the device is in low power)";
 	case -ETIMEDOUT:
-		return "the device stays busy";
+		return " (the device stays busy)";
+	case -EFAULT:
+		return " (no page the user's DMA went through is still mapped for the device)";
 	default:
-		return "error";
+		return "";
 	}
 }
 
@@ -613,20 +715,25 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 		EDU_REG_IRQ_STATUS, EDU_REG_DMA_SRC, EDU_REG_DMA_DST,
 		EDU_REG_DMA_CNT, EDU_REG_DMA_CMD,
 	};
+	bool waited = false;
 	unsigned int i;
 	u32 input;
 	int ret;
 
 	ret = edu_settle_reset(edu);
 	if (!ret)
-		ret = edu_drain(edu);
+		ret = edu_drain(edu, &waited);
 	for (i = 0; !ret && i < ARRAY_SIZE(offs); i++)
 		ret = edu_read(edu, offs[i], &regs[i]);
 	if (ret) {
-		pci_warn(edu->pdev, "cannot save the device state: %s (%d)\n",
-			 edu_errmsg(ret), ret);
+		pci_warn(edu->pdev, "cannot save the device state: %pe%s\n",
+			 ERR_PTR(ret), edu_err_hint(ret));
 		return ret;
 	}
+	if (waited && edu->stop_blind)
+		pci_warn(edu->pdev,
+			 "work started before a stop with memory decode off was still running %u ms later: the device changed while stopped\n",
+			 EDU_BLIND_WAIT_MS);
 	if (!edu_fact_input(regs[1], &input)) {
 		pci_warn(edu->pdev,
 			 "cannot save the device state: factorial register %#x is no factorial\n",
@@ -647,28 +754,32 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 
 	ret = edu_capture_buffer(edu, st);
 	if (ret)
-		pci_warn(edu->pdev,
-			 "cannot save the DMA buffer: %s (%d)\n",
-			 edu_errmsg(ret), ret);
+		pci_warn(edu->pdev, "cannot save the DMA buffer: %pe%s\n",
+			 ERR_PTR(ret), edu_err_hint(ret));
 	return ret;
 }
 
 /*
  * Makes the device hold @st, except irq_status, which is cleared and kept
  * in edu->irq_to_raise for RUNNING.  The buffer goes first: its transfer
- * clobbers the DMA registers.
+ * clobbers the DMA registers.  The factorial replay goes before it, so
+ * that the transfer's 100 ms lie between the replay and setting the
+ * IRQ-on-factorial bit.
  */
-static int edu_apply(struct edu_dev *edu, const struct edu_state *st)
+static int edu_apply(struct edu_dev *edu, struct edu_state *st)
 {
+	bool replayed = false;
 	int ret;
 
 	ret = edu_settle_reset(edu);
 	if (!ret)
-		ret = edu_drain(edu);
+		ret = edu_drain(edu, NULL);
 	if (!ret)
-		ret = edu_set_fact(edu, le32_to_cpu(st->fact));
+		ret = edu_set_fact(edu, le32_to_cpu(st->fact), &replayed);
 	if (!ret && (le32_to_cpu(st->flags) & EDU_STATE_BUF_VALID))
 		ret = edu_restore_buffer(edu, st);
+	else if (!ret && replayed)
+		msleep(EDU_FACT_SETTLE_MS);
 	if (!ret)
 		ret = edu_write_dma_regs(edu, le32_to_cpu(st->dma_src),
 					 le32_to_cpu(st->dma_dst),
@@ -682,8 +793,8 @@ static int edu_apply(struct edu_dev *edu, const struct edu_state *st)
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_IRQ_ACK, ~0u);
 	if (ret) {
-		pci_warn(edu->pdev, "cannot restore the device state: %s (%d)\n",
-			 edu_errmsg(ret), ret);
+		pci_warn(edu->pdev, "cannot restore the device state: %pe%s\n",
+			 ERR_PTR(ret), edu_err_hint(ret));
 		return ret;
 	}
 	edu->irq_to_raise = le32_to_cpu(st->irq_status);
@@ -699,7 +810,7 @@ static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 
 	if (!pci_match_id(edu_ids, pdev) ||
 	    !(pci_resource_flags(pdev, EDU_BAR) & IORESOURCE_MEM) ||
-	    pci_resource_len(pdev, EDU_BAR) <= EDU_REG_PAGE)
+	    pci_resource_len(pdev, EDU_BAR) <= EDU_MMAP_START)
 		return -ENODEV;
 
 	edu = kvzalloc(sizeof(*edu), GFP_KERNEL);
@@ -710,6 +821,8 @@ static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	init_rwsem(&edu->hw_sem);
 	mutex_init(&edu->dma_lock);
 	edu->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	/* A previous open may have left work in flight. */
+	edu->work_at = jiffies;
 	*handle = edu;
 	return 0;
 }
@@ -734,8 +847,8 @@ static int edu_get_region_info(void *handle, unsigned int index,
 		return 0;
 	}
 	/* ->open() checked that BAR0 is larger than the register page. */
-	area.offset = EDU_REG_PAGE;
-	area.size = info->size - EDU_REG_PAGE;
+	area.offset = EDU_MMAP_START;
+	area.size = info->size - EDU_MMAP_START;
 	return vfio_pci_mediate_add_sparse_mmap(caps, &area, 1);
 }
 
@@ -744,7 +857,7 @@ static int edu_mmap(void *handle, unsigned int index,
 {
 	u64 offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
 
-	if (index == VFIO_PCI_BAR0_REGION_INDEX && offset < EDU_REG_PAGE)
+	if (index == VFIO_PCI_BAR0_REGION_INDEX && offset < EDU_MMAP_START)
 		return -EACCES;
 	*pt = true;
 	return 0;
@@ -786,8 +899,10 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 		goto out_unlock;
 	}
 	ret = edu_write(edu, EDU_REG_DMA_CMD, val);
-	if (!ret)
+	if (!ret) {
+		WRITE_ONCE(edu->work_at, jiffies);
 		edu_note_iova(edu, to_ram ? dst : src);
+	}
 out_unlock:
 	mutex_unlock(&edu->dma_lock);
 	return ret;
@@ -808,8 +923,13 @@ static int edu_user_write(struct edu_dev *edu, u32 reg, const u8 *data,
 
 	switch (reg) {
 	case EDU_REG_FACT:
+		/* Starts a computation. */
+		if (edu->run_state != VFIO_PCI_MEDIATE_RUNNING)
+			return -EBUSY;
+		WRITE_ONCE(edu->work_at, jiffies);
+		break;
 	case EDU_REG_IRQ_RAISE:
-		/* Start a computation, raise an interrupt. */
+		/* Raises an interrupt. */
 		if (edu->run_state != VFIO_PCI_MEDIATE_RUNNING)
 			return -EBUSY;
 		break;
@@ -839,13 +959,46 @@ static size_t edu_piece(loff_t offset, size_t left)
 	return 1;
 }
 
-/* A user access inside the register page: bytes done or an errno. */
-static ssize_t edu_reg_rw(struct edu_dev *edu, char __user *buf, size_t count,
-			  loff_t offset, bool iswrite)
+/*
+ * Part of a user access inside the register page, with the user's bytes
+ * in @data: the bytes done (fewer than @len only after an error) or an
+ * errno.  @hw_sem held for read.
+ */
+static ssize_t edu_reg_chunk(struct edu_dev *edu, u8 *data, size_t len,
+			     u32 offset, bool iswrite)
 {
 	size_t done = 0;
 	int ret = 0;
 
+	while (done < len) {
+		size_t piece = edu_piece(offset + done, len - done);
+		u32 reg = offset + done;
+
+		if (iswrite)
+			ret = edu_user_write(edu, reg, data + done, piece);
+		else
+			ret = vfio_pci_mediate_bar_read(edu->mdev, EDU_BAR, reg,
+							data + done, piece);
+		if (ret)
+			break;
+		done += piece;
+	}
+	return done ? done : ret;
+}
+
+/*
+ * A user access inside the register page: bytes done or an errno.  The
+ * user's buffer is only touched outside @hw_sem, in chunks that end on
+ * 4-byte boundaries, so the pieces are those of one unbroken access.
+ */
+static ssize_t edu_reg_rw(struct edu_dev *edu, char __user *buf, size_t count,
+			  loff_t offset, bool iswrite)
+{
+	u8 data[EDU_RW_CHUNK];
+	size_t done = 0;
+	ssize_t ret = 0;
+
+	/* Unlocked peek; settled under the lock (see struct edu_dev). */
 	if (READ_ONCE(edu->reset_pending)) {
 		down_write(&edu->hw_sem);
 		ret = edu_settle_reset(edu);
@@ -854,29 +1007,26 @@ static ssize_t edu_reg_rw(struct edu_dev *edu, char __user *buf, size_t count,
 			return ret;
 	}
 
-	down_read(&edu->hw_sem);
 	while (done < count) {
-		size_t len = edu_piece(offset + done, count - done);
-		u32 reg = offset + done;
-		u8 data[4];
+		u32 pos = offset + done;
+		size_t len = min_t(size_t, count - done,
+				   sizeof(data) - (pos & 3));
 
-		if (iswrite) {
-			if (copy_from_user(data, buf + done, len)) {
-				ret = -EFAULT;
-				break;
-			}
-			ret = edu_user_write(edu, reg, data, len);
-		} else {
-			ret = vfio_pci_mediate_bar_read(edu->mdev, EDU_BAR,
-							reg, data, len);
-			if (!ret && copy_to_user(buf + done, data, len))
-				ret = -EFAULT;
-		}
-		if (ret)
+		if (iswrite && copy_from_user(data, buf + done, len)) {
+			ret = -EFAULT;
 			break;
-		done += len;
+		}
+		down_read(&edu->hw_sem);
+		ret = edu_reg_chunk(edu, data, len, pos, iswrite);
+		up_read(&edu->hw_sem);
+		if (ret > 0 && !iswrite && copy_to_user(buf + done, data, ret))
+			ret = -EFAULT;
+		if (ret <= 0)
+			break;
+		done += ret;
+		if ((size_t)ret < len)
+			break;
 	}
-	up_read(&edu->hw_sem);
 	return done ? done : ret;
 }
 
@@ -904,11 +1054,13 @@ static ssize_t edu_rw(void *handle, unsigned int index, char __user *buf,
 }
 
 /*
- * VFIO_DEVICE_RESET.  If memory decode is off (QEMU turns it off before
+ * VFIO_DEVICE_RESET, and any other reset of the function (the framework
+ * calls this after a hot reset or an FLR through config space, before its
+ * next migration call).  If memory decode is off (QEMU turns it off before
  * it resets a device), the registers cannot be reached now: the reset is
  * then done on the next access to the register page, or before the next
- * save or restore, once decode is on.  DMA addresses seen so far are
- * forgotten.
+ * save or restore, once decode is on.  DMA addresses seen so far and a
+ * loaded state not applied yet are forgotten.
  */
 static int edu_reset(void *handle)
 {
@@ -921,7 +1073,8 @@ static int edu_reset(void *handle)
 	edu->irq_to_raise = 0;
 	edu->snap_valid = false;
 	edu->nr_scratch = 0;
-	edu->reset_pending = true;
+	edu->stop_blind = false;
+	WRITE_ONCE(edu->reset_pending, true);
 	ret = edu_settle_reset(edu);
 	if (ret == -EIO) {
 		pci_dbg(edu->pdev,
@@ -944,14 +1097,22 @@ static int edu_set_run_state(void *handle,
 	if (state == VFIO_PCI_MEDIATE_STOPPED) {
 		ret = edu_settle_reset(edu);
 		if (!ret)
-			ret = edu_drain(edu);
+			ret = edu_drain(edu, NULL);
 		/*
 		 * With decode off nothing can be checked, nor can the user
-		 * start work; the save will fail unless decode comes back.
+		 * start work: wait until a transfer the user started would
+		 * have run (a long factorial may still be computing; the save
+		 * will tell).  The save fails unless decode comes back.
 		 */
 		if (ret == -EIO) {
+			long left = edu->work_at - jiffies +
+				    msecs_to_jiffies(EDU_BLIND_WAIT_MS);
+
+			if (left > 0)
+				schedule_timeout_uninterruptible(left);
 			pci_dbg(edu->pdev,
-				"stopped with memory decode off: no drain\n");
+				"stopped with memory decode off: waited out work in flight instead of a drain\n");
+			edu->stop_blind = true;
 			ret = 0;
 		}
 		if (ret == -ETIMEDOUT)
@@ -972,13 +1133,17 @@ static int edu_set_run_state(void *handle,
 		ret = edu_write(edu, EDU_REG_IRQ_RAISE, edu->irq_to_raise);
 		if (ret)
 			pci_warn(edu->pdev,
-				 "cannot raise the pending interrupt status %#x: %s (%d)\n",
-				 edu->irq_to_raise, edu_errmsg(ret), ret);
+				 "cannot raise the pending interrupt status %#x: %pe%s\n",
+				 edu->irq_to_raise, ERR_PTR(ret),
+				 edu_err_hint(ret));
 		else
 			edu->irq_to_raise = 0;
 	}
-	if (!ret)
+	if (!ret) {
+		if (state != VFIO_PCI_MEDIATE_STOPPED)
+			edu->stop_blind = false;
 		edu->run_state = state;
+	}
 	up_write(&edu->hw_sem);
 	return ret;
 }
@@ -1060,8 +1225,8 @@ static int edu_check_state(struct edu_dev *edu, const struct edu_state *st)
 	else if (st->dma_buf[EDU_BUF_XFER_MAX])
 		why = "DMA buffer's last byte set";
 	else if ((flags & EDU_STATE_BUF_VALID) &&
-		 (!IS_ALIGNED(iova, EDU_IOVA_PAGE) || iova & ~edu_dma_mask()))
-		why = "invalid scratch IOVA";
+		 (!IS_ALIGNED(iova, EDU_IOVA_PAGE) || iova > edu_dma_mask()))
+		why = "scratch IOVA not page aligned or beyond edu's DMA mask (at most 32 bits)";
 	if (!why)
 		return 0;
 	pci_warn(edu->pdev, "refusing device state: %s\n", why);
