@@ -366,8 +366,11 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_pdev);
  * (vfio_dma_rw()), so it only works while the device is open, i.e. from
  * the mediator's callbacks between ->open() and ->release() (vfio core
  * warns about a call on a closed device), and only where the user has
- * mapped @iova for the whole range.  Process context, may sleep (it may
- * fault in the user's memory).
+ * mapped @iova for the whole range.  The type1 backend copies through the
+ * mm that mapped the DMA, so call it only in the context of the user's
+ * own syscalls (the ops called from the VFIO file operations), never from
+ * ->release() or a workqueue.  Process context, may sleep (it may fault
+ * in the user's memory).
  *
  * Return: 0; -EINVAL for a zero or wrapping range; -EFAULT (or another
  * negative errno of the IOMMU backend) when the range is not mapped or

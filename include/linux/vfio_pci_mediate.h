@@ -82,7 +82,9 @@ enum vfio_pci_mediate_run_state {
  * @save: copy up to @len bytes of the device's state, continuing where
  *	the previous call stopped, to @buf.  Return the bytes written, 0 when
  *	there is nothing more to give for now (while live) or at all (when
- *	STOPPED: end of state), or a negative errno.
+ *	STOPPED: end of state), or a negative errno.  @buf may be memory the
+ *	user has mapped (the v1 data section): only write to it, never read
+ *	back what is there.
  * @save_size: estimates: *@live_bytes is what ->save() would give now
  *	without stopping the device, *@stop_bytes what it would give in all
  *	if the device were stopped now.  Called at any time while the device
