@@ -95,6 +95,20 @@ static int v2_bounce(struct vpm_mig_v2_file *f, size_t len)
 	return 0;
 }
 
+/*
+ * @f still carries the device's session; mig.lock held.  After a reset of
+ * the function that migration has not caught up with yet (which only a
+ * device fd call does: see vpm_mig_lock()), the session is as good as
+ * ended.
+ */
+static bool v2_file_current(struct vfio_pci_mediate_device *mdev,
+			    struct vpm_mig_v2_file *f)
+{
+	lockdep_assert_held(&mdev->mig.lock);
+	return mdev->mig.v2_file == f &&
+	       !test_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags);
+}
+
 static bool is_pre_copy(u32 state)
 {
 	return state == VFIO_DEVICE_STATE_PRE_COPY ||
@@ -134,7 +148,7 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 			chunk = min(len - done, f->bounce_size);
 
 			mutex_lock(&mdev->mig.lock);
-			if (mdev->mig.v2_file != f)
+			if (!v2_file_current(mdev, f))
 				ret = -ENODEV;
 			else
 				ret = vpm_mig_save_read(mdev, f->bounce, chunk);
@@ -197,7 +211,7 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 		}
 
 		mutex_lock(&mdev->mig.lock);
-		if (mdev->mig.v2_file != f)
+		if (!v2_file_current(mdev, f))
 			ret = -ENODEV;
 		else
 			ret = vpm_mig_load_write(mdev, f->bounce, chunk);
@@ -239,7 +253,7 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	}
 	mdev = f->mdev;
 	mutex_lock(&mdev->mig.lock);
-	if (mdev->mig.v2_file != f)
+	if (!v2_file_current(mdev, f))
 		ret = -ENODEV;
 	else if (!is_pre_copy(mdev->mig.state))
 		ret = -EINVAL;
@@ -436,9 +450,9 @@ static int v2_get_state(struct vfio_device *vdev,
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(vdev);
 
-	mutex_lock(&mdev->mig.lock);
+	vpm_mig_lock(mdev);
 	*state = mdev->mig.state;
-	mutex_unlock(&mdev->mig.lock);
+	vpm_mig_unlock(mdev);
 	return 0;
 }
 
@@ -461,9 +475,9 @@ int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
 	if (ret != 1)
 		return ret;
 
-	mutex_lock(&mdev->mig.lock);
+	vpm_mig_lock(mdev);
 	vpm_mig_save_pending(mdev, &initial, &dirty, &stop_copy);
-	mutex_unlock(&mdev->mig.lock);
+	vpm_mig_unlock(mdev);
 
 	size.stop_copy_length = stop_copy;
 	return copy_to_user(arg, &size, sizeof(size)) ? -EFAULT : 0;

@@ -755,6 +755,74 @@ TEST_NAMED(fault_reset, "v2.fault_reset", 120)
 	mg_expect_no_violations(a);
 }
 
+/*
+ * The offset of the PCI Express capability in @dev's config space, or 0.
+ */
+static uint32_t pcie_cap(struct vfmig_device *dev)
+{
+	uint32_t pos, id;
+	int hops;
+
+	MG_OK(dev, vfmig_config_read(dev, 0x34, 1, &pos));
+	for (hops = 0; pos >= 0x40 && hops < 48; hops++) {
+		MG_OK(dev, vfmig_config_read(dev, pos, 1, &id));
+		if (id == 0x10)
+			return pos;
+		MG_OK(dev, vfmig_config_read(dev, pos + 1, 1, &pos));
+	}
+	return 0;
+}
+
+/*
+ * A reset of the function that does not come through VFIO_DEVICE_RESET
+ * (an FLR the user starts through the PCIe capability in config space,
+ * which vfio-pci carries out) ends migration all the same: the next
+ * migration call finds the device RUNNING, the mediator reset, and a new
+ * save works.  Uses an NVMe VF, which has FLR (edu has no reset).
+ */
+TEST_NAMED(reset_by_config_flr, "v2.reset_by_config_flr", 180)
+{
+	char a[PCI_BDF_LEN], b[PCI_BDF_LEN], vf[PCI_BDF_LEN];
+	uint32_t cap, devcap, devctl;
+	struct mg_buf saved = { 0 };
+	struct vfmig_device *dev;
+	struct mg_dev info;
+
+	mg_setup_two_edu(a, b);
+	lab_find_nvme_vf(vf);
+	mt_bind_mediate(vf);
+	dev = open_quiet(vf);
+	mt_expect_mediator(vf, MG_MIGTEST);
+
+	cap = pcie_cap(dev);
+	ASSERT_NE(cap, 0);
+	MG_OK(dev, vfmig_config_read(dev, cap + 4, 4, &devcap));
+	if (!(devcap & (1u << 28)))
+		SKIP("%s has no FLR (PCI_EXP_DEVCAP_FLR clear)", vf);
+
+	MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_STOP_COPY));
+	mg_dev(vf, &info);
+	ASSERT_EQ(info.resets, 0);
+	free(mg_log_take());
+
+	/* Initiate FLR (PCI_EXP_DEVCTL_BCR_FLR). */
+	MG_OK(dev, vfmig_config_read(dev, cap + 8, 2, &devctl));
+	MG_OK(dev, vfmig_config_write(dev, cap + 8, 2, devctl | 0x8000));
+
+	/* Nothing migration-related ran yet: it catches up on this call. */
+	mg_expect_state(dev, VFMIG_STATE_RUNNING);
+	mg_dev(vf, &info);
+	ASSERT_EQ(info.resets, 1);
+	ASSERT_EQ(strcmp(info.run, "RUNNING"), 0);
+	ASSERT_EQ(strcmp(info.session, "none"), 0);
+
+	mg_save(dev, &saved, false);
+	ASSERT_GT(saved.len, 0);
+	mg_to_running(dev);
+	mg_expect_no_violations(vf);
+	mg_buf_free(&saved);
+}
+
 /* --- one protocol at a time ----------------------------------------------- */
 
 TEST_NAMED(exclusive, "v2.exclusive_with_v1", 120)
