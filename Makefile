@@ -4,6 +4,8 @@
 # make check      install what is missing, build, run every test in the lab
 # make lab        an interactive shell in the lab VM
 # make sparse     build the modules under sparse (C=2)
+# make install    install modules, headers, libvfmig, vfmig (DESTDIR, PREFIX)
+# make uninstall  remove what make install installed
 #
 # KDIR defaults to the headers of the lab kernel (Debian's linux-image-amd64);
 # on a real host use KDIR=/lib/modules/$(uname -r)/build.
@@ -24,7 +26,8 @@ kbuild = $(if $(filter-out kernel,$(1)),\
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
-.PHONY: all modules lib tools tests bench check lab demo sparse clean deps
+.PHONY: all modules lib tools tests bench check lab demo sparse clean deps \
+	install uninstall
 
 all: modules lib tools tests bench
 
@@ -64,6 +67,40 @@ lab: deps
 demo:
 	@echo "make demo (stock QEMU 7.2 live-migrating a guest between two mediated edu devices) arrives with migration support; see the README." >&2
 	@exit 2
+
+# Install: the modules users load (not the test mediators) into
+# /lib/modules/<release>/extra/vfio-mediate, where <release> is the one
+# the modules were built for (their vermagic: Debian's headers report
+# another kernelrelease than uname -r); the in-kernel API and uAPI
+# headers and Module.symvers, for building mediators out of tree; the
+# uAPI header for userspace; libvfmig and vfmig.  depmod makes the
+# mediators' aliases known, which is all their autoload needs.
+PREFIX ?= /usr/local
+INSTALL_MODULES := kernel/vfio-pci-mediate.ko kernel/samples/edu-mediate.ko
+module_release = $(firstword $(shell /sbin/modinfo -F vermagic kernel/vfio-pci-mediate.ko))
+MODULE_DEST = $(DESTDIR)/lib/modules/$(module_release)/extra/vfio-mediate
+SDK_DEST = $(DESTDIR)$(PREFIX)/src/vfio-mediate
+LIB_VARS = O=$(BUILD)/lib PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+
+install: modules lib tools
+	install -d $(MODULE_DEST)
+	install -m 644 $(INSTALL_MODULES) $(MODULE_DEST)/
+	install -D -m 644 include/linux/vfio_pci_mediate.h $(SDK_DEST)/include/linux/vfio_pci_mediate.h
+	install -D -m 644 include/uapi/linux/vfio_pci_mediate.h $(SDK_DEST)/include/uapi/linux/vfio_pci_mediate.h
+	install -D -m 644 kernel/Module.symvers $(SDK_DEST)/Module.symvers
+	install -D -m 644 include/uapi/linux/vfio_pci_mediate.h $(DESTDIR)$(PREFIX)/include/linux/vfio_pci_mediate.h
+	$(MAKE) -C lib $(LIB_VARS) install
+	$(MAKE) -C tools O=$(BUILD)/tools LIBDIR=$(BUILD)/lib PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
+	$(if $(DESTDIR),,depmod -a $(module_release) && ldconfig)
+
+uninstall:
+	rm -f $(addprefix $(MODULE_DEST)/,$(notdir $(INSTALL_MODULES)))
+	-rmdir $(MODULE_DEST)
+	rm -rf $(SDK_DEST)
+	rm -f $(DESTDIR)$(PREFIX)/include/linux/vfio_pci_mediate.h
+	$(MAKE) -C lib $(LIB_VARS) uninstall
+	$(MAKE) -C tools PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
+	$(if $(DESTDIR),,depmod -a $(module_release) && ldconfig)
 
 clean:
 	for dir in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir clean; done
