@@ -26,10 +26,10 @@ kbuild = $(if $(filter-out kernel,$(1)),\
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
-.PHONY: all modules lib tools tests bench check lab demo sparse clean deps \
-	install uninstall
+.PHONY: all modules lib tools tests bench guest check lab demo sparse \
+	clean deps install uninstall
 
-all: modules lib tools tests bench
+all: modules lib tools tests bench guest
 
 modules:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: run lab/setup (as root) or set KDIR" >&2; exit 1; }
@@ -50,6 +50,10 @@ tests: lib
 
 bench: lib
 	$(MAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
+
+# The migration guest workload (multiboot ELF for QEMU's -kernel).
+guest:
+	$(MAKE) -C guest O=$(BUILD)/guest
 
 deps:
 	lab/setup
