@@ -261,13 +261,9 @@ static int open_device(const char *bdf_in, struct vfmig_device *peer,
 	pthread_mutex_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->msg_lock, NULL);
 
-	ret = vfmig_parse_bdf(bdf_in ? bdf_in : "", dev->bdf);
-	if (ret) {
-		err_fail(err, ret,
-			 "'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-			 bdf_in ? bdf_in : "");
+	ret = parse_bdf_or_explain(bdf_in, dev->bdf, err);
+	if (ret)
 		goto out_free;
-	}
 	ret = group_of(dev->bdf, &dev->group_id, err);
 	if (ret)
 		goto out_free;

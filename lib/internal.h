@@ -120,6 +120,13 @@ void dev_fail_append(struct vfmig_device *dev, const char *fmt, ...)
 
 void err_clear(struct vfmig_error *e);
 
+/*
+ * vfmig_parse_bdf() of @in into @out; if @in is no PCI address, -EINVAL
+ * with a message in @e (may be NULL) saying what to give instead.
+ */
+int parse_bdf_or_explain(const char *in, char out[VFMIG_BDF_LEN],
+			 struct vfmig_error *e);
+
 /* --- small helpers (util.c) --- */
 
 /* -errno of the last failing libc call (never 0: -EIO if errno is 0). */

@@ -55,6 +55,18 @@ static int read_hex16(const char *bdf, const char *attr, uint16_t *val)
 	return 0;
 }
 
+int parse_bdf_or_explain(const char *in, char out[VFMIG_BDF_LEN],
+			 struct vfmig_error *e)
+{
+	int ret = vfmig_parse_bdf(in, out);
+
+	if (ret)
+		return err_fail(e, ret,
+				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
+				in ? in : "");
+	return 0;
+}
+
 VFMIG_EXPORT int vfmig_pci_describe(const char *bdf_in,
 				    struct vfmig_pci_device *out,
 				    struct vfmig_error *err)
@@ -63,10 +75,9 @@ VFMIG_EXPORT int vfmig_pci_describe(const char *bdf_in,
 	int ret;
 
 	err_clear(err);
-	if (vfmig_parse_bdf(bdf_in, bdf))
-		return err_fail(err, -EINVAL,
-				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-				bdf_in ? bdf_in : "");
+	ret = parse_bdf_or_explain(bdf_in, bdf, err);
+	if (ret)
+		return ret;
 	memset(out, 0, sizeof(*out));
 	strcpy(out->bdf, bdf);
 	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
@@ -207,10 +218,9 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
 	int ret;
 
 	err_clear(err);
-	if (vfmig_parse_bdf(bdf_in, bdf))
-		return err_fail(err, -EINVAL,
-				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-				bdf_in ? bdf_in : "");
+	ret = parse_bdf_or_explain(bdf_in, bdf, err);
+	if (ret)
+		return ret;
 	if (!driver || !*driver || strchr(driver, '/') || strchr(driver, '\n'))
 		return err_fail(err, -EINVAL, "'%s' is not a driver name",
 				driver ? driver : "");
@@ -257,10 +267,9 @@ VFMIG_EXPORT int vfmig_pci_unbind(const char *bdf_in, char *old_driver,
 	int ret;
 
 	err_clear(err);
-	if (vfmig_parse_bdf(bdf_in, bdf))
-		return err_fail(err, -EINVAL,
-				"'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
-				bdf_in ? bdf_in : "");
+	ret = parse_bdf_or_explain(bdf_in, bdf, err);
+	if (ret)
+		return ret;
 	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
 	if (access(path, F_OK))
 		return err_fail(err, -ENOENT,

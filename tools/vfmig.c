@@ -278,6 +278,35 @@ static void json_migration(struct json *j, const struct mig_caps *c)
 
 /* --- list --- */
 
+/*
+ * What list and info both say of a device in JSON: its sysfs description
+ * (@id, "vvvv:dddd", only in list) and whether it could be opened.
+ */
+static void json_device_fields(struct json *j,
+			       const struct vfmig_pci_device *d,
+			       const char *id, const struct mig_caps *c)
+{
+	json_kv_string(j, "bdf", d->bdf);
+	if (id)
+		json_kv_string(j, "id", id);
+	json_kv_u64(j, "vendor", d->vendor);
+	json_kv_u64(j, "device", d->device);
+	json_kv_string(j, "driver", d->driver);
+	json_kv_int(j, "iommu_group", d->iommu_group);
+	json_key(j, "mediator");
+	if (d->has_mediator_attr)
+		json_string(j, d->mediator);
+	else
+		json_null(j);
+	json_kv_string(j, "protocol", d->protocol);
+	json_kv_bool(j, "in_use", c->open_err == -EBUSY);
+	json_key(j, "error");
+	if (c->open_err && c->open_err != -EBUSY)
+		json_string(j, c->open_msg);
+	else
+		json_null(j);
+}
+
 static int cmd_list(const struct options *o)
 {
 	struct vfmig_pci_device *devs;
@@ -321,24 +350,7 @@ static int cmd_list(const struct options *o)
 			continue;
 		}
 		json_object_begin(&j);
-		json_kv_string(&j, "bdf", d->bdf);
-		json_kv_string(&j, "id", id);
-		json_kv_u64(&j, "vendor", d->vendor);
-		json_kv_u64(&j, "device", d->device);
-		json_kv_string(&j, "driver", d->driver);
-		json_kv_int(&j, "iommu_group", d->iommu_group);
-		json_key(&j, "mediator");
-		if (d->has_mediator_attr)
-			json_string(&j, d->mediator);
-		else
-			json_null(&j);
-		json_kv_string(&j, "protocol", d->protocol);
-		json_kv_bool(&j, "in_use", c.open_err == -EBUSY);
-		json_key(&j, "error");
-		if (c.open_err && c.open_err != -EBUSY)
-			json_string(&j, c.open_msg);
-		else
-			json_null(&j);
+		json_device_fields(&j, d, id, &c);
 		json_migration(&j, &c);
 		json_object_end(&j);
 	}
@@ -520,23 +532,7 @@ static void print_info_json(const struct vfmig_pci_device *d,
 
 	json_init(&j, stdout);
 	json_object_begin(&j);
-	json_kv_string(&j, "bdf", d->bdf);
-	json_kv_u64(&j, "vendor", d->vendor);
-	json_kv_u64(&j, "device", d->device);
-	json_kv_string(&j, "driver", d->driver);
-	json_kv_int(&j, "iommu_group", d->iommu_group);
-	json_key(&j, "mediator");
-	if (d->has_mediator_attr)
-		json_string(&j, d->mediator);
-	else
-		json_null(&j);
-	json_kv_string(&j, "protocol", d->protocol);
-	json_kv_bool(&j, "in_use", c->open_err == -EBUSY);
-	json_key(&j, "error");
-	if (c->open_err && c->open_err != -EBUSY)
-		json_string(&j, c->open_msg);
-	else
-		json_null(&j);
+	json_device_fields(&j, d, NULL, c);
 	if (dev) {
 		vfmig_device_info(dev, &di);
 		json_kv_u64(&j, "flags_value", di.flags);
