@@ -328,16 +328,17 @@ static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask,
 
 /*
  * Waits for a factorial and a DMA transfer in flight to finish.  Sets
- * *@waited (if given) when there was one.
+ * *@fact_busy and *@dma_busy (each if given) when there was one.
  */
-static int edu_drain(struct edu_dev *edu, bool *waited)
+static int edu_drain(struct edu_dev *edu, bool *fact_busy, bool *dma_busy)
 {
 	int ret;
 
 	ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING,
-			     waited);
+			     fact_busy);
 	if (!ret)
-		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN, waited);
+		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN,
+				     dma_busy);
 	return ret;
 }
 
@@ -661,7 +662,7 @@ static int edu_reset_regs(struct edu_dev *edu)
 	int ret;
 
 	/* The IRQ-on-factorial bit stays clear: the replay raises nothing. */
-	ret = edu_drain(edu, NULL);
+	ret = edu_drain(edu, NULL, NULL);
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_STATUS, 0);
 	if (!ret)
@@ -722,7 +723,7 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 
 	ret = edu_settle_reset(edu);
 	if (!ret)
-		ret = edu_drain(edu, &waited);
+		ret = edu_drain(edu, &waited, &waited);
 	for (i = 0; !ret && i < ARRAY_SIZE(offs); i++)
 		ret = edu_read(edu, offs[i], &regs[i]);
 	if (ret) {
@@ -773,7 +774,7 @@ static int edu_apply(struct edu_dev *edu, struct edu_state *st)
 
 	ret = edu_settle_reset(edu);
 	if (!ret)
-		ret = edu_drain(edu, NULL);
+		ret = edu_drain(edu, NULL, NULL);
 	if (!ret)
 		ret = edu_set_fact(edu, le32_to_cpu(st->fact), &replayed);
 	if (!ret && (le32_to_cpu(st->flags) & EDU_STATE_BUF_VALID))
@@ -1095,9 +1096,16 @@ static int edu_set_run_state(void *handle,
 
 	down_write(&edu->hw_sem);
 	if (state == VFIO_PCI_MEDIATE_STOPPED) {
+		bool fact_busy = false, dma_busy = false;
+
 		ret = edu_settle_reset(edu);
 		if (!ret)
-			ret = edu_drain(edu, NULL);
+			ret = edu_drain(edu, &fact_busy, &dma_busy);
+		/* The lab's tests look for these to know what they covered. */
+		if (fact_busy)
+			pci_dbg(edu->pdev, "stop: drained a factorial in flight\n");
+		if (dma_busy)
+			pci_dbg(edu->pdev, "stop: drained a DMA transfer in flight\n");
 		/*
 		 * With decode off nothing can be checked, nor can the user
 		 * start work: wait until a transfer the user started would
