@@ -113,6 +113,15 @@ static volatile uint32_t irq_expected;	/* bits we are waiting for */
 static volatile uint32_t irq_seen;	/* expected bits delivered */
 static volatile uint32_t irq_unexpected;	/* bits nobody asked for */
 
+/*
+ * Where the program is, for a VMM that stops it: the lab reads this word
+ * from guest RAM (its address is printed at start) after a migration's
+ * switch-over, to know whether a factorial or a DMA was under way.
+ */
+#define PHASE_FACT	0x1	/* input written, result not read yet */
+#define PHASE_DMA	0x2	/* transfer started, completion not seen yet */
+static volatile uint32_t phase;
+
 static uint64_t next_progress_ms;
 static uint32_t errors_printed, errors_quiet;
 
@@ -282,6 +291,7 @@ static void factorial(bool with_irq)
 
 	if (with_irq)
 		irq_expected |= EDU_IRQ_FACT;
+	phase |= PHASE_FACT;
 	edu_write(EDU_FACT, n);
 	if (with_irq) {
 		done = wait_for(fact_done_irq, FACT_TIMEOUT_MS, true);
@@ -296,6 +306,7 @@ static void factorial(bool with_irq)
 	/* With an interrupt, COMPUTING was cleared before it was raised. */
 	done = wait_for(fact_done_polled, FACT_TIMEOUT_MS, false);
 	got = edu_read(EDU_FACT);
+	phase &= ~PHASE_FACT;
 	if (!done)
 		report_error("factorial %u!: not done after %u ms (status=0x%x)",
 			     n, FACT_TIMEOUT_MS, edu_read(EDU_STATUS));
@@ -346,6 +357,7 @@ static bool edu_dma_start(const struct dma_job *job)
 
 	if (job->with_irq)
 		irq_expected |= EDU_IRQ_DMA;
+	phase |= PHASE_DMA;
 	edu_write(EDU_DMA_CMD, EDU_DMA_RUN |
 		  (job->to_ram ? EDU_DMA_TO_RAM : 0) |
 		  (job->with_irq ? EDU_DMA_IRQ : 0));
@@ -391,6 +403,7 @@ static bool edu_dma_finish(const struct dma_job *job)
 
 	/* The device clears RUN before it raises the interrupt. */
 	cmd = edu_read(EDU_DMA_CMD);
+	phase &= ~PHASE_DMA;
 	if (cmd & EDU_DMA_RUN) {
 		report_error("%s of 0x%x bytes at buffer offset 0x%x: not done after %u ms (cmd=0x%x)",
 			     dma_name(job), job->len, job->off,
@@ -621,6 +634,8 @@ void workload_main(uint32_t magic, uint32_t mbi_addr)
 	kprintf("workload: TSC %u kHz, APIC timer %s, %s\n", khz,
 		ticking ? "ticking" : "silent: polling instead of halting",
 		busy ? "busy (no pacing)" : "paced");
+	kprintf("workload: phase word at 0x%08x (0x%x: factorial pending, 0x%x: DMA in flight)\n",
+		(uint32_t)&phase, PHASE_FACT, PHASE_DMA);
 
 	fact_table[0] = 1;
 	for (i = 1; i < FACT_INPUTS; i++)
