@@ -1,0 +1,441 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Stock QEMU 7.2 inside the lab, driven over QMP, migrating the guest
+workload (guest/, build/guest/edu-workload.elf) between edu devices.
+
+Used by tests/qemu_migration (the scenarios in make check), lab/demo
+(make demo) and bench/qemu-migration.  Everything here runs inside the lab
+VM as root; nothing is built.  One Python process drives all QEMUs of a
+run: starting Python over the lab's 9p root under TCG costs seconds.
+
+  lab = Lab("/tmp/work")                 # binds both edu, loads edu-mediate
+  src = lab.start("src", lab.edus[0])    # boots the workload
+  src.wait_progress(3)
+  dst = lab.start("dst", lab.edus[1], incoming=True)
+  result = lab.migrate(src, dst)        # query-migrate's final reply
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+GUEST = os.path.join(PROJECT, "build/guest/edu-workload.elf")
+EDU_MEDIATE_KO = os.path.join(PROJECT, "kernel/samples/edu-mediate.ko")
+EDU_ID = "1234:11e8"
+
+# QEMU 7.2's vfio trace events worth keeping: state changes and the device
+# data each side moved (query-migrate has no device figures in 7.2).
+TRACE_EVENTS = """vfio_migration_set_state
+vfio_vmstate_change
+vfio_migration_state_notifier
+vfio_save_setup
+vfio_save_buffer
+vfio_save_complete_precopy
+vfio_save_cleanup
+vfio_load_state
+vfio_load_state_device_data
+vfio_load_cleanup
+"""
+
+PROGRESS = re.compile(r"^workload: t=\d+s (.*)$")
+FIELD = re.compile(r"(\w+)=(\d+)")
+PHASE_AT = re.compile(r"^workload: phase word at (0x[0-9a-f]+)")
+PHASE_FACT, PHASE_DMA = 0x1, 0x2	# guest/workload.c
+SAVE_BUFFER = re.compile(r"vfio_save_buffer .* size 0x([0-9a-f]+)")
+
+
+class Failure(Exception):
+    """A check failed; the message says what was expected and seen."""
+
+
+class QmpError(Failure):
+    def __init__(self, command, error):
+        self.error_class = error.get("class")
+        self.desc = error.get("desc")
+        super().__init__("%s: %s: %s" % (command, self.error_class,
+                                         self.desc))
+
+
+class Monitor:
+    """One QMP connection.  Events are kept, in order, in .events."""
+
+    def __init__(self, path, timeout=60):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.reader = self.sock.makefile("r", encoding="utf-8")
+        self.events = []
+        if "QMP" not in self._receive():
+            raise Failure("%s: no QMP greeting" % path)
+        self.execute("qmp_capabilities")
+
+    def _receive(self):
+        line = self.reader.readline()
+        if not line:
+            raise Failure("QMP: the monitor closed the connection")
+        return json.loads(line)
+
+    def execute(self, command, **arguments):
+        request = {"execute": command}
+        if arguments:
+            request["arguments"] = arguments
+        self.sock.sendall((json.dumps(request) + "\n").encode())
+        while True:
+            reply = self._receive()
+            if "event" in reply:
+                self.events.append(reply)
+            elif "error" in reply:
+                raise QmpError(command, reply["error"])
+            else:
+                return reply.get("return")
+
+    def close(self):
+        self.reader.close()
+        self.sock.close()
+
+
+class Qemu:
+    """One QEMU process: its QMP monitor, its serial port and its log."""
+
+    def __init__(self, lab, name, device, incoming, append):
+        self.lab = lab
+        self.name = name
+        self.device = device
+        self.base = os.path.join(lab.work, name)
+        self.serial = self.base + ".serial"
+        self.log = self.base + ".log"
+        self.incoming = incoming
+        qmp_path = self.base + ".qmp"
+        for path in (self.serial, self.log, qmp_path):
+            if os.path.exists(path):
+                os.unlink(path)
+        cmd = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg",
+               "-m", lab.mem, "-smp", "1", "-nodefaults", "-display",
+               "none", "-no-reboot", "-no-user-config",
+               "-device", device.qemu_arg,
+               "-serial", "file:" + self.serial,
+               "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+               "-trace", "events=" + lab.trace_events,
+               "-kernel", lab.guest]
+        if append:
+            cmd += ["-append", append]
+        if incoming:
+            cmd += ["-incoming", incoming]
+        self.cmd = cmd
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(qmp_path):
+            if self.proc.poll() is not None:
+                raise Failure("%s: QEMU exited at start (status %d): %s"
+                              % (name, self.proc.returncode,
+                                 self.log_tail(5)))
+            if time.monotonic() > deadline:
+                raise Failure("%s: QMP socket did not appear in 60 s"
+                              % name)
+            time.sleep(0.1)
+        self.qmp = Monitor(qmp_path)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def status(self):
+        return self.qmp.execute("query-status")["status"]
+
+    def serial_lines(self):
+        try:
+            with open(self.serial, "rb") as f:
+                text = f.read().decode("ascii", "replace")
+        except FileNotFoundError:
+            return []
+        return [l for l in text.replace("\r", "").split("\n") if l]
+
+    def progress(self):
+        """The workload's progress lines as dicts (iter, errors, ...)."""
+        out = []
+        for line in self.serial_lines():
+            m = PROGRESS.match(line)
+            if m:
+                out.append({k: int(v) for k, v in FIELD.findall(m.group(1))})
+        return out
+
+    def error_lines(self):
+        return [l for l in self.serial_lines() if "ERROR" in l]
+
+    def last(self):
+        p = self.progress()
+        return p[-1] if p else None
+
+    def wait_progress(self, predicate, timeout, what):
+        """Waits until predicate(progress lines) holds; fails on errors."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.progress()
+            self.check_no_errors()
+            if predicate(lines):
+                return lines[-1]
+            if not self.alive():
+                raise Failure("%s: QEMU exited (status %s) waiting for %s"
+                              % (self.name, self.proc.returncode, what))
+            if time.monotonic() > deadline:
+                last = lines[-1] if lines else "no progress line"
+                raise Failure("%s: no %s in %d s (last: %s)"
+                              % (self.name, what, timeout, last))
+            time.sleep(0.25)
+
+    def wait_lines(self, count, timeout=240):
+        return self.wait_progress(lambda l: len(l) >= count, timeout,
+                                  "%d progress lines" % count)
+
+    def wait_iter(self, target, timeout=240):
+        return self.wait_progress(lambda l: l and l[-1]["iter"] >= target,
+                                  timeout, "iter>=%d" % target)
+
+    def check_no_errors(self):
+        errs = self.error_lines()
+        last = self.last()
+        if errs or (last and last.get("errors")):
+            raise Failure("%s: the workload reports errors: %s"
+                          % (self.name, "; ".join(errs[:5]) or last))
+
+    def phase(self):
+        """The workload's phase word (PHASE_*), read from guest RAM."""
+        # Only the QEMU that booted the guest saw it print the address.
+        for line in self.serial_lines():
+            m = PHASE_AT.match(line)
+            if m:
+                self.lab.phase_addr = m.group(1)
+        addr = self.lab.phase_addr
+        if addr is None:
+            raise Failure("%s: the workload did not print its phase word's "
+                          "address" % self.name)
+        out = self.qmp.execute("human-monitor-command",
+                               **{"command-line": "xp /1wx " + addr})
+        return int(out.split(":")[1].split()[0], 16)
+
+    def device_bytes_sent(self, log_offset=0):
+        """Device state bytes in the trace's vfio_save_buffer lines."""
+        with open(self.log, "rb") as f:
+            f.seek(log_offset)
+            text = f.read().decode("ascii", "replace")
+        return sum(int(h, 16) for h in SAVE_BUFFER.findall(text))
+
+    def log_size(self):
+        return os.path.getsize(self.log)
+
+    def log_tail(self, n):
+        """The last n lines QEMU printed itself (trace lines left out)."""
+        try:
+            with open(self.log, "rb") as f:
+                lines = f.read().decode("ascii", "replace").splitlines()
+        except FileNotFoundError:
+            return ""
+        return " | ".join([l for l in lines if not l.startswith("vfio_")][-n:])
+
+    def stop(self):
+        """Quits QEMU (QMP quit, then SIGKILL after 30 s)."""
+        if self.alive():
+            try:
+                self.qmp.execute("quit")
+            except (Failure, OSError):
+                pass
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc.wait()
+        try:
+            self.qmp.close()
+        except OSError:
+            pass
+
+    def kill(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+
+class Device:
+    """What a QEMU gets as its edu: a host device through vfio-pci with
+    migration on, or QEMU's own emulated edu (bench's baseline)."""
+
+    def __init__(self, bdf=None):
+        self.bdf = bdf
+        if bdf:
+            self.qemu_arg = ("vfio-pci,host=%s,x-enable-migration=on,"
+                             "id=edu0,addr=0x5" % bdf)
+            self.label = bdf
+        else:
+            self.qemu_arg = "edu,id=edu0,addr=0x5"
+            self.label = "emulated edu"
+
+
+def sh(*cmd):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE,
+                          text=True).stdout.strip()
+
+
+def bind(bdf, driver):
+    """Binds bdf to driver (lab/bind); returns the driver it had."""
+    return sh(os.path.join(PROJECT, "lab/bind"), bdf, driver)
+
+
+def pci_devices(vendor_device):
+    out = sh("lspci", "-D", "-n", "-d", vendor_device)
+    return [line.split()[0] for line in out.splitlines()]
+
+
+def dmesg_since(mark):
+    """Kernel log lines after mark (a line count from dmesg_mark())."""
+    return sh("dmesg").splitlines()[mark:]
+
+
+def dmesg_mark():
+    return len(sh("dmesg").splitlines())
+
+
+class Lab:
+    """The lab's two edu devices bound to vfio-pci-mediate and served by
+    edu-mediate, and the QEMUs started on them."""
+
+    def __init__(self, work, mem="8M", guest=GUEST, mediate=True):
+        self.work = work
+        self.mem = mem
+        self.guest = guest
+        self.qemus = []
+        self.port = 4444
+        self.phase_addr = None	# the workload's phase word, in guest RAM
+        os.makedirs(work, exist_ok=True)
+        if not os.path.exists(guest):
+            raise Failure("%s is missing: run make guest" % guest)
+        self.trace_events = os.path.join(work, "trace-events")
+        with open(self.trace_events, "w") as f:
+            f.write(TRACE_EVENTS)
+        # Migration goes over loopback; the lab brings up no network.
+        sh("ip", "link", "set", "lo", "up")
+        bdfs = pci_devices(EDU_ID)
+        if len(bdfs) < 2:
+            raise Failure("need two edu devices, found %d" % len(bdfs))
+        self.edus = [Device(b) for b in bdfs[:2]]
+        self.old_drivers = {}
+        if mediate:
+            self.mediate()
+
+    def mediate(self):
+        if not os.path.isdir("/sys/module/edu_mediate"):
+            sh("insmod", EDU_MEDIATE_KO)
+        for dev in self.edus:
+            old = bind(dev.bdf, "vfio-pci-mediate")
+            self.old_drivers.setdefault(dev.bdf, old)
+
+    def start(self, name, device, incoming=False, append=None):
+        """Starts a QEMU on device; with incoming, it waits for a
+        migration on the next loopback port (Qemu.incoming)."""
+        uri = None
+        if incoming:
+            self.port += 1
+            uri = "tcp:127.0.0.1:%d" % self.port
+        q = Qemu(self, name, device, uri, append)
+        self.qemus.append(q)
+        return q
+
+    def set_params(self, src, bandwidth=1 << 30, downtime_ms=5000):
+        # type1 in Linux 6.1 reports all guest RAM dirty on every sync:
+        # the whole RAM must fit in one stop-and-copy round (issue 6).
+        src.qmp.execute("migrate-set-parameters", **{
+            "max-bandwidth": bandwidth, "downtime-limit": downtime_ms})
+
+    def start_migration(self, src, dst):
+        self.log_offset = src.log_size()
+        src.qmp.execute("migrate", uri=dst.incoming)
+
+    def wait_migration(self, src, dst, timeout=300, until=None,
+                       on_poll=None):
+        """Polls query-migrate until the migration ends (or until(reply)
+        holds); returns the last reply with "device-bytes" added."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = src.qmp.execute("query-migrate")
+            if on_poll:
+                on_poll(m)
+            if m.get("status") in ("completed", "failed", "cancelled"):
+                break
+            if until and until(m):
+                return m
+            if not src.alive():
+                raise Failure("source QEMU exited during migration")
+            if time.monotonic() > deadline:
+                src.qmp.execute("migrate_cancel")
+                raise Failure("migration not done in %d s (status %s)"
+                              % (timeout, m.get("status")))
+            time.sleep(0.2)
+        m["device-bytes"] = src.device_bytes_sent(self.log_offset)
+        return m
+
+    def migrate(self, src, dst, timeout=300, on_poll=None):
+        """One whole migration that must complete; returns query-migrate's
+        final reply (plus "device-bytes")."""
+        self.start_migration(src, dst)
+        m = self.wait_migration(src, dst, timeout, on_poll=on_poll)
+        if m["status"] != "completed":
+            raise Failure("migration %s: %s" % (m["status"],
+                                                m.get("error-desc", "?")))
+        return m
+
+    def migrate_guest(self, src, dst, min_more=None):
+        """Migrates the running workload src -> dst and checks that it goes
+        on from the source's counters with errors=0 for min_more more
+        iterations (default: as many again as the source had done).
+        Returns (query-migrate's reply, source's last progress line,
+        destination's progress line that met the target); the reply has
+        "guest-phase", the workload's phase word at the switch-over."""
+        self.set_params(src)
+        m = self.migrate(src, dst)
+        before = src.last()
+        m["guest-phase"] = src.phase()
+        if src.status() != "postmigrate":
+            raise Failure("source in state %s after migrating"
+                          % src.status())
+        target = before["iter"] + (min_more or before["iter"])
+        first = dst.wait_lines(1)
+        if first["iter"] < before["iter"]:
+            raise Failure("the destination's counters restarted: iter=%d "
+                          "after the source's %d"
+                          % (first["iter"], before["iter"]))
+        after = dst.wait_iter(target)
+        return m, before, after
+
+    def hop(self, cur, to_dev, min_more=3, append=None):
+        """Migrates the workload running in cur to a new QEMU on to_dev
+        (migrate_guest), then quits cur.  Returns the new QEMU and what
+        migrate_guest returned."""
+        dst = self.start("dst" if cur.name == "src" else "src", to_dev,
+                         incoming=True, append=append)
+        result = self.migrate_guest(cur, dst, min_more)
+        cur.stop()
+        self.qemus.remove(cur)
+        return dst, result
+
+    def close(self):
+        for q in self.qemus:
+            if q.alive():
+                q.kill()
+        self.qemus = []
+        for bdf, old in self.old_drivers.items():
+            try:
+                bind(bdf, old)
+            except subprocess.CalledProcessError:
+                pass
+
+
+def figures(m):
+    """query-migrate's figures of one migration, on one line."""
+    ram = m.get("ram", {})
+    return ("total %s ms, downtime %s ms, setup %s ms, RAM %d KiB "
+            "(%d dirty syncs), device %d B"
+            % (m.get("total-time", "?"), m.get("downtime", "?"),
+               m.get("setup-time", "?"), ram.get("transferred", 0) // 1024,
+               ram.get("dirty-sync-count", 0), m.get("device-bytes", 0)))
