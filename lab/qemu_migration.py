@@ -65,7 +65,11 @@ class Monitor:
     def __init__(self, path, timeout=60):
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
-        self.sock.connect(path)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
         self.reader = self.sock.makefile("r", encoding="utf-8")
         self.events = []
         if "QMP" not in self._receive():
@@ -128,17 +132,21 @@ class Qemu:
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
                                          stdout=log, stderr=log)
+        # The socket may exist a moment before QEMU listens on it.
         deadline = time.monotonic() + 60
-        while not os.path.exists(qmp_path):
+        while True:
+            try:
+                self.qmp = Monitor(qmp_path)
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                pass
             if self.proc.poll() is not None:
                 raise Failure("%s: QEMU exited at start (status %d): %s"
                               % (name, self.proc.returncode,
                                  self.log_tail(5)))
             if time.monotonic() > deadline:
-                raise Failure("%s: QMP socket did not appear in 60 s"
-                              % name)
+                raise Failure("%s: no QMP monitor in 60 s" % name)
             time.sleep(0.1)
-        self.qmp = Monitor(qmp_path)
 
     def alive(self):
         return self.proc.poll() is None
@@ -256,6 +264,7 @@ class Qemu:
     def kill(self):
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
+        self.qmp.close()
 
 
 class Device:
@@ -267,10 +276,8 @@ class Device:
         if bdf:
             self.qemu_arg = ("vfio-pci,host=%s,x-enable-migration=on,"
                              "id=edu0,addr=0x5" % bdf)
-            self.label = bdf
         else:
             self.qemu_arg = "edu,id=edu0,addr=0x5"
-            self.label = "emulated edu"
 
 
 def sh(*cmd):
@@ -288,13 +295,36 @@ def pci_devices(vendor_device):
     return [line.split()[0] for line in out.splitlines()]
 
 
-def dmesg_since(mark):
-    """Kernel log lines after mark (a line count from dmesg_mark())."""
-    return sh("dmesg").splitlines()[mark:]
+def kernel_log():
+    """The kernel log's records as (sequence number, first line).  Read
+    from /dev/kmsg: its sequence numbers survive the ring buffer wrapping,
+    which a long lab run does (dmesg's line count would not)."""
+    fd = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    records = []
+    try:
+        while True:
+            try:
+                rec = os.read(fd, 8192)
+            except BlockingIOError:
+                break
+            except BrokenPipeError:	# records overwritten under us
+                continue
+            head, _, text = rec.decode("utf-8", "replace").partition(";")
+            records.append((int(head.split(",")[1]), text.split("\n")[0]))
+    finally:
+        os.close(fd)
+    return records
 
 
 def dmesg_mark():
-    return len(sh("dmesg").splitlines())
+    """A mark for dmesg_since(): the last kernel log record's number."""
+    records = kernel_log()
+    return records[-1][0] if records else -1
+
+
+def dmesg_since(mark):
+    """Kernel log lines logged after mark (from dmesg_mark())."""
+    return [text for seq, text in kernel_log() if seq > mark]
 
 
 class Lab:
