@@ -40,7 +40,7 @@ vfio_load_state_device_data
 vfio_load_cleanup
 """
 
-PROGRESS = re.compile(r"^workload: t=\d+s (.*)$")
+PROGRESS = re.compile(r"^workload: t=\d+s (.* errors=\d+)$")
 FIELD = re.compile(r"(\w+)=(\d+)")
 PHASE_AT = re.compile(r"^workload: phase word at (0x[0-9a-f]+)")
 PHASE_FACT, PHASE_DMA = 0x1, 0x2	# guest/workload.c
@@ -160,7 +160,9 @@ class Qemu:
                 text = f.read().decode("ascii", "replace")
         except FileNotFoundError:
             return []
-        return [l for l in text.replace("\r", "").split("\n") if l]
+        # The last line may still be being written: complete lines only.
+        lines = text.replace("\r", "").split("\n")[:-1]
+        return [l for l in lines if l]
 
     def progress(self):
         """The workload's progress lines as dicts (iter, errors, ...)."""
