@@ -35,15 +35,12 @@
  *    device's DMA went through is still mapped for read and write.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -52,31 +49,7 @@
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
-
-#define EDU_MODULE "edu_mediate"
-#define EDU_MEDIATOR "edu-mediate"
-
-#define REG_ID 0x00
-#define REG_LIVENESS 0x04
-#define REG_FACT 0x08
-#define REG_STATUS 0x20
-#define REG_IRQ_STATUS 0x24
-#define REG_IRQ_RAISE 0x60
-#define REG_IRQ_ACK 0x64
-#define REG_DMA_SRC 0x80
-#define REG_DMA_DST 0x88
-#define REG_DMA_CNT 0x90
-#define REG_DMA_CMD 0x98
-
-#define STATUS_COMPUTING 0x01u
-#define STATUS_IRQFACT 0x80u
-#define IRQ_FACT 0x01u
-#define DMA_RUN 0x1u
-#define DMA_TO_RAM 0x2u
-#define DMA_IRQ 0x4u
-#define IRQ_DMA 0x100u
-#define BUF_START 0x40000u
-#define BUF_XFER_MAX 0xfffu	/* edu moves at most 4095 bytes */
+#include "edu_fixture.h"
 
 #define PAGE 4096u
 /* Bounce memory, the same IOVA layout for both devices. */
@@ -89,106 +62,12 @@
 /* Pages mapped one by one, after the bounce memory. */
 #define EXTRA_IOVA 0x400000ull
 
-#define WAIT_MS 5000
-
-/* --- the module -------------------------------------------------------- */
-
-static bool edu_module_loaded(void)
-{
-	return access("/sys/module/" EDU_MODULE, F_OK) == 0;
-}
-
-static int unload_cleanup(void *arg)
-{
-	uint64_t deadline = mt_now_ms() + 10000;
-
-	(void)arg;
-	while (edu_module_loaded()) {
-		if (syscall(SYS_delete_module, EDU_MODULE, O_NONBLOCK) == 0)
-			return 0;
-		if (errno != EAGAIN && errno != EBUSY)
-			break;
-		if (mt_now_ms() > deadline)
-			break;
-		mt_sleep_ms(50);
-	}
-	if (!edu_module_loaded())
-		return 0;
-	test_log("cannot unload %s: %s", EDU_MODULE, strerror(errno));
-	return -errno;
-}
-
-/* Loads the built edu-mediate for this test and unloads it at its end. */
-static void edu_module_load_for_test(void)
-{
-	char path[PATH_MAX];
-	int fd;
-
-	test_add_cleanup(unload_cleanup, NULL, "unload " EDU_MODULE);
-	if (edu_module_loaded())
-		return;
-	snprintf(path, sizeof(path), "%s/kernel/samples/edu-mediate.ko",
-		 lab_project_dir());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		FAIL("%s: %s (run make modules)", path, strerror(errno));
-	ASSERT_OK(syscall(SYS_finit_module, fd, "", 0));
-	close(fd);
-}
-
 /* --- registers ------------------------------------------------------------ */
-
-static uint32_t rd(struct vfmig_device *dev, uint32_t reg)
-{
-	uint64_t val = 0;
-
-	MG_OK(dev, vfmig_bar_read(dev, 0, reg, 4, &val));
-	return (uint32_t)val;
-}
-
-static void wr(struct vfmig_device *dev, uint32_t reg, uint32_t val)
-{
-	MG_OK(dev, vfmig_bar_write(dev, 0, reg, 4, val));
-}
-
-/* A write the mediator must refuse with err. */
-static void wr_refused(struct vfmig_device *dev, uint32_t reg, uint32_t val,
-		       int err)
-{
-	int ret = vfmig_bar_write(dev, 0, reg, 4, val);
-
-	if (ret != -err)
-		FAIL("write of %#x to %#x gave %d (%s), expected -%s", val, reg,
-		     ret, strerror(-ret), strerror(err));
-}
-
-static void wait_clear(struct vfmig_device *dev, uint32_t reg, uint32_t mask)
-{
-	uint64_t deadline = mt_now_ms() + WAIT_MS;
-
-	while (rd(dev, reg) & mask) {
-		if (mt_now_ms() > deadline)
-			FAIL("%s: register %#x keeps %#x set", vfmig_bdf(dev),
-			     reg, mask);
-		mt_sleep_ms(2);
-	}
-}
-
-/* A DMA transfer, waited for; @cmd without RUN. */
-static void dma(struct vfmig_device *dev, uint32_t src, uint32_t dst,
-		uint32_t cnt, uint32_t cmd)
-{
-	wr(dev, REG_DMA_SRC, src);
-	wr(dev, REG_DMA_DST, dst);
-	wr(dev, REG_DMA_CNT, cnt);
-	wr(dev, REG_DMA_CMD, cmd | DMA_RUN);
-	wait_clear(dev, REG_DMA_CMD, DMA_RUN);
-}
 
 static void factorial(struct vfmig_device *dev, uint32_t n)
 {
-	wr(dev, REG_FACT, n);
-	wait_clear(dev, REG_STATUS, STATUS_COMPUTING);
+	edu_wr(dev, REG_FACT, n);
+	edu_wait_clear(dev, REG_STATUS, STATUS_COMPUTING);
 }
 
 struct edu_regs {
@@ -197,14 +76,14 @@ struct edu_regs {
 
 static void read_regs(struct vfmig_device *dev, struct edu_regs *r)
 {
-	r->liveness = rd(dev, REG_LIVENESS);
-	r->fact = rd(dev, REG_FACT);
-	r->status = rd(dev, REG_STATUS);
-	r->irq_status = rd(dev, REG_IRQ_STATUS);
-	r->src = rd(dev, REG_DMA_SRC);
-	r->dst = rd(dev, REG_DMA_DST);
-	r->cnt = rd(dev, REG_DMA_CNT);
-	r->cmd = rd(dev, REG_DMA_CMD);
+	r->liveness = edu_rd(dev, REG_LIVENESS);
+	r->fact = edu_rd(dev, REG_FACT);
+	r->status = edu_rd(dev, REG_STATUS);
+	r->irq_status = edu_rd(dev, REG_IRQ_STATUS);
+	r->src = edu_rd(dev, REG_DMA_SRC);
+	r->dst = edu_rd(dev, REG_DMA_DST);
+	r->cnt = edu_rd(dev, REG_DMA_CNT);
+	r->cmd = edu_rd(dev, REG_DMA_CMD);
 }
 
 static void expect_regs(const char *what, const struct edu_regs *got,
@@ -287,7 +166,7 @@ static void load_buffer(const struct side *s, uint32_t seed,
 {
 	fill(page_of(s, PG_SOURCE), BUF_XFER_MAX, seed);
 	memcpy(pattern, page_of(s, PG_SOURCE), BUF_XFER_MAX);
-	dma(s->dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, 0);
+	edu_dma(s->dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, 0);
 }
 
 /* Reads the device's buffer by DMA buffer->RAM into a page of memory. */
@@ -295,7 +174,7 @@ static void read_buffer(const struct side *s, unsigned int page,
 			uint8_t out[BUF_XFER_MAX])
 {
 	memset(page_of(s, page), 0xee, PAGE);
-	dma(s->dev, BUF_START, iova_of(page), BUF_XFER_MAX, DMA_TO_RAM);
+	edu_dma(s->dev, BUF_START, iova_of(page), BUF_XFER_MAX, DMA_TO_RAM);
 	memcpy(out, page_of(s, page), BUF_XFER_MAX);
 }
 
@@ -316,21 +195,21 @@ static void give_state(const struct side *s, const struct look *lk,
 	struct vfmig_device *dev = s->dev;
 
 	/* edu keeps its registers across opens: start from a known place. */
-	wr(dev, REG_IRQ_ACK, ~0u);
+	edu_wr(dev, REG_IRQ_ACK, ~0u);
 	load_buffer(s, lk->seed, pattern);
 	if (lk->last_to_ram) {
 		/* Also proves the DMA path works both ways. */
-		dma(dev, BUF_START, iova_of(PG_CHECK), 0x100, DMA_TO_RAM);
+		edu_dma(dev, BUF_START, iova_of(PG_CHECK), 0x100, DMA_TO_RAM);
 		ASSERT_MEM_EQ(page_of(s, PG_CHECK), pattern, 0x100);
 	}
-	wr(dev, REG_LIVENESS, lk->liveness);
-	wr(dev, REG_STATUS, lk->irq_on_fact ? STATUS_IRQFACT : 0);
+	edu_wr(dev, REG_LIVENESS, lk->liveness);
+	edu_wr(dev, REG_STATUS, lk->irq_on_fact ? STATUS_IRQFACT : 0);
 	factorial(dev, lk->fact_input);
 	if (lk->raise)
-		wr(dev, REG_IRQ_RAISE, lk->raise);
-	wr(dev, REG_DMA_SRC, lk->src);
-	wr(dev, REG_DMA_DST, lk->dst);
-	wr(dev, REG_DMA_CNT, lk->cnt);
+		edu_wr(dev, REG_IRQ_RAISE, lk->raise);
+	edu_wr(dev, REG_DMA_SRC, lk->src);
+	edu_wr(dev, REG_DMA_DST, lk->dst);
+	edu_wr(dev, REG_DMA_CNT, lk->cnt);
 }
 
 static uint32_t fact_u32(uint32_t n)
@@ -527,7 +406,7 @@ static void round_trip(enum proto p)
 	expect_regs("edu#1 before the save", &got, &want);
 
 	/* edu#2's interrupts: none pending now, watched from here on. */
-	wr(b.dev, REG_IRQ_ACK, ~0u);
+	edu_wr(b.dev, REG_IRQ_ACK, ~0u);
 	efd = intx_eventfd(b.dev);
 	mt_sleep_ms(50);
 	ASSERT_EQ(irq_count(efd), 0);
@@ -629,16 +508,16 @@ TEST_NAMED(bad_dma_range, "edu.bad_dma_range", 120)
 	setup_two(&a, &b);
 	load_buffer(&a, 0x5eed, pattern);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		wr(a.dev, REG_DMA_SRC, bad[i].src);
-		wr(a.dev, REG_DMA_DST, bad[i].dst);
-		wr(a.dev, REG_DMA_CNT, bad[i].cnt);
-		wr_refused(a.dev, REG_DMA_CMD, bad[i].cmd | DMA_RUN, EINVAL);
-		ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+		edu_wr(a.dev, REG_DMA_SRC, bad[i].src);
+		edu_wr(a.dev, REG_DMA_DST, bad[i].dst);
+		edu_wr(a.dev, REG_DMA_CNT, bad[i].cnt);
+		edu_wr_refused(a.dev, REG_DMA_CMD, bad[i].cmd | DMA_RUN, EINVAL);
+		ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
 	}
 	/* Still alive, and so is the lab's QEMU; edges still work. */
-	ASSERT_EQ(rd(a.dev, REG_ID), EDU_ID_VALUE);
-	dma(a.dev, iova_of(PG_SOURCE) + 0xfff, BUF_START + 0xfff - 1, 1, 0);
-	dma(a.dev, BUF_START + 0xffe, iova_of(PG_CHECK), 1, DMA_TO_RAM);
+	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
+	edu_dma(a.dev, iova_of(PG_SOURCE) + 0xfff, BUF_START + 0xfff - 1, 1, 0);
+	edu_dma(a.dev, BUF_START + 0xffe, iova_of(PG_CHECK), 1, DMA_TO_RAM);
 	ASSERT_EQ(page_of(&a, PG_CHECK)[0], page_of(&a, PG_SOURCE)[0xfff]);
 	pattern[0xffe] = page_of(&a, PG_SOURCE)[0xfff];
 	read_buffer(&a, PG_READBACK, buf);
@@ -646,9 +525,9 @@ TEST_NAMED(bad_dma_range, "edu.bad_dma_range", 120)
 	/* An 8-byte write reaches the low half only, as with vfio-pci. */
 	MG_OK(a.dev, vfmig_bar_write(a.dev, 0, REG_DMA_DST, 8,
 				     0x100000000ull | 0x41000));
-	ASSERT_EQ(rd(a.dev, REG_DMA_DST), 0x41000);
-	wr(a.dev, REG_DMA_CNT, 1);
-	wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
+	ASSERT_EQ(edu_rd(a.dev, REG_DMA_DST), 0x41000);
+	edu_wr(a.dev, REG_DMA_CNT, 1);
+	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
 }
 
 TEST_NAMED(register_page_mmap, "edu.register_page_mmap", 120)
@@ -684,7 +563,7 @@ TEST_NAMED(register_page_mmap, "edu.register_page_mmap", 120)
 	ASSERT_OK(munmap(map, EDU_BAR0_SIZE - PAGE));
 
 	/* The library's own BAR access uses pread for the register page. */
-	ASSERT_EQ(rd(a.dev, REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
 }
 
 /* The registers at power-on; 0x98's direction only a transfer can change. */
@@ -712,7 +591,7 @@ TEST_NAMED(reset, "edu.reset", 300)
 	ASSERT_TRUE(vfmig_reset_supported(a.dev));
 
 	give_state(&a, &look_a, pattern);
-	wr(a.dev, REG_DMA_CMD, 0);	/* ignored by edu: no RUN */
+	edu_wr(a.dev, REG_DMA_CMD, 0);	/* ignored by edu: no RUN */
 	MG_OK(a.dev, vfmig_reset(a.dev));
 	expect_power_on(a.dev, "after reset");
 	mg_expect_state(a.dev, VFMIG_STATE_RUNNING);
@@ -751,9 +630,9 @@ TEST_NAMED(reset, "edu.reset", 300)
 	mg_expect_state(b.dev, VFMIG_STATE_RUNNING);
 	expect_power_on(b.dev, "after reset from ERROR");
 	/* And it works: a transfer, a factorial. */
-	dma(b.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
+	edu_dma(b.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
 	factorial(b.dev, 4);
-	ASSERT_EQ(rd(b.dev, REG_FACT), 24);
+	ASSERT_EQ(edu_rd(b.dev, REG_FACT), 24);
 	mg_buf_free(&st);
 }
 
@@ -779,17 +658,17 @@ TEST_NAMED(stop_drains_dma, "edu.stop_drains_dma", 300)
 	fill(src, BUF_XFER_MAX, 0xf7e5);
 	memcpy(fresh, src, BUF_XFER_MAX);
 	ASSERT_NE(memcmp(old, fresh, BUF_XFER_MAX), 0);
-	wr(a.dev, REG_DMA_SRC, (uint32_t)EXTRA_IOVA);
-	wr(a.dev, REG_DMA_DST, BUF_START);
-	wr(a.dev, REG_DMA_CNT, BUF_XFER_MAX);
+	edu_wr(a.dev, REG_DMA_SRC, (uint32_t)EXTRA_IOVA);
+	edu_wr(a.dev, REG_DMA_DST, BUF_START);
+	edu_wr(a.dev, REG_DMA_CNT, BUF_XFER_MAX);
 	t0 = mt_now_ms();
-	wr(a.dev, REG_DMA_CMD, DMA_RUN);
-	ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, DMA_RUN);
+	edu_wr(a.dev, REG_DMA_CMD, DMA_RUN);
+	ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, DMA_RUN);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
 	MG_OK(a.dev, vfmig_dma_unmap(a.dev, EXTRA_IOVA, PAGE));
 	test_log("STOP took %llu ms with a transfer in flight",
 		 (unsigned long long)(mt_now_ms() - t0));
-	ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+	ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
 
 	/* The save goes through the bounce page, and gives it back as was. */
 	mem_a = malloc(BOUNCE_LEN);
@@ -811,24 +690,24 @@ TEST_NAMED(stopped_refuses_work, "edu.stopped_refuses_work", 120)
 	struct side a, b;
 
 	setup_two(&a, &b);
-	wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
-	wr(a.dev, REG_DMA_DST, BUF_START);
-	wr(a.dev, REG_DMA_CNT, 16);
+	edu_wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
+	edu_wr(a.dev, REG_DMA_DST, BUF_START);
+	edu_wr(a.dev, REG_DMA_CNT, 16);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
-	wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EBUSY);
-	wr_refused(a.dev, REG_FACT, 3, EBUSY);
-	wr_refused(a.dev, REG_IRQ_RAISE, 1, EBUSY);
+	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EBUSY);
+	edu_wr_refused(a.dev, REG_FACT, 3, EBUSY);
+	edu_wr_refused(a.dev, REG_IRQ_RAISE, 1, EBUSY);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
-	wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EBUSY);
-	wr_refused(a.dev, REG_FACT, 3, EBUSY);
-	wr_refused(a.dev, REG_IRQ_RAISE, 1, EBUSY);
+	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EBUSY);
+	edu_wr_refused(a.dev, REG_FACT, 3, EBUSY);
+	edu_wr_refused(a.dev, REG_IRQ_RAISE, 1, EBUSY);
 	/* Other writes change no more than the user asks. */
-	wr(a.dev, REG_LIVENESS, 7);
-	ASSERT_EQ(rd(a.dev, REG_LIVENESS), ~7u);
+	edu_wr(a.dev, REG_LIVENESS, 7);
+	ASSERT_EQ(edu_rd(a.dev, REG_LIVENESS), ~7u);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING));
 	factorial(a.dev, 3);
-	ASSERT_EQ(rd(a.dev, REG_FACT), 6);
-	dma(a.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
+	ASSERT_EQ(edu_rd(a.dev, REG_FACT), 6);
+	edu_dma(a.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
 }
 
 TEST_NAMED(no_dma_seen, "edu.no_dma_seen", 300)
@@ -841,15 +720,15 @@ TEST_NAMED(no_dma_seen, "edu.no_dma_seen", 300)
 
 	setup_two(&a, &b);
 	/* edu#1 does no DMA in this open: its buffer cannot be captured. */
-	wr(a.dev, REG_STATUS, 0);
-	wr(a.dev, REG_IRQ_ACK, ~0u);
-	wr(a.dev, REG_LIVENESS, lk.liveness);
+	edu_wr(a.dev, REG_STATUS, 0);
+	edu_wr(a.dev, REG_IRQ_ACK, ~0u);
+	edu_wr(a.dev, REG_LIVENESS, lk.liveness);
 	factorial(a.dev, lk.fact_input);
 	expected_regs(&lk, &want);
-	want.cmd = rd(a.dev, REG_DMA_CMD);
-	want.src = rd(a.dev, REG_DMA_SRC);
-	want.dst = rd(a.dev, REG_DMA_DST);
-	want.cnt = rd(a.dev, REG_DMA_CNT);
+	want.cmd = edu_rd(a.dev, REG_DMA_CMD);
+	want.src = edu_rd(a.dev, REG_DMA_SRC);
+	want.dst = edu_rd(a.dev, REG_DMA_DST);
+	want.cnt = edu_rd(a.dev, REG_DMA_CNT);
 	load_buffer(&b, 0x4242, pattern_b);
 
 	mg_save(a.dev, &st, false);
@@ -875,9 +754,9 @@ TEST_NAMED(ioeventfd_refused, "edu.ioeventfd_refused", 120)
 	setup_two(&a, &b);
 	MG_OK(a.dev, vfmig_region_info(a.dev, 0, &info));
 	/* A command QEMU's edu aborts on: buffer side past its end. */
-	wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
-	wr(a.dev, REG_DMA_DST, BUF_START + 0x1000);
-	wr(a.dev, REG_DMA_CNT, 1);
+	edu_wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
+	edu_wr(a.dev, REG_DMA_DST, BUF_START + 0x1000);
+	edu_wr(a.dev, REG_DMA_CNT, 1);
 
 	efd = eventfd(0, EFD_CLOEXEC);
 	ASSERT_OK(efd);
@@ -892,10 +771,10 @@ TEST_NAMED(ioeventfd_refused, "edu.ioeventfd_refused", 120)
 	/* Nothing listens: the command never reaches the device. */
 	ASSERT_EQ(write(efd, &one, sizeof(one)), (ssize_t)sizeof(one));
 	mt_sleep_ms(300);
-	ASSERT_EQ(rd(a.dev, REG_ID), EDU_ID_VALUE);
-	ASSERT_EQ(rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
 	/* Through ->rw the same write is refused. */
-	wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
+	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
 	close(efd);
 }
 
@@ -922,10 +801,10 @@ TEST_NAMED(source_after_save, "edu.source_after_save", 300)
 	 * A last command RAM->buffer with IRQ: the save's own transfers
 	 * leave the IRQ bit clear, all the rest as it was.
 	 */
-	dma(a.dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, DMA_IRQ);
-	wr(a.dev, REG_DMA_SRC, look_b.src);
-	wr(a.dev, REG_DMA_DST, look_b.dst);
-	wr(a.dev, REG_DMA_CNT, look_b.cnt);
+	edu_dma(a.dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, DMA_IRQ);
+	edu_wr(a.dev, REG_DMA_SRC, look_b.src);
+	edu_wr(a.dev, REG_DMA_DST, look_b.dst);
+	edu_wr(a.dev, REG_DMA_CNT, look_b.cnt);
 	want.cmd = DMA_IRQ;
 	want.irq_status |= IRQ_DMA;
 	read_regs(a.dev, &got);
@@ -955,8 +834,8 @@ TEST_NAMED(save_fails_unmapped_scratch, "edu.save_fails_unmapped_scratch", 300)
 	fill(ro, PAGE, 0x20);
 	memcpy(gone_was, gone, PAGE);
 	memcpy(ro_was, ro, PAGE);
-	dma(a.dev, (uint32_t)EXTRA_IOVA, BUF_START, 16, 0);
-	dma(a.dev, (uint32_t)(EXTRA_IOVA + PAGE), BUF_START, 16, 0);
+	edu_dma(a.dev, (uint32_t)EXTRA_IOVA, BUF_START, 16, 0);
+	edu_dma(a.dev, (uint32_t)(EXTRA_IOVA + PAGE), BUF_START, 16, 0);
 	MG_OK(a.dev, vfmig_dma_unmap(a.dev, EXTRA_IOVA, PAGE));
 
 	fd = memfd_create("edu-save", MFD_CLOEXEC);

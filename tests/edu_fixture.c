@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+/* See edu_fixture.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "edu_fixture.h"
+#include "harness.h"
+#include "lab_fixture.h"
+#include "migration_fixture.h"
+
+static bool edu_module_loaded(void)
+{
+	return access("/sys/module/" EDU_MODULE, F_OK) == 0;
+}
+
+static int unload_cleanup(void *arg)
+{
+	uint64_t deadline = mt_now_ms() + 10000;
+
+	(void)arg;
+	while (edu_module_loaded()) {
+		if (syscall(SYS_delete_module, EDU_MODULE, O_NONBLOCK) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EBUSY)
+			break;
+		if (mt_now_ms() > deadline)
+			break;
+		mt_sleep_ms(50);
+	}
+	if (!edu_module_loaded())
+		return 0;
+	test_log("cannot unload %s: %s", EDU_MODULE, strerror(errno));
+	return -errno;
+}
+
+void edu_module_load_for_test(void)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	test_add_cleanup(unload_cleanup, NULL, "unload " EDU_MODULE);
+	if (edu_module_loaded())
+		return;
+	snprintf(path, sizeof(path), "%s/kernel/samples/edu-mediate.ko",
+		 lab_project_dir());
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		FAIL("%s: %s (run make modules)", path, strerror(errno));
+	ASSERT_OK(syscall(SYS_finit_module, fd, "", 0));
+	close(fd);
+}
+
+uint32_t edu_rd(struct vfmig_device *dev, uint32_t reg)
+{
+	uint64_t val = 0;
+
+	MG_OK(dev, vfmig_bar_read(dev, 0, reg, 4, &val));
+	return (uint32_t)val;
+}
+
+void edu_wr(struct vfmig_device *dev, uint32_t reg, uint32_t val)
+{
+	MG_OK(dev, vfmig_bar_write(dev, 0, reg, 4, val));
+}
+
+void edu_wr_refused(struct vfmig_device *dev, uint32_t reg, uint32_t val,
+		    int err)
+{
+	int ret = vfmig_bar_write(dev, 0, reg, 4, val);
+
+	if (ret != -err)
+		FAIL("write of %#x to %#x gave %d (%s), expected -%s", val, reg,
+		     ret, strerror(-ret), strerror(err));
+}
+
+void edu_wait_clear(struct vfmig_device *dev, uint32_t reg, uint32_t mask)
+{
+	uint64_t deadline = mt_now_ms() + EDU_WAIT_MS;
+
+	while (edu_rd(dev, reg) & mask) {
+		if (mt_now_ms() > deadline)
+			FAIL("%s: register %#x keeps %#x set", vfmig_bdf(dev),
+			     reg, mask);
+		mt_sleep_ms(2);
+	}
+}
+
+void edu_dma(struct vfmig_device *dev, uint32_t src, uint32_t dst,
+	     uint32_t cnt, uint32_t cmd)
+{
+	edu_wr(dev, REG_DMA_SRC, src);
+	edu_wr(dev, REG_DMA_DST, dst);
+	edu_wr(dev, REG_DMA_CNT, cnt);
+	edu_wr(dev, REG_DMA_CMD, cmd | DMA_RUN);
+	edu_wait_clear(dev, REG_DMA_CMD, DMA_RUN);
+}
