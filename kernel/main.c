@@ -78,6 +78,7 @@ static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
 	mutex_init(&mdev->barmap_lock);
 	mutex_init(&mdev->bar_lock);
 	vpm_mig_init(mdev);
+	vpm_dirty_init(mdev);
 	return vfio_pci_core_init_dev(core_vdev);
 }
 
@@ -86,6 +87,7 @@ static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
 	vpm_mig_destroy(mdev);
+	mutex_destroy(&mdev->dirty.lock);
 	mutex_destroy(&mdev->bar_lock);
 	mutex_destroy(&mdev->barmap_lock);
 	vfio_pci_core_release_dev(core_vdev);
@@ -127,6 +129,7 @@ out_disable:
 	vfio_pci_mediate_unmap_bars(mdev);
 	/* Released after disable, as on close; nothing if none attached. */
 	vfio_pci_mediate_detach(mdev);
+	vpm_dirty_close(mdev);
 	return ret;
 }
 
@@ -134,7 +137,8 @@ out_disable:
  * Migration sessions end first, while the device is still enabled and its
  * mediator attached (their ->save_end() may touch it).  The core then
  * disables the device and releases the open's device-specific regions;
- * the mediator is released last, as its header promises.
+ * the mediator is released last, as its header promises.  Its DMA pins
+ * go after it (bus mastering is off by then).
  */
 static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
 {
@@ -145,6 +149,13 @@ static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
 	vfio_pci_core_close_device(core_vdev);
 	vfio_pci_mediate_unmap_bars(mdev);
 	vfio_pci_mediate_detach(mdev);
+	vpm_dirty_close(mdev);
+}
+
+static void vfio_pci_mediate_dma_unmap(struct vfio_device *core_vdev,
+				       u64 iova, u64 length)
+{
+	vpm_dirty_dma_unmap(to_mediate_device(core_vdev), iova, length);
 }
 
 /*
@@ -195,6 +206,7 @@ static const struct vfio_device_ops vfio_pci_mediate_ops = {
 	.read		= vfio_pci_mediate_read,
 	.write		= vfio_pci_mediate_write,
 	.mmap		= vfio_pci_mediate_mmap,
+	.dma_unmap	= vfio_pci_mediate_dma_unmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
 };

@@ -31,6 +31,22 @@ struct vfio_pci_mediate_registration {
 };
 
 /**
+ * struct vpm_dirty - ranges pinned by vfio_pci_mediate_dirty_begin()
+ * @lock: protects @pins and @nr_pins.  Taken in the mediator's callbacks
+ *	and in vfio_device_ops.dma_unmap, which type1 calls holding its
+ *	device_list_lock; vfio_pin_pages() and vfio_unpin_pages() take
+ *	type1's iommu->lock under it.  Order: type1's device_list_lock,
+ *	@lock, type1's iommu->lock.
+ * @pins: struct vpm_dirty_pin entries, oldest first
+ * @nr_pins: entries in @pins
+ */
+struct vpm_dirty {
+	struct mutex lock;
+	struct list_head pins;
+	unsigned int nr_pins;
+};
+
+/**
  * struct vfio_pci_mediate_device - a device bound to vfio-pci-mediate
  * @core_device: vfio-pci-core's state; must stay first, as vfio_alloc_device()
  *	and the core find it by container_of() from the vfio_device.
@@ -46,6 +62,7 @@ struct vfio_pci_mediate_registration {
  * @bar_io: kernel mappings of the BARs for the mediator's BAR helpers,
  *	made on first use and dropped at close
  * @mig: migration state (see migration.h for its locking)
+ * @dirty: pages pinned for the IOMMU backend's dirty tracking (dirty.c)
  *
  * @mediator and @handle are written only by open and close, under
  * vfio_pci_mediate_registry_lock; the VFIO file operations read them
@@ -65,6 +82,7 @@ struct vfio_pci_mediate_device {
 	struct mutex bar_lock;
 	void __iomem *bar_io[PCI_STD_NUM_BARS];
 	struct vpm_migration mig;
+	struct vpm_dirty dirty;
 };
 
 static inline struct vfio_pci_mediate_device *
@@ -93,6 +111,12 @@ ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
 			       loff_t *ppos);
 int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
 			  struct vm_area_struct *vma);
+
+/* dirty.c */
+void vpm_dirty_init(struct vfio_pci_mediate_device *mdev);
+void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
+			 u64 length);
+void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
 
 /* helpers.c */
 void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev);

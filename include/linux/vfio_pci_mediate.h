@@ -244,5 +244,9 @@ int vfio_pci_mediate_add_sparse_mmap(struct vfio_info_cap *caps,
 struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev);
 int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
 			    dma_addr_t iova, void *buf, size_t len, bool write);
+int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
+				 dma_addr_t iova, size_t len);
+void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
+				dma_addr_t iova, size_t len);
 
 #endif /* LINUX_VFIO_PCI_MEDIATE_H */
