@@ -21,7 +21,15 @@
  *    change only what the user asks, and a later save includes them;
  *  - migrates the complete device state (struct edu_state), and resets the
  *    registers to their power-on values (edu has no reset of its own), on
- *    VFIO_DEVICE_RESET and after any other reset of the function.
+ *    VFIO_DEVICE_RESET and after any other reset of the function;
+ *  - tells the IOMMU backend's dirty tracking which RAM pages the device
+ *    writes: before a transfer into RAM starts (the user's or its own) its
+ *    pages are pinned (vfio_pci_mediate_dirty_begin()), and they are
+ *    unpinned once the engine is seen idle (at the next DMA command or a
+ *    drain).  So Linux 6.1's type1 reports only those pages and the ones
+ *    the CPU wrote, instead of all guest RAM.  A DMA command that cannot
+ *    be tracked (pinning failed, or EDU_NR_DIRTY transfers into RAM
+ *    unfinished) is refused.
  *
  * Register accesses reach the device exactly as vfio-pci would carry them
  * on Linux 6.1: split into naturally aligned pieces of at most 4 bytes.  So
@@ -169,6 +177,12 @@
 
 /* Pages of the user's DMA commands remembered as scratch candidates. */
 #define EDU_NR_SCRATCH		4
+/*
+ * Transfers into RAM whose pages stay pinned for dirty tracking until the
+ * engine is seen idle: the one running and commands issued meanwhile
+ * (which the model ignores).  More than that are refused.
+ */
+#define EDU_NR_DIRTY		4
 
 static unsigned int dma_mask_bits = 28;
 module_param(dma_mask_bits, uint, 0444);
@@ -250,6 +264,10 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
  * @snap_pos: bytes of @snap handed out by ->save()
  * @snap: the captured state
  * @page_orig: a scratch page's content while the mediator borrows it
+ * @dirty: RAM ranges of the user's transfers into RAM, given to
+ *	vfio_pci_mediate_dirty_begin() and not ended yet; changed under
+ *	@dma_lock with @hw_sem held for read, or with @hw_sem held for write
+ * @nr_dirty: valid entries of @dirty, same locking
  *
  * The migration callbacks are serialised by the framework; @snap_valid,
  * @snap_pos and @snap are used only by them (and by ->reset under
@@ -273,6 +291,11 @@ struct edu_dev {
 	size_t snap_pos;
 	struct edu_state snap;
 	u8 page_orig[EDU_BUF_XFER_MAX];
+	struct edu_dirty_range {
+		u32 iova;
+		u32 len;
+	} dirty[EDU_NR_DIRTY];
+	unsigned int nr_dirty;
 };
 
 static const struct pci_device_id edu_ids[] = {
@@ -326,9 +349,22 @@ static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask,
 	}
 }
 
+/* Ends the dirty ranges of the user's transfers into RAM. */
+static void edu_dirty_end_all(struct edu_dev *edu)
+{
+	unsigned int i;
+
+	for (i = 0; i < edu->nr_dirty; i++)
+		vfio_pci_mediate_dirty_end(edu->mdev, edu->dirty[i].iova,
+					   edu->dirty[i].len);
+	edu->nr_dirty = 0;
+}
+
 /*
  * Waits for a factorial and a DMA transfer in flight to finish.  Sets
- * *@fact_busy and *@dma_busy (each if given) when there was one.
+ * *@fact_busy and *@dma_busy (each if given) when there was one.  With
+ * the engine idle, the user's transfers into RAM are over.  @hw_sem held
+ * for write.
  */
 static int edu_drain(struct edu_dev *edu, bool *fact_busy, bool *dma_busy)
 {
@@ -339,6 +375,8 @@ static int edu_drain(struct edu_dev *edu, bool *fact_busy, bool *dma_busy)
 	if (!ret)
 		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN,
 				     dma_busy);
+	if (!ret)
+		edu_dirty_end_all(edu);
 	return ret;
 }
 
@@ -477,16 +515,40 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 	u32 cmd = EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0);
 	int ret;
 
-	if (to_ram)
+	if (to_ram) {
+		ret = vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt);
+		if (ret)
+			return ret;
 		ret = edu_write_dma_regs(edu, EDU_BUF_START, ram, cnt);
-	else
+	} else {
 		ret = edu_write_dma_regs(edu, ram, EDU_BUF_START, cnt);
+	}
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_DMA_CMD, cmd);
 	if (!ret)
 		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN, NULL);
 	if (ret == -ETIMEDOUT)
 		edu_master_kill(edu);
+	/* Done, never started, or bus mastering is off for good. */
+	if (to_ram)
+		vfio_pci_mediate_dirty_end(edu->mdev, ram, cnt);
+	return ret;
+}
+
+/*
+ * Ends them if the engine is idle: every command it took has finished,
+ * and those it ignored never ran.
+ */
+static int edu_dirty_settle(struct edu_dev *edu)
+{
+	u32 cmd;
+	int ret;
+
+	if (!edu->nr_dirty)
+		return 0;
+	ret = edu_read(edu, EDU_REG_DMA_CMD, &cmd);
+	if (!ret && !(cmd & EDU_DMA_RUN))
+		edu_dirty_end_all(edu);
 	return ret;
 }
 
@@ -865,6 +927,38 @@ static int edu_mmap(void *handle, unsigned int index,
 }
 
 /*
+ * Pins the RAM range a transfer into RAM is about to write (the model
+ * starts at the destination register masked with its dma_mask), for
+ * dirty tracking, and remembers it until the engine is seen idle.
+ * @dma_lock held.
+ */
+static int edu_dirty_track(struct edu_dev *edu, u32 ram, u32 cnt)
+{
+	int ret;
+
+	ret = edu_dirty_settle(edu);
+	if (ret)
+		return ret;
+	if (edu->nr_dirty == EDU_NR_DIRTY) {
+		pci_info_ratelimited(edu->pdev,
+				     "DMA command refused: %u transfers into RAM not finished yet\n",
+				     EDU_NR_DIRTY);
+		return -EBUSY;
+	}
+	ret = vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt);
+	if (ret) {
+		pci_info_ratelimited(edu->pdev,
+				     "DMA command refused: cannot track RAM %#x+%#x for dirty pages: %pe\n",
+				     ram, cnt, ERR_PTR(ret));
+		return ret;
+	}
+	edu->dirty[edu->nr_dirty].iova = ram;
+	edu->dirty[edu->nr_dirty].len = cnt;
+	edu->nr_dirty++;
+	return 0;
+}
+
+/*
  * A DMA command (@val has RUN).  Refused while the device may not start
  * work, and when the buffer-side range is one the model would abort on.
  * The source, destination and count registers are read back (and written
@@ -899,10 +993,20 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
+	if (to_ram) {
+		ret = edu_dirty_track(edu, dst & edu_dma_mask(), cnt);
+		if (ret)
+			goto out_unlock;
+	}
 	ret = edu_write(edu, EDU_REG_DMA_CMD, val);
 	if (!ret) {
 		WRITE_ONCE(edu->work_at, jiffies);
 		edu_note_iova(edu, to_ram ? dst : src);
+	} else if (to_ram) {
+		/* No command, no transfer. */
+		edu->nr_dirty--;
+		vfio_pci_mediate_dirty_end(edu->mdev, dst & edu_dma_mask(),
+					   cnt);
 	}
 out_unlock:
 	mutex_unlock(&edu->dma_lock);
