@@ -37,9 +37,10 @@
  * factorial is nearly always being computed.
  *
  * Output, on COM1 (115200 8N1):
- *   workload: t=12s iter=34 live=96 fact=96 dma=68 irq=82 errors=0
+ *   workload: t=12s iter=34 live=96 fact=96 dma=68 irq=82 spread=0 errors=0
  * once a second (counts since start: iterations, liveness checks,
- * factorials, DMA transfers, interrupts received as expected, errors), and
+ * factorials, DMA transfers, interrupts received as expected, checks of
+ * all spread pages (see "spread" below), errors), and
  *   workload: ERROR t=<ms>ms iter=<n>: <what was expected, what was seen>
  * for every mismatch (at most ERRORS_PER_SECOND printed each second; all
  * are counted).  It never stops by itself.
@@ -57,6 +58,7 @@
 #include "pci.h"
 
 #define MULTIBOOT_BOOTLOADER_MAGIC	0x2badb002
+#define MULTIBOOT_INFO_MEMORY		0x1	/* flags bit: mem_* valid */
 #define MULTIBOOT_INFO_CMDLINE		0x4	/* flags bit: cmdline valid */
 
 /* The start of the multiboot information, as far as we use it. */
@@ -122,6 +124,26 @@ static volatile uint32_t irq_unexpected;	/* bits nobody asked for */
 #define PHASE_DMA	0x2	/* transfer started, completion not seen yet */
 static volatile uint32_t phase;
 
+/*
+ * "spread" on the command line: every iteration also moves edu's buffer
+ * into a random page of SPREAD_PAGES pages after the program, remembering
+ * a checksum of what the page must now hold, and every SPREAD_VERIFY_EVERY
+ * iterations all written pages are checked ("spread=" on the progress
+ * line counts the passes).  The rest of RAM is filled with non-zero bytes
+ * at start, so a VMM that re-sends all RAM every pass sends all of it.
+ * For dirty page tracking: a page DMA wrote and the VMM did not re-send
+ * comes back wrong after a migration.
+ */
+#define SPREAD_PAGES		512
+#define SPREAD_VERIFY_EVERY	16
+#define PAGE_SIZE		4096u
+extern uint8_t _end[];		/* link.ld: end of the program's memory */
+static bool spread;
+static uint8_t *spread_area;
+static uint32_t spread_sum[SPREAD_PAGES];	/* 0: not written yet */
+static uint32_t spread_len[SPREAD_PAGES];
+static uint32_t spread_passes;
+
 static uint64_t next_progress_ms;
 static uint32_t errors_printed, errors_quiet;
 
@@ -155,9 +177,9 @@ static void progress(void)
 
 	if (now < next_progress_ms)
 		return;
-	kprintf("workload: t=%us iter=%u live=%u fact=%u dma=%u irq=%u errors=%u\n",
+	kprintf("workload: t=%us iter=%u live=%u fact=%u dma=%u irq=%u spread=%u errors=%u\n",
 		(uint32_t)div_u64_u32(now, 1000), count.iter, count.live,
-		count.fact, count.dma, count.irq, count.errors);
+		count.fact, count.dma, count.irq, spread_passes, count.errors);
 	if (errors_quiet)
 		kprintf("workload: (%u more errors in the last second, not shown)\n",
 			errors_quiet);
@@ -511,6 +533,81 @@ static void random_range(uint32_t *off, uint32_t *len)
 	*len = 1 + prng() % (EDU_DMA_USABLE - *off);
 }
 
+/* FNV-1a: what a spread page must hold, in 4 bytes. */
+static uint32_t checksum(const uint8_t *p, uint32_t len)
+{
+	uint32_t h = 2166136261u;
+
+	while (len--)
+		h = (h ^ *p++) * 16777619u;
+	return h;
+}
+
+static uint8_t *spread_page(uint32_t page)
+{
+	return spread_area + page * PAGE_SIZE;
+}
+
+/* One transfer of edu's whole (known) buffer into a random spread page. */
+static void spread_step(void)
+{
+	uint32_t page = prng() % SPREAD_PAGES;
+	struct dma_job job = {
+		.to_ram = true,
+		.ram = (uint32_t)spread_page(page),
+		.off = 0,
+		.len = EDU_DMA_USABLE,
+	};
+
+	if (!edu_buf_known)
+		return;
+	/* Unknown until the transfer is seen done. */
+	spread_sum[page] = 0;
+	if (!edu_dma(&job))
+		return;
+	spread_sum[page] = checksum(edu_buf_copy, job.len);
+	spread_len[page] = job.len;
+}
+
+static void spread_verify(void)
+{
+	uint32_t page, got;
+
+	for (page = 0; page < SPREAD_PAGES; page++) {
+		if (!spread_sum[page])
+			continue;
+		got = checksum(spread_page(page), spread_len[page]);
+		if (got != spread_sum[page])
+			report_error("spread page %u at 0x%x: checksum 0x%08x, expected 0x%08x (what DMA last wrote there)",
+				     page, (uint32_t)spread_page(page), got,
+				     spread_sum[page]);
+	}
+	spread_passes++;
+}
+
+static void fatal(const char *why);
+
+/*
+ * The spread pages start at the first page after the program; all RAM
+ * from there to 64 KiB below its top is filled with non-zero bytes.
+ */
+static void spread_init(const struct multiboot_info *mbi)
+{
+	uint32_t start = ((uint32_t)_end + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+	uint32_t end = start + SPREAD_PAGES * PAGE_SIZE, top, *w;
+
+	if (!mbi || !(mbi->flags & MULTIBOOT_INFO_MEMORY))
+		fatal("spread: the loader gave no memory size");
+	top = 0x100000 + mbi->mem_upper * 1024 - 0x10000;
+	if (end > top || end > EDU_DMA_RAM_LIMIT)
+		fatal("spread: not enough RAM below edu's DMA limit");
+	spread_area = (uint8_t *)start;
+	for (w = (uint32_t *)start; (uint32_t)w < top; w++)
+		*w = 0xa5a5a5a5u ^ (uint32_t)w;
+	kprintf("workload: spread: %u pages at 0x%08x, RAM filled up to 0x%08x\n",
+		SPREAD_PAGES, start, top);
+}
+
 static void iteration(void)
 {
 	uint32_t off, len;
@@ -529,6 +626,11 @@ static void iteration(void)
 		return;
 	random_range(&off, &len);
 	dma_from_device(off, len, !odd && use_irq);
+	if (spread) {
+		spread_step();
+		if (count.iter % SPREAD_VERIFY_EVERY == 0)
+			spread_verify();
+	}
 	progress();
 }
 
@@ -623,6 +725,7 @@ void workload_main(uint32_t magic, uint32_t mbi_addr)
 		kprintf("workload: note: not started by a multiboot loader (eax=0x%08x)\n",
 			magic);
 	busy = cmdline_has(mbi, "busy");
+	spread = cmdline_has(mbi, "spread");
 	if ((uint32_t)ram_dst + RAM_BUF_SIZE > EDU_DMA_RAM_LIMIT ||
 	    (uint32_t)ram_src + RAM_BUF_SIZE > EDU_DMA_RAM_LIMIT)
 		fatal("DMA buffers above edu's 28-bit DMA mask");
@@ -636,6 +739,9 @@ void workload_main(uint32_t magic, uint32_t mbi_addr)
 		busy ? "busy (no pacing)" : "paced");
 	kprintf("workload: phase word at 0x%08x (0x%x: factorial pending, 0x%x: DMA in flight)\n",
 		(uint32_t)&phase, PHASE_FACT, PHASE_DMA);
+
+	if (spread)
+		spread_init(mbi);
 
 	fact_table[0] = 1;
 	for (i = 1; i < FACT_INPUTS; i++)
