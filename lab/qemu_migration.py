@@ -104,7 +104,7 @@ class Monitor:
 class Qemu:
     """One QEMU process: its QMP monitor, its serial port and its log."""
 
-    def __init__(self, lab, name, device, incoming, append):
+    def __init__(self, lab, name, device, incoming, append, mem):
         self.lab = lab
         self.name = name
         self.device = device
@@ -117,7 +117,7 @@ class Qemu:
             if os.path.exists(path):
                 os.unlink(path)
         cmd = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg",
-               "-m", lab.mem, "-smp", "1", "-nodefaults", "-display",
+               "-m", mem, "-smp", "1", "-nodefaults", "-display",
                "none", "-no-reboot", "-no-user-config",
                "-device", device.qemu_arg,
                "-serial", "file:" + self.serial,
@@ -363,14 +363,15 @@ class Lab:
             old = bind(dev.bdf, "vfio-pci-mediate")
             self.old_drivers.setdefault(dev.bdf, old)
 
-    def start(self, name, device, incoming=False, append=None):
+    def start(self, name, device, incoming=False, append=None, mem=None):
         """Starts a QEMU on device; with incoming, it waits for a
-        migration on the next loopback port (Qemu.incoming)."""
+        migration on the next loopback port (Qemu.incoming).  mem: guest
+        RAM, self.mem by default."""
         uri = None
         if incoming:
             self.port += 1
             uri = "tcp:127.0.0.1:%d" % self.port
-        q = Qemu(self, name, device, uri, append)
+        q = Qemu(self, name, device, uri, append, mem or self.mem)
         self.qemus.append(q)
         return q
 
