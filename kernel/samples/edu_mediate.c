@@ -189,6 +189,17 @@ module_param(dma_mask_bits, uint, 0444);
 MODULE_PARM_DESC(dma_mask_bits,
 		 "Low bits of a DMA address that edu keeps, n for QEMU's dma_mask=2^n-1 (1-64, default 28); only 32 can be written through 4-byte registers");
 
+/*
+ * Off, nothing is pinned and Linux 6.1's type1 reports all guest RAM
+ * dirty on every sync, as it does for devices nobody mediates: the
+ * baseline of bench/dirty.  Read-only: a group that pinned once must pin
+ * for every transfer from then on.
+ */
+static bool dirty_tracking = true;
+module_param(dirty_tracking, bool, 0444);
+MODULE_PARM_DESC(dirty_tracking,
+		 "Pin the RAM pages edu's transfers write, for type1's dirty tracking (default: on)");
+
 #define EDU_STATE_VERSION	1
 #define EDU_STATE_BUF_VALID	BIT(0)	/* @dma_buf and @scratch_iova hold */
 
@@ -516,7 +527,8 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 	int ret;
 
 	if (to_ram) {
-		ret = vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt);
+		ret = dirty_tracking ?
+		      vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt) : 0;
 		if (ret)
 			return ret;
 		ret = edu_write_dma_regs(edu, EDU_BUF_START, ram, cnt);
@@ -530,7 +542,7 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 	if (ret == -ETIMEDOUT)
 		edu_master_kill(edu);
 	/* Done, never started, or bus mastering is off for good. */
-	if (to_ram)
+	if (to_ram && dirty_tracking)
 		vfio_pci_mediate_dirty_end(edu->mdev, ram, cnt);
 	return ret;
 }
@@ -993,7 +1005,7 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (to_ram) {
+	if (to_ram && dirty_tracking) {
 		ret = edu_dirty_track(edu, dst & edu_dma_mask(), cnt);
 		if (ret)
 			goto out_unlock;
@@ -1002,7 +1014,7 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 	if (!ret) {
 		WRITE_ONCE(edu->work_at, jiffies);
 		edu_note_iova(edu, to_ram ? dst : src);
-	} else if (to_ram) {
+	} else if (to_ram && dirty_tracking) {
 		/* No command, no transfer. */
 		edu->nr_dirty--;
 		vfio_pci_mediate_dirty_end(edu->mdev, dst & edu_dma_mask(),
