@@ -111,11 +111,7 @@ static void setup_two(struct tracked *a, struct tracked *b)
 {
 	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
 
-	lab_require();
-	mt_find_two_edu(bdf_a, bdf_b);
-	mt_bind_mediate(bdf_a);
-	mt_bind_mediate(bdf_b);
-	edu_module_load_for_test();
+	edu_setup_pair(bdf_a, bdf_b);
 	open_tracked(bdf_a, a);
 	open_tracked(bdf_b, b);
 }

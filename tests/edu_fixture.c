@@ -56,6 +56,15 @@ void edu_module_load_for_test(void)
 	close(fd);
 }
 
+void edu_setup_pair(char bdf_a[PCI_BDF_LEN], char bdf_b[PCI_BDF_LEN])
+{
+	lab_require();
+	mt_find_two_edu(bdf_a, bdf_b);
+	mt_bind_mediate(bdf_a);
+	mt_bind_mediate(bdf_b);
+	edu_module_load_for_test();
+}
+
 uint32_t edu_rd(struct vfmig_device *dev, uint32_t reg)
 {
 	uint64_t val = 0;

@@ -12,6 +12,8 @@
 
 #include <vfmig.h>
 
+#include "mediate_fixture.h"
+
 #define EDU_MODULE "edu_mediate"
 #define EDU_MEDIATOR "edu-mediate"
 
@@ -42,6 +44,12 @@
 
 /* Loads the built edu-mediate for this test and unloads it at its end. */
 void edu_module_load_for_test(void);
+
+/*
+ * Inside the lab: both edu devices bound to vfio-pci-mediate (restored at
+ * the end) and edu-mediate loaded.  Nothing is opened yet.
+ */
+void edu_setup_pair(char bdf_a[PCI_BDF_LEN], char bdf_b[PCI_BDF_LEN]);
 
 uint32_t edu_rd(struct vfmig_device *dev, uint32_t reg);
 void edu_wr(struct vfmig_device *dev, uint32_t reg, uint32_t val);

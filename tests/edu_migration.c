@@ -148,11 +148,7 @@ static void setup_two(struct side *a, struct side *b)
 {
 	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
 
-	lab_require();
-	mt_find_two_edu(bdf_a, bdf_b);
-	mt_bind_mediate(bdf_a);
-	mt_bind_mediate(bdf_b);
-	edu_module_load_for_test();
+	edu_setup_pair(bdf_a, bdf_b);
 	open_side(bdf_a, a, 0x1234);
 	open_side(bdf_b, b, 0xabcd);
 }
