@@ -19,8 +19,18 @@
  * (vfio_pci_mediate_dirty_end()); the user unmapping a range with pins
  * (our vfio_device_ops.dma_unmap) and the end of the open unpin what is
  * left.
+ *
+ * The same calls feed VFIO's DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*,
+ * what QEMU 8+ uses), offered for opens whose mediator declared that it
+ * reports every write (vfio_pci_mediate_dirty_enable_logging()): while
+ * logging runs, the pages of each range are recorded in an xarray, and a
+ * report walks only the recorded pages of the asked range, so its cost
+ * follows the dirty pages, not the range's size.  Pages of a transfer
+ * still in flight (pinned) are recorded again after each report.
  */
+#include <linux/interval_tree.h>
 #include <linux/iommu.h>
+#include <linux/iova_bitmap.h>
 #include <linux/slab.h>
 #include <linux/vfio.h>
 
@@ -44,20 +54,53 @@ void vpm_dirty_init(struct vfio_pci_mediate_device *mdev)
 {
 	mutex_init(&mdev->dirty.lock);
 	INIT_LIST_HEAD(&mdev->dirty.pins);
+	xa_init(&mdev->dirty.logged);
 }
 
-static void vpm_dirty_unpin(struct vfio_pci_mediate_device *mdev,
-			    struct vpm_dirty_pin *pin)
+/* Records the pages @first_pfn..+@npage that lie in a logged range. */
+static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
+			  unsigned int npage)
+{
+	unsigned long pfn;
+	u32 i;
+	int ret;
+
+	lockdep_assert_held(&d->lock);
+	for (pfn = first_pfn; pfn < first_pfn + npage; pfn++) {
+		u64 iova = (u64)pfn << PAGE_SHIFT;
+
+		for (i = 0; i < d->nr_ranges; i++)
+			if (iova >= d->ranges[i].start && iova <= d->ranges[i].last)
+				break;
+		if (i == d->nr_ranges)
+			continue;
+		ret = xa_err(xa_store(&d->logged, pfn, xa_mk_value(0),
+				      GFP_KERNEL));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void vpm_dirty_unpin_pages(struct vfio_pci_mediate_device *mdev,
+				  struct vpm_dirty_pin *pin)
 {
 	struct vfio_device *vdev = &mdev->core_device.vdev;
 	unsigned int i;
 
-	lockdep_assert_held(&mdev->dirty.lock);
 	if (bitmap_full(pin->pinned, pin->npage))
 		vfio_unpin_pages(vdev, pin->iova, pin->npage);
 	else
 		for_each_set_bit(i, pin->pinned, pin->npage)
 			vfio_unpin_pages(vdev, pin->iova + i * PAGE_SIZE, 1);
+	bitmap_zero(pin->pinned, pin->npage);
+}
+
+static void vpm_dirty_unpin(struct vfio_pci_mediate_device *mdev,
+			    struct vpm_dirty_pin *pin)
+{
+	lockdep_assert_held(&mdev->dirty.lock);
+	vpm_dirty_unpin_pages(mdev, pin);
 	list_del(&pin->node);
 	mdev->dirty.nr_pins--;
 	kfree(pin);
@@ -187,7 +230,20 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 		goto out_unlock;
 	}
 	ret = vpm_dirty_pin(mdev, pin, pages);
-	if (ret || bitmap_empty(pin->pinned, npage))
+	if (ret)
+		goto out_unlock;
+	/*
+	 * Without pins (nothing mapped writable, or a container that cannot
+	 * pin) the whole range is logged: a few false positives at worst.
+	 */
+	if (mdev->dirty.logging) {
+		ret = vpm_log_record(&mdev->dirty, first >> PAGE_SHIFT, npage);
+		if (ret) {
+			vpm_dirty_unpin_pages(mdev, pin);
+			goto out_unlock;
+		}
+	}
+	if (bitmap_empty(pin->pinned, npage))
 		goto out_unlock;
 	list_add_tail(&pin->node, &mdev->dirty.pins);
 	mdev->dirty.nr_pins++;
@@ -255,6 +311,137 @@ void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
 	mutex_unlock(&mdev->dirty.lock);
 }
 
+/**
+ * vfio_pci_mediate_dirty_enable_logging() - offer DMA logging for this open
+ * @mdev: the device, from the mediator's ->open()
+ *
+ * Declares that the mediator calls vfio_pci_mediate_dirty_begin() before
+ * every transfer its device makes into the user's memory, for as long as
+ * this open lasts.  The device then offers VFIO_DEVICE_FEATURE_DMA_LOGGING
+ * (START, STOP, REPORT) to the user; without this call it answers ENOTTY,
+ * as a device that cannot report its writes must.
+ *
+ * Context: the mediator's ->open().
+ */
+void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *mdev)
+{
+	mdev->dirty.logging_offered = true;
+}
+EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_enable_logging);
+
+static void vpm_log_stop_locked(struct vpm_dirty *d)
+{
+	lockdep_assert_held(&d->lock);
+	d->logging = false;
+	xa_destroy(&d->logged);
+	kfree(d->ranges);
+	d->ranges = NULL;
+	d->nr_ranges = 0;
+}
+
+static int vpm_log_start(struct vfio_device *core_vdev,
+			 struct rb_root_cached *ranges, u32 nnodes,
+			 u64 *page_size)
+{
+	struct vpm_dirty *d = &to_mediate_device(core_vdev)->dirty;
+	struct interval_tree_node *node;
+	struct vpm_dirty_pin *pin;
+	int ret = 0;
+	u32 i = 0;
+
+	mutex_lock(&d->lock);
+	if (d->logging) {
+		ret = -EBUSY;
+		goto out_unlock;
+	}
+	d->ranges = kcalloc(nnodes, sizeof(*d->ranges), GFP_KERNEL);
+	if (!d->ranges) {
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	/* vfio core checked them: aligned, not overlapping, no wrap. */
+	for (node = interval_tree_iter_first(ranges, 0, ULONG_MAX);
+	     node && i < nnodes; node = interval_tree_iter_next(node, 0,
+								 ULONG_MAX)) {
+		d->ranges[i].start = node->start;
+		d->ranges[i].last = node->last;
+		i++;
+	}
+	d->nr_ranges = i;
+	d->logging = true;
+	/* Transfers already under way write during the logging too. */
+	list_for_each_entry(pin, &d->pins, node) {
+		ret = vpm_log_record(d, pin->iova >> PAGE_SHIFT, pin->npage);
+		if (ret) {
+			vpm_log_stop_locked(d);
+			goto out_unlock;
+		}
+	}
+	/* Pages are recorded per CPU page; a report may ask any size. */
+	if (*page_size < PAGE_SIZE)
+		*page_size = PAGE_SIZE;
+out_unlock:
+	mutex_unlock(&d->lock);
+	return ret;
+}
+
+static int vpm_log_stop(struct vfio_device *core_vdev)
+{
+	struct vpm_dirty *d = &to_mediate_device(core_vdev)->dirty;
+
+	mutex_lock(&d->lock);
+	vpm_log_stop_locked(d);
+	mutex_unlock(&d->lock);
+	return 0;
+}
+
+/*
+ * Reports and forgets the recorded pages in [@iova, @iova + @length), then
+ * records again the pages of transfers still in flight there.
+ */
+static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
+				  unsigned long iova, unsigned long length,
+				  struct iova_bitmap *dirty)
+{
+	struct vpm_dirty *d = &to_mediate_device(core_vdev)->dirty;
+	unsigned long first = iova >> PAGE_SHIFT;
+	unsigned long last = (iova + length - 1) >> PAGE_SHIFT;
+	struct vpm_dirty_pin *pin;
+	unsigned long pfn;
+	void *entry;
+	int ret = 0;
+
+	mutex_lock(&d->lock);
+	if (!d->logging) {
+		ret = -EINVAL;
+		goto out_unlock;
+	}
+	xa_for_each_range(&d->logged, pfn, entry, first, last) {
+		iova_bitmap_set(dirty, (u64)pfn << PAGE_SHIFT, PAGE_SIZE);
+		xa_erase(&d->logged, pfn);
+	}
+	list_for_each_entry(pin, &d->pins, node) {
+		unsigned long p0 = max(pin->iova >> PAGE_SHIFT, first);
+		unsigned long p1 = min((pin->iova >> PAGE_SHIFT) + pin->npage - 1,
+				       last);
+
+		if (p0 <= p1) {
+			ret = vpm_log_record(d, p0, p1 - p0 + 1);
+			if (ret)
+				break;
+		}
+	}
+out_unlock:
+	mutex_unlock(&d->lock);
+	return ret;
+}
+
+static const struct vfio_log_ops vpm_log_ops = {
+	.log_start		= vpm_log_start,
+	.log_stop		= vpm_log_stop,
+	.log_read_and_clear	= vpm_log_read_and_clear,
+};
+
 /* The open ends: the mediator has been released, nothing writes any more. */
 void vpm_dirty_close(struct vfio_pci_mediate_device *mdev)
 {
@@ -263,5 +450,20 @@ void vpm_dirty_close(struct vfio_pci_mediate_device *mdev)
 	mutex_lock(&mdev->dirty.lock);
 	list_for_each_entry_safe(pin, next, &mdev->dirty.pins, node)
 		vpm_dirty_unpin(mdev, pin);
+	vpm_log_stop_locked(&mdev->dirty);
+	mdev->dirty.logging_offered = false;
 	mutex_unlock(&mdev->dirty.lock);
+	mdev->core_device.vdev.log_ops = NULL;
+}
+
+/*
+ * After the mediator's ->open(): DMA logging only for a mediator that
+ * declared it reports every write.  log_ops is set per open for the reason
+ * migration.c gives for mig_ops; vfio core reads it only in the device
+ * feature ioctl, which needs an open device fd.
+ */
+void vpm_dirty_open(struct vfio_pci_mediate_device *mdev)
+{
+	mdev->core_device.vdev.log_ops =
+		mdev->dirty.logging_offered ? &vpm_log_ops : NULL;
 }

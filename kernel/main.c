@@ -119,6 +119,7 @@ static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 	ret = vpm_mig_open(mdev);
 	if (ret)
 		goto out_disable;
+	vpm_dirty_open(mdev);
 
 	vfio_pci_core_finish_enable(vdev);
 	return 0;

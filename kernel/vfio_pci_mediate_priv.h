@@ -11,6 +11,7 @@
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_mediate.h>
 #include <linux/wait.h>
+#include <linux/xarray.h>
 
 #include "migration.h"
 
@@ -31,19 +32,35 @@ struct vfio_pci_mediate_registration {
 };
 
 /**
- * struct vpm_dirty - ranges pinned by vfio_pci_mediate_dirty_begin()
- * @lock: protects @pins and @nr_pins.  Taken in the mediator's callbacks
- *	and in vfio_device_ops.dma_unmap, which type1 calls holding its
+ * struct vpm_dirty - pages a device writes by DMA (dirty.c)
+ * @lock: protects all other members but @logging_offered.  Taken in the
+ *	mediator's callbacks, in the DMA logging ops and in
+ *	vfio_device_ops.dma_unmap, which type1 calls holding its
  *	device_list_lock; vfio_pin_pages() and vfio_unpin_pages() take
  *	type1's iommu->lock under it.  Order: type1's device_list_lock,
  *	@lock, type1's iommu->lock.
- * @pins: struct vpm_dirty_pin entries, oldest first
+ * @pins: struct vpm_dirty_pin entries (ranges pinned by
+ *	vfio_pci_mediate_dirty_begin()), oldest first
  * @nr_pins: entries in @pins
+ * @logging_offered: the mediator of this open reports every write; set in
+ *	its ->open(), cleared at close (both serialised by VFIO)
+ * @logging: VFIO DMA logging is started
+ * @logged: PFNs (IOVA >> PAGE_SHIFT) written since they were last
+ *	reported, inside @ranges
+ * @ranges: the IOVA ranges logging was started for
+ * @nr_ranges: entries in @ranges
  */
 struct vpm_dirty {
 	struct mutex lock;
 	struct list_head pins;
 	unsigned int nr_pins;
+	bool logging_offered;
+	bool logging;
+	struct xarray logged;
+	struct vpm_log_range {
+		u64 start, last;
+	} *ranges;
+	u32 nr_ranges;
 };
 
 /**
@@ -116,6 +133,7 @@ int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
 void vpm_dirty_init(struct vfio_pci_mediate_device *mdev);
 void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
 			 u64 length);
+void vpm_dirty_open(struct vfio_pci_mediate_device *mdev);
 void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
 
 /* helpers.c */

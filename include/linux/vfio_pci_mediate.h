@@ -248,5 +248,6 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 				 dma_addr_t iova, size_t len);
 void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
 				dma_addr_t iova, size_t len);
+void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *mdev);
 
 #endif /* LINUX_VFIO_PCI_MEDIATE_H */
