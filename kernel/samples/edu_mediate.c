@@ -27,7 +27,8 @@
  *    pages are pinned (vfio_pci_mediate_dirty_begin()), and they are
  *    unpinned once the engine is seen idle (at the next DMA command or a
  *    drain).  So Linux 6.1's type1 reports only those pages and the ones
- *    the CPU wrote, instead of all guest RAM.  A DMA command that cannot
+ *    the CPU wrote, instead of all guest RAM; and the same pages feed
+ *    VFIO DMA logging, which this open offers.  A DMA command that cannot
  *    be tracked (pinning failed, or EDU_NR_DIRTY transfers into RAM
  *    unfinished) is refused.
  *
@@ -898,6 +899,8 @@ static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	edu->run_state = VFIO_PCI_MEDIATE_RUNNING;
 	/* A previous open may have left work in flight. */
 	edu->work_at = jiffies;
+	if (dirty_tracking)
+		vfio_pci_mediate_dirty_enable_logging(mdev);
 	*handle = edu;
 	return 0;
 }
