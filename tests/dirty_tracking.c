@@ -12,6 +12,10 @@
  *    16 transfers: every page a transfer wrote must be reported (0
  *    misses), and the reports must stay far from "everything" (false
  *    positives are counted and printed).
+ *  - v2_logging_random_dma: the same through VFIO DMA logging
+ *    (VFIO_DEVICE_FEATURE_DMA_LOGGING_START/REPORT/STOP on the device fd,
+ *    what QEMU 8+ uses): the first report is empty, then 0 misses and
+ *    far from everything after 1000 transfers.
  *  - type1_unmap_with_pins: the user unmaps memory while a transfer into
  *    it has its pages pinned: the unmap succeeds at once (the framework's
  *    dma_unmap drops the pins), and the device then works on, with new
@@ -147,6 +151,62 @@ static void start_random_transfer(struct tracked *t, uint64_t *rng)
 		  (iova + len - 1 - MEM_IOVA) / PAGE);
 }
 
+/* VFIO DMA logging of the tracked memory, on the device fd. */
+static void logging_start(struct tracked *t)
+{
+	struct vfio_device_feature_dma_logging_range range = {
+		.iova = MEM_IOVA,
+		.length = MEM_LEN,
+	};
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_feature_dma_logging_control control;
+	} req = {
+		.hdr.argsz = sizeof(req),
+		.hdr.flags = VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+		.control.page_size = PAGE,
+		.control.num_ranges = 1,
+		.control.ranges = (uintptr_t)&range,
+	};
+
+	ASSERT_OK(ioctl(vfmig_device_fd(t->dev), VFIO_DEVICE_FEATURE, &req));
+	ASSERT_EQ(req.control.page_size, (uint64_t)PAGE);
+}
+
+static void logging_stop(struct tracked *t)
+{
+	struct vfio_device_feature hdr = {
+		.argsz = sizeof(hdr),
+		.flags = VFIO_DEVICE_FEATURE_SET |
+			 VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+	};
+
+	ASSERT_OK(ioctl(vfmig_device_fd(t->dev), VFIO_DEVICE_FEATURE, &hdr));
+}
+
+/* One DMA_LOGGING_REPORT of the whole memory, ORed into @bits. */
+static void logging_report(struct tracked *t, uint64_t bits[BITMAP_WORDS])
+{
+	uint64_t now[BITMAP_WORDS] = { 0 };
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_feature_dma_logging_report report;
+	} req = {
+		.hdr.argsz = sizeof(req),
+		.hdr.flags = VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+		.report.iova = MEM_IOVA,
+		.report.length = MEM_LEN,
+		.report.page_size = PAGE,
+		.report.bitmap = (uintptr_t)now,
+	};
+
+	ASSERT_OK(ioctl(vfmig_device_fd(t->dev), VFIO_DEVICE_FEATURE, &req));
+	for (unsigned int i = 0; i < BITMAP_WORDS; i++)
+		bits[i] |= now[i];
+}
+
 /* Misses (written, not reported) fail the test; returns false positives. */
 static unsigned int check_reports(struct tracked *t)
 {
@@ -173,10 +233,38 @@ static unsigned int check_reports(struct tracked *t)
 	return fp;
 }
 
+/*
+ * TRANSFERS_PER_DEVICE random transfers on each device, the two running
+ * side by side, with a report (@report) every REPORT_EVERY; then one last
+ * report and the checks: 0 misses, and far from "all dirty".
+ */
+static void random_transfers(struct tracked t[2],
+			     void (*report_fn)(struct tracked *, uint64_t *))
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+	for (int n = 0; n < TRANSFERS_PER_DEVICE; n++) {
+		for (int i = 0; i < 2; i++)
+			start_random_transfer(&t[i], &rng);
+		for (int i = 0; i < 2; i++)
+			edu_wait_clear(t[i].dev, REG_DMA_CMD, DMA_RUN);
+		if (n % REPORT_EVERY == REPORT_EVERY - 1)
+			for (int i = 0; i < 2; i++)
+				report_fn(&t[i], t[i].reported);
+	}
+	for (int i = 0; i < 2; i++) {
+		unsigned int fp;
+
+		report_fn(&t[i], t[i].reported);
+		fp = check_reports(&t[i]);
+		ASSERT_LT(count_bits(t[i].reported), MEM_PAGES / 2);
+		ASSERT_LT(fp, MEM_PAGES / 10);
+	}
+}
+
 TEST_NAMED(type1_random_dma, "dirty.type1_random_dma", 600)
 {
 	struct tracked t[2];
-	uint64_t rng = 0x9e3779b97f4a7c15ull;
 	uint64_t first[2][BITMAP_WORDS] = { { 0 } };
 
 	setup_two(&t[0], &t[1]);
@@ -189,25 +277,28 @@ TEST_NAMED(type1_random_dma, "dirty.type1_random_dma", 600)
 		ASSERT_EQ(count_bits(first[i]), MEM_PAGES);
 	}
 
-	for (int n = 0; n < TRANSFERS_PER_DEVICE; n++) {
-		for (int i = 0; i < 2; i++)
-			start_random_transfer(&t[i], &rng);
-		for (int i = 0; i < 2; i++)
-			edu_wait_clear(t[i].dev, REG_DMA_CMD, DMA_RUN);
-		if (n % REPORT_EVERY == REPORT_EVERY - 1)
-			for (int i = 0; i < 2; i++)
-				report(&t[i], t[i].reported);
-	}
-	for (int i = 0; i < 2; i++) {
-		unsigned int fp;
-
-		report(&t[i], t[i].reported);
-		fp = check_reports(&t[i]);
-		/* Far from type1's "all dirty". */
-		ASSERT_LT(count_bits(t[i].reported), MEM_PAGES / 2);
-		ASSERT_LT(fp, MEM_PAGES / 10);
+	random_transfers(t, report);
+	for (int i = 0; i < 2; i++)
 		dirty_pages_ioctl(&t[i], VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+}
+
+TEST_NAMED(v2_logging_random_dma, "dirty.v2_logging_random_dma", 600)
+{
+	struct tracked t[2];
+
+	setup_two(&t[0], &t[1]);
+	for (int i = 0; i < 2; i++) {
+		uint64_t first[BITMAP_WORDS] = { 0 };
+
+		logging_start(&t[i]);
+		logging_report(&t[i], first);
+		test_log("%s: first report after DMA_LOGGING_START: %u pages",
+			 vfmig_bdf(t[i].dev), count_bits(first));
+		ASSERT_EQ(count_bits(first), 0u);
 	}
+	random_transfers(t, logging_report);
+	for (int i = 0; i < 2; i++)
+		logging_stop(&t[i]);
 }
 
 TEST_NAMED(type1_unmap_with_pins, "dirty.type1_unmap_with_pins", 120)
