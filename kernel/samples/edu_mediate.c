@@ -25,8 +25,8 @@
  *  - tells the IOMMU backend's dirty tracking which RAM pages the device
  *    writes: before a transfer into RAM starts (the user's or its own) its
  *    pages are pinned (vfio_pci_mediate_dirty_begin()), and they are
- *    unpinned once the engine is seen idle (at the next DMA command or a
- *    drain).  So Linux 6.1's type1 reports only those pages and the ones
+ *    unpinned once the engine is seen idle (at the next DMA command, of
+ *    either direction, or a drain).  So Linux 6.1's type1 reports only those pages and the ones
  *    the CPU wrote, instead of all guest RAM; and the same pages feed
  *    VFIO DMA logging, which this open offers.  A DMA command that cannot
  *    be tracked (pinning failed, or EDU_NR_DIRTY transfers into RAM
@@ -944,16 +944,13 @@ static int edu_mmap(void *handle, unsigned int index,
 /*
  * Pins the RAM range a transfer into RAM is about to write (the model
  * starts at the destination register masked with its dma_mask), for
- * dirty tracking, and remembers it until the engine is seen idle.
- * @dma_lock held.
+ * dirty tracking, and remembers it until the engine is seen idle (at the
+ * next DMA command of either direction, or a drain).  @dma_lock held.
  */
 static int edu_dirty_track(struct edu_dev *edu, u32 ram, u32 cnt)
 {
 	int ret;
 
-	ret = edu_dirty_settle(edu);
-	if (ret)
-		return ret;
 	if (edu->nr_dirty == EDU_NR_DIRTY) {
 		pci_info_ratelimited(edu->pdev,
 				     "DMA command refused: %u transfers into RAM not finished yet\n",
@@ -991,7 +988,9 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 		return -EBUSY;
 
 	mutex_lock(&edu->dma_lock);
-	ret = edu_read(edu, EDU_REG_DMA_SRC, &src);
+	ret = edu_dirty_settle(edu);
+	if (!ret)
+		ret = edu_read(edu, EDU_REG_DMA_SRC, &src);
 	if (!ret)
 		ret = edu_read(edu, EDU_REG_DMA_DST, &dst);
 	if (!ret)
