@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Time of a VFIO DMA_LOGGING_REPORT on an edu device served by edu-mediate,
+ * by the size of the range asked: 16 MiB and 64 GiB, each with one page
+ * dirty (a transfer buffer->RAM just before, not timed), and 64 GiB with
+ * none.  The framework walks only the recorded pages; vfio core still
+ * pins and walks the user's bitmap (2 MiB for 64 GiB of 4 KiB pages).
+ *
+ * Runs inside the lab, started by bench/dirty with the device's BDF (bound
+ * to vfio-pci-mediate, edu-mediate loaded with dirty tracking on).  Prints
+ * the median of ROUNDS of each; asserts nothing beyond the calls working.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+#include <vfmig.h>
+
+#define PAGE 4096u
+#define MEM_IOVA 0x1000000ull		/* 16 MiB mapped here */
+#define MEM_LEN (16ull << 20)
+#define BIG_IOVA (1ull << 30)		/* logged, not mapped */
+#define BIG_LEN (64ull << 30)
+#define ROUNDS 7
+
+#define REG_DMA_SRC 0x80
+#define REG_DMA_DST 0x88
+#define REG_DMA_CNT 0x90
+#define REG_DMA_CMD 0x98
+#define DMA_RUN 0x1u
+#define DMA_TO_RAM 0x2u
+#define BUF_START 0x40000u
+
+static void die(const char *what, int err, struct vfmig_device *dev)
+{
+	fprintf(stderr, "dirty-report: %s: %s%s%s\n", what, strerror(err),
+		dev ? ": " : "", dev ? vfmig_strerror(dev) : "");
+	exit(1);
+}
+
+static double now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* A transfer of 64 bytes between the buffer and RAM, waited for. */
+static void transfer(struct vfmig_device *dev, bool to_ram)
+{
+	const uint32_t regs[][2] = {
+		{ REG_DMA_SRC, to_ram ? BUF_START : (uint32_t)MEM_IOVA },
+		{ REG_DMA_DST, to_ram ? (uint32_t)MEM_IOVA : BUF_START },
+		{ REG_DMA_CNT, 64 },
+		{ REG_DMA_CMD, DMA_RUN | (to_ram ? DMA_TO_RAM : 0) },
+	};
+	uint64_t cmd = DMA_RUN;
+	int ret = 0;
+
+	for (size_t i = 0; !ret && i < sizeof(regs) / sizeof(regs[0]); i++)
+		ret = vfmig_bar_write(dev, 0, regs[i][0], 4, regs[i][1]);
+	for (int i = 0; !ret && (cmd & DMA_RUN) && i < 5000; i++) {
+		ret = vfmig_bar_read(dev, 0, REG_DMA_CMD, 4, &cmd);
+		usleep(1000);
+	}
+	if (ret)
+		die("transfer", -ret, dev);
+	if (cmd & DMA_RUN)
+		die("transfer", ETIMEDOUT, NULL);
+}
+
+/*
+ * One page written by edu.  A transfer the other way follows: edu-mediate
+ * unpins a transfer's pages at the next command, and pinned pages are
+ * reported again after every report.
+ */
+static void dirty_one_page(struct vfmig_device *dev)
+{
+	transfer(dev, true);
+	transfer(dev, false);
+}
+
+static void logging_start(struct vfmig_device *dev)
+{
+	struct vfio_device_feature_dma_logging_range ranges[2] = {
+		{ .iova = MEM_IOVA, .length = MEM_LEN },
+		{ .iova = BIG_IOVA, .length = BIG_LEN },
+	};
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_feature_dma_logging_control control;
+	} req = {
+		.hdr.argsz = sizeof(req),
+		.hdr.flags = VFIO_DEVICE_FEATURE_SET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+		.control.page_size = PAGE,
+		.control.num_ranges = 2,
+		.control.ranges = (uintptr_t)ranges,
+	};
+
+	if (ioctl(vfmig_device_fd(dev), VFIO_DEVICE_FEATURE, &req))
+		die("DMA_LOGGING_START", errno, NULL);
+}
+
+/* Microseconds of one REPORT of [iova, iova + len); *pages gets the count. */
+static double report_us(struct vfmig_device *dev, uint64_t iova,
+			uint64_t len, uint64_t *bitmap, unsigned int *pages)
+{
+	size_t words = len / PAGE / 64;
+	struct {
+		struct vfio_device_feature hdr;
+		struct vfio_device_feature_dma_logging_report report;
+	} req = {
+		.hdr.argsz = sizeof(req),
+		.hdr.flags = VFIO_DEVICE_FEATURE_GET |
+			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+		.report.iova = iova,
+		.report.length = len,
+		.report.page_size = PAGE,
+		.report.bitmap = (uintptr_t)bitmap,
+	};
+	double t0, t1;
+
+	memset(bitmap, 0, words * sizeof(*bitmap));
+	t0 = now_us();
+	if (ioctl(vfmig_device_fd(dev), VFIO_DEVICE_FEATURE, &req))
+		die("DMA_LOGGING_REPORT", errno, NULL);
+	t1 = now_us();
+	*pages = 0;
+	for (size_t i = 0; i < words; i++)
+		*pages += (unsigned int)__builtin_popcountll(bitmap[i]);
+	return t1 - t0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+static double median(double *v)
+{
+	qsort(v, ROUNDS, sizeof(*v), cmp_double);
+	return v[ROUNDS / 2];
+}
+
+int main(int argc, char **argv)
+{
+	/* The big range spans [MEM_IOVA, BIG_IOVA + BIG_LEN): 65 GiB. */
+	uint64_t span = BIG_IOVA + BIG_LEN - MEM_IOVA;
+	double small[ROUNDS], big[ROUNDS], empty[ROUNDS];
+	struct vfmig_device *dev;
+	struct vfmig_error err;
+	unsigned int pages;
+	uint64_t *bitmap;
+	void *mem;
+	int ret;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: dirty-report BDF\n");
+		return 2;
+	}
+	ret = vfmig_open(argv[1], &dev, &err);
+	if (ret) {
+		fprintf(stderr, "dirty-report: %s: %s\n", argv[1], err.msg);
+		return 1;
+	}
+	ret = vfmig_dma_alloc(dev, MEM_IOVA, MEM_LEN, &mem);
+	if (!ret)
+		ret = vfmig_enable_mem_and_dma(dev);
+	if (ret)
+		die("set-up", -ret, dev);
+	bitmap = calloc(span / PAGE / 64, sizeof(*bitmap));
+	if (!bitmap)
+		die("bitmap", ENOMEM, NULL);
+	logging_start(dev);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		dirty_one_page(dev);
+		small[r] = report_us(dev, MEM_IOVA, MEM_LEN, bitmap, &pages);
+		if (pages != 1)
+			die("16 MiB report: not 1 page", EPROTO, NULL);
+		dirty_one_page(dev);
+		big[r] = report_us(dev, MEM_IOVA, span, bitmap, &pages);
+		if (pages != 1)
+			die("65 GiB report: not 1 page", EPROTO, NULL);
+		empty[r] = report_us(dev, MEM_IOVA, span, bitmap, &pages);
+		if (pages != 0)
+			die("65 GiB report: pages left", EPROTO, NULL);
+	}
+	printf("DMA_LOGGING_REPORT, median of %d (microseconds):\n", ROUNDS);
+	printf("  16 MiB, 1 dirty page   %10.0f\n", median(small));
+	printf("  65 GiB, 1 dirty page   %10.0f\n", median(big));
+	printf("  65 GiB, no dirty page  %10.0f\n", median(empty));
+	printf("  65 GiB / 16 MiB        %10.1fx  (the range is 4160x larger)\n",
+	       median(big) / median(small));
+	free(bitmap);
+	vfmig_close(dev);
+	return 0;
+}
