@@ -172,9 +172,7 @@ static int vpm_dirty_pin(struct vfio_pci_mediate_device *mdev,
 	return 0;
 
 unwind:
-	for_each_set_bit(i, pin->pinned, pin->npage)
-		vfio_unpin_pages(vdev, pin->iova + i * PAGE_SIZE, 1);
-	bitmap_zero(pin->pinned, pin->npage);
+	vpm_dirty_unpin_pages(mdev, pin);
 	return ret < 0 ? ret : -EIO;
 }
 
