@@ -175,6 +175,36 @@ VFMIG_EXPORT int vfmig_dma_alloc(struct vfmig_device *dev, uint64_t iova,
 VFMIG_EXPORT int vfmig_dma_free(struct vfmig_device *dev, void *vaddr);
 
 /* ----------------------------------------------------------------------
+ * DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*): the device's driver
+ * reports the pages the device wrote.  -ENOTTY: the device offers none
+ * (with vfio-pci-mediate: its mediator cannot report its writes).
+ */
+
+/* An IOVA range; the layout of the uAPI's dma_logging_range. */
+struct vfmig_range {
+	uint64_t iova;
+	uint64_t length;
+};
+
+/*
+ * Starts logging the @nr non-overlapping @ranges, each aligned to
+ * *@page_size (a power of two); the driver may raise *@page_size.
+ */
+VFMIG_EXPORT int vfmig_dma_logging_start(struct vfmig_device *dev,
+					 const struct vfmig_range *ranges,
+					 uint32_t nr, uint64_t *page_size);
+VFMIG_EXPORT int vfmig_dma_logging_stop(struct vfmig_device *dev);
+/*
+ * Sets bit n of @bitmap (little-endian 64-bit words, length / page_size
+ * bits rounded up to a word) for each page [iova + n * page_size, +
+ * page_size) written since it was last reported, and forgets those pages.
+ * No bit is cleared: zero @bitmap first to see one report alone.
+ */
+VFMIG_EXPORT int vfmig_dma_logging_report(struct vfmig_device *dev,
+					  uint64_t iova, uint64_t length,
+					  uint64_t page_size, uint64_t *bitmap);
+
+/* ----------------------------------------------------------------------
  * Regions
  */
 

@@ -131,6 +131,12 @@ int parse_bdf_or_explain(const char *in, char out[VFMIG_BDF_LEN],
 
 /* -errno of the last failing libc call (never 0: -EIO if errno is 0). */
 int neg_errno(void);
+/*
+ * VFIO_DEVICE_FEATURE with @flags (GET/SET/PROBE | feature) and @len (at
+ * most 64) bytes of payload in and out of @payload.  -errno.
+ */
+int feature_ioctl(struct vfmig_device *dev, uint32_t flags, void *payload,
+		  size_t len);
 
 /* read/write of all @len bytes, retrying EINTR and short transfers. */
 int write_all(int fd, const void *buf, size_t len);

@@ -44,29 +44,6 @@ static const char *busy_hint(int err)
 	       "";
 }
 
-/*
- * VFIO_DEVICE_FEATURE with @flags (GET/SET/PROBE | feature) and @len bytes
- * of payload in and out of @payload.  -errno.
- */
-static int feature_ioctl(struct vfmig_device *dev, uint32_t flags,
-			 void *payload, size_t len)
-{
-	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) /
-		     sizeof(uint64_t)];
-	struct vfio_device_feature *f = (void *)buf;
-
-	if (len > sizeof(buf) - sizeof(*f))
-		return -EINVAL;
-	memset(buf, 0, sizeof(buf));
-	f->argsz = (uint32_t)(sizeof(*f) + len);
-	f->flags = flags;
-	memcpy(f->data, payload, len);
-	if (ioctl(dev->fd, VFIO_DEVICE_FEATURE, f))
-		return neg_errno();
-	memcpy(payload, f->data, len);
-	return 0;
-}
-
 static int mig_flags_locked(struct vfmig_device *dev, uint64_t *flags)
 {
 	struct vfio_device_feature_migration mig = { 0 };

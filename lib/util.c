@@ -5,7 +5,10 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <linux/vfio.h>
 
 #include "internal.h"
 
@@ -138,4 +141,29 @@ size_t page_size(void)
 	long ps = sysconf(_SC_PAGESIZE);
 
 	return ps > 0 ? (size_t)ps : 4096;
+}
+
+/*
+ * VFIO_DEVICE_FEATURE with @flags (GET/SET/PROBE | feature) and @len bytes
+ * of payload in and out of @payload.  -errno.
+ */
+int feature_ioctl(struct vfmig_device *dev, uint32_t flags,
+			 void *payload, size_t len)
+{
+	uint64_t buf[(sizeof(struct vfio_device_feature) + 64) /
+		     sizeof(uint64_t)];
+	struct vfio_device_feature *f = (void *)buf;
+
+	if (len > sizeof(buf) - sizeof(*f))
+		return -EINVAL;
+	memset(buf, 0, sizeof(buf));
+	f->argsz = (uint32_t)(sizeof(*f) + len);
+	f->flags = flags;
+	if (len)
+		memcpy(f->data, payload, len);
+	if (ioctl(dev->fd, VFIO_DEVICE_FEATURE, f))
+		return neg_errno();
+	if (len)
+		memcpy(payload, f->data, len);
+	return 0;
 }
