@@ -16,10 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/vfio.h>
 
 #include <vfmig.h>
 
@@ -90,24 +88,16 @@ static void dirty_one_page(struct vfmig_device *dev)
 
 static void logging_start(struct vfmig_device *dev)
 {
-	struct vfio_device_feature_dma_logging_range ranges[2] = {
+	const struct vfmig_range ranges[2] = {
 		{ .iova = MEM_IOVA, .length = MEM_LEN },
 		{ .iova = BIG_IOVA, .length = BIG_LEN },
 	};
-	struct {
-		struct vfio_device_feature hdr;
-		struct vfio_device_feature_dma_logging_control control;
-	} req = {
-		.hdr.argsz = sizeof(req),
-		.hdr.flags = VFIO_DEVICE_FEATURE_SET |
-			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
-		.control.page_size = PAGE,
-		.control.num_ranges = 2,
-		.control.ranges = (uintptr_t)ranges,
-	};
+	uint64_t page_size = PAGE;
+	int ret;
 
-	if (ioctl(vfmig_device_fd(dev), VFIO_DEVICE_FEATURE, &req))
-		die("DMA_LOGGING_START", errno, NULL);
+	ret = vfmig_dma_logging_start(dev, ranges, 2, &page_size);
+	if (ret)
+		die("DMA logging", -ret, dev);
 }
 
 /* Microseconds of one REPORT of [iova, iova + len); *pages gets the count. */
@@ -115,25 +105,15 @@ static double report_us(struct vfmig_device *dev, uint64_t iova,
 			uint64_t len, uint64_t *bitmap, unsigned int *pages)
 {
 	size_t words = len / PAGE / 64;
-	struct {
-		struct vfio_device_feature hdr;
-		struct vfio_device_feature_dma_logging_report report;
-	} req = {
-		.hdr.argsz = sizeof(req),
-		.hdr.flags = VFIO_DEVICE_FEATURE_GET |
-			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
-		.report.iova = iova,
-		.report.length = len,
-		.report.page_size = PAGE,
-		.report.bitmap = (uintptr_t)bitmap,
-	};
 	double t0, t1;
+	int ret;
 
 	memset(bitmap, 0, words * sizeof(*bitmap));
 	t0 = now_us();
-	if (ioctl(vfmig_device_fd(dev), VFIO_DEVICE_FEATURE, &req))
-		die("DMA_LOGGING_REPORT", errno, NULL);
+	ret = vfmig_dma_logging_report(dev, iova, len, PAGE, bitmap);
 	t1 = now_us();
+	if (ret)
+		die("DMA logging", -ret, dev);
 	*pages = 0;
 	for (size_t i = 0; i < words; i++)
 		*pages += (unsigned int)__builtin_popcountll(bitmap[i]);

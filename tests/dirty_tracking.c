@@ -13,8 +13,8 @@
  *    misses), and the reports must stay far from "everything" (false
  *    positives are counted and printed).
  *  - v2_logging_random_dma: the same through VFIO DMA logging
- *    (VFIO_DEVICE_FEATURE_DMA_LOGGING_START/REPORT/STOP on the device fd,
- *    what QEMU 8+ uses): the first report is empty, then 0 misses and
+ *    (VFIO_DEVICE_FEATURE_DMA_LOGGING_START/REPORT/STOP, what QEMU 8+
+ *    uses, through libvfmig): the first report is empty, then 0 misses and
  *    far from everything after 1000 transfers.
  *  - type1_unmap_with_pins: the user unmaps memory while a transfer into
  *    it has its pages pinned: the unmap succeeds at once (the framework's
@@ -151,60 +151,21 @@ static void start_random_transfer(struct tracked *t, uint64_t *rng)
 		  (iova + len - 1 - MEM_IOVA) / PAGE);
 }
 
-/* VFIO DMA logging of the tracked memory, on the device fd. */
+/* VFIO DMA logging of the tracked memory, through libvfmig. */
 static void logging_start(struct tracked *t)
 {
-	struct vfio_device_feature_dma_logging_range range = {
-		.iova = MEM_IOVA,
-		.length = MEM_LEN,
-	};
-	struct {
-		struct vfio_device_feature hdr;
-		struct vfio_device_feature_dma_logging_control control;
-	} req = {
-		.hdr.argsz = sizeof(req),
-		.hdr.flags = VFIO_DEVICE_FEATURE_SET |
-			     VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
-		.control.page_size = PAGE,
-		.control.num_ranges = 1,
-		.control.ranges = (uintptr_t)&range,
-	};
+	struct vfmig_range range = { .iova = MEM_IOVA, .length = MEM_LEN };
+	uint64_t page_size = PAGE;
 
-	ASSERT_OK(ioctl(vfmig_device_fd(t->dev), VFIO_DEVICE_FEATURE, &req));
-	ASSERT_EQ(req.control.page_size, (uint64_t)PAGE);
-}
-
-static void logging_stop(struct tracked *t)
-{
-	struct vfio_device_feature hdr = {
-		.argsz = sizeof(hdr),
-		.flags = VFIO_DEVICE_FEATURE_SET |
-			 VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
-	};
-
-	ASSERT_OK(ioctl(vfmig_device_fd(t->dev), VFIO_DEVICE_FEATURE, &hdr));
+	MG_OK(t->dev, vfmig_dma_logging_start(t->dev, &range, 1, &page_size));
+	ASSERT_EQ(page_size, (uint64_t)PAGE);
 }
 
 /* One DMA_LOGGING_REPORT of the whole memory, ORed into @bits. */
 static void logging_report(struct tracked *t, uint64_t bits[BITMAP_WORDS])
 {
-	uint64_t now[BITMAP_WORDS] = { 0 };
-	struct {
-		struct vfio_device_feature hdr;
-		struct vfio_device_feature_dma_logging_report report;
-	} req = {
-		.hdr.argsz = sizeof(req),
-		.hdr.flags = VFIO_DEVICE_FEATURE_GET |
-			     VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
-		.report.iova = MEM_IOVA,
-		.report.length = MEM_LEN,
-		.report.page_size = PAGE,
-		.report.bitmap = (uintptr_t)now,
-	};
-
-	ASSERT_OK(ioctl(vfmig_device_fd(t->dev), VFIO_DEVICE_FEATURE, &req));
-	for (unsigned int i = 0; i < BITMAP_WORDS; i++)
-		bits[i] |= now[i];
+	MG_OK(t->dev, vfmig_dma_logging_report(t->dev, MEM_IOVA, MEM_LEN, PAGE,
+					       bits));
 }
 
 /* Misses (written, not reported) fail the test; returns false positives. */
@@ -298,7 +259,7 @@ TEST_NAMED(v2_logging_random_dma, "dirty.v2_logging_random_dma", 600)
 	}
 	random_transfers(t, logging_report);
 	for (int i = 0; i < 2; i++)
-		logging_stop(&t[i]);
+		MG_OK(t[i].dev, vfmig_dma_logging_stop(t[i].dev));
 }
 
 TEST_NAMED(type1_unmap_with_pins, "dirty.type1_unmap_with_pins", 120)
