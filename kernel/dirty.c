@@ -53,6 +53,7 @@ struct vpm_dirty_pin {
 void vpm_dirty_init(struct vfio_pci_mediate_device *mdev)
 {
 	mutex_init(&mdev->dirty.lock);
+	mutex_init(&mdev->dirty.log_lock);
 	INIT_LIST_HEAD(&mdev->dirty.pins);
 	xa_init(&mdev->dirty.logged);
 }
@@ -337,21 +338,36 @@ static void vpm_log_stop_locked(struct vpm_dirty *d)
 	d->nr_ranges = 0;
 }
 
+/* The mediator's ->dirty_tracking(), outside @lock (it may trap). */
+static int vpm_log_tell_mediator(struct vfio_pci_mediate_device *mdev,
+				 bool on)
+{
+	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+
+	return ops->dirty_tracking ? ops->dirty_tracking(mdev->handle, on) : 0;
+}
+
 static int vpm_log_start(struct vfio_device *core_vdev,
 			 struct rb_root_cached *ranges, u32 nnodes,
 			 u64 *page_size)
 {
-	struct vpm_dirty *d = &to_mediate_device(core_vdev)->dirty;
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vpm_dirty *d = &mdev->dirty;
 	struct interval_tree_node *node;
 	struct vpm_dirty_pin *pin;
-	int ret = 0;
+	int ret;
 	u32 i = 0;
 
-	mutex_lock(&d->lock);
+	mutex_lock(&d->log_lock);
 	if (d->logging) {
 		ret = -EBUSY;
-		goto out_unlock;
+		goto out_unlock_log;
 	}
+	ret = vpm_log_tell_mediator(mdev, true);
+	if (ret)
+		goto out_unlock_log;
+
+	mutex_lock(&d->lock);
 	d->ranges = kcalloc(nnodes, sizeof(*d->ranges), GFP_KERNEL);
 	if (!d->ranges) {
 		ret = -ENOMEM;
@@ -372,7 +388,7 @@ static int vpm_log_start(struct vfio_device *core_vdev,
 		ret = vpm_log_record(d, pin->iova >> PAGE_SHIFT, pin->npage);
 		if (ret) {
 			vpm_log_stop_locked(d);
-			goto out_unlock;
+			break;
 		}
 	}
 	/* Pages are recorded per CPU page; a report may ask any size. */
@@ -380,16 +396,27 @@ static int vpm_log_start(struct vfio_device *core_vdev,
 		*page_size = PAGE_SIZE;
 out_unlock:
 	mutex_unlock(&d->lock);
+	if (ret)
+		vpm_log_tell_mediator(mdev, false);
+out_unlock_log:
+	mutex_unlock(&d->log_lock);
 	return ret;
 }
 
 static int vpm_log_stop(struct vfio_device *core_vdev)
 {
-	struct vpm_dirty *d = &to_mediate_device(core_vdev)->dirty;
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vpm_dirty *d = &mdev->dirty;
+	bool was_logging;
 
+	mutex_lock(&d->log_lock);
 	mutex_lock(&d->lock);
+	was_logging = d->logging;
 	vpm_log_stop_locked(d);
 	mutex_unlock(&d->lock);
+	if (was_logging)
+		vpm_log_tell_mediator(mdev, false);
+	mutex_unlock(&d->log_lock);
 	return 0;
 }
 

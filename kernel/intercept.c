@@ -56,7 +56,11 @@ static int default_region_info(struct vfio_pci_core_device *vdev,
 					sizeof(msix_mappable));
 }
 
-/* VFIO_DEVICE_GET_REGION_INFO answered by a mediator, or 1 to pass on. */
+/*
+ * VFIO_DEVICE_GET_REGION_INFO answered by a mediator and, for a BAR with
+ * trappable ranges, with the framework's sparse-mmap capability; or 1 to
+ * pass on.
+ */
 static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 				struct vfio_region_info __user *arg)
 {
@@ -65,7 +69,9 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
 	struct vfio_region_info info;
 	bool pt = false;
+	bool trap_bar;
 	int ret;
+
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
@@ -73,12 +79,26 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 		return -EINVAL;
 	if (!is_mediated_index(info.index))
 		return 1;
+	trap_bar = info.index <= VFIO_PCI_BAR5_REGION_INDEX &&
+		   vpm_trap_in_bar(mdev, info.index);
+	if (!ops->get_region_info && !trap_bar)
+		return 1;
 
 	ret = default_region_info(&mdev->core_device, &info, &caps);
-	if (!ret)
+	if (!ret && ops->get_region_info)
 		ret = ops->get_region_info(mdev->handle, info.index, &info,
 					   &caps, &pt);
-	if (ret || pt)
+	if (ret)
+		goto out_free_caps;
+	if (trap_bar && (info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		/* The trappable ranges decide what may be mmapped. */
+		pt = false;
+		ret = vpm_trap_add_sparse_mmap(mdev, info.index, info.size,
+					       &caps);
+		if (ret)
+			goto out_free_caps;
+	}
+	if (pt)
 		goto out_free_caps;
 
 	if (caps.size) {
@@ -102,7 +122,10 @@ out_free_caps:
 	return ret ? ret : pt;
 }
 
-/* VFIO_DEVICE_GET_INFO: vfio-pci's answer, plus a mediator's reset. */
+/*
+ * VFIO_DEVICE_GET_INFO: vfio-pci's answer, plus a mediator's reset and
+ * the dynamic-trap IRQ.
+ */
 static long mediated_device_info(struct vfio_pci_mediate_device *mdev,
 				 unsigned long arg)
 {
@@ -114,10 +137,16 @@ static long mediated_device_info(struct vfio_pci_mediate_device *mdev,
 				  arg);
 	if (ret)
 		return ret;
-	/* The core checked argsz and wrote flags. */
-	if (get_user(flags, &uinfo->flags))
+	/* The core checked argsz and wrote flags and num_irqs. */
+	if (mdev->mediator->ops->reset) {
+		if (get_user(flags, &uinfo->flags) ||
+		    put_user(flags | VFIO_DEVICE_FLAGS_RESET, &uinfo->flags))
+			return -EFAULT;
+	}
+	if (mdev->trap.nr_ranges &&
+	    put_user(VPM_TRAP_IRQ_INDEX + 1, &uinfo->num_irqs))
 		return -EFAULT;
-	return put_user(flags | VFIO_DEVICE_FLAGS_RESET, &uinfo->flags);
+	return 0;
 }
 
 /*
@@ -158,6 +187,8 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 	const struct vfio_pci_mediate_ops *ops =
 		mdev->mediator ? mdev->mediator->ops : NULL;
+	bool trap = mdev->trap.nr_ranges;
+	u32 index;
 	int ret;
 
 	if (!ops)
@@ -165,16 +196,26 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_REGION_INFO:
-		if (!ops->get_region_info)
+		if (!ops->get_region_info && !trap)
 			break;
 		ret = mediated_region_info(mdev, (void __user *)arg);
 		if (ret <= 0)
 			return ret;
 		break;
 	case VFIO_DEVICE_GET_INFO:
-		if (ops->reset)
+		if (ops->reset || trap)
 			return mediated_device_info(mdev, arg);
 		break;
+	case VFIO_DEVICE_GET_IRQ_INFO:
+	case VFIO_DEVICE_SET_IRQS:
+		/* index is at the same place in both structures. */
+		if (!trap || get_user(index, &((struct vfio_irq_info __user *)
+					       arg)->index) ||
+		    index != VPM_TRAP_IRQ_INDEX)
+			break;
+		if (cmd == VFIO_DEVICE_GET_IRQ_INFO)
+			return vpm_trap_get_irq_info(mdev, arg);
+		return vpm_trap_set_irqs(mdev, arg);
 	case VFIO_DEVICE_RESET:
 		if (ops->reset)
 			return mediated_reset(mdev, arg);
@@ -292,6 +333,12 @@ int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
 	bool pt = false;
 	int ret;
 
+	if (index <= VFIO_PCI_BAR5_REGION_INDEX &&
+	    vpm_trap_in_bar(mdev, index)) {
+		ret = vpm_trap_mmap(mdev, index, vma);
+		if (ret <= 0)
+			return ret;
+	}
 	if (!mdev->mediator || !mdev->mediator->ops->mmap ||
 	    index > VFIO_PCI_BAR5_REGION_INDEX)
 		return vfio_pci_core_mmap(core_vdev, vma);

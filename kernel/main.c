@@ -79,6 +79,7 @@ static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
 	mutex_init(&mdev->bar_lock);
 	vpm_mig_init(mdev);
 	vpm_dirty_init(mdev);
+	vpm_trap_init(mdev);
 	return vfio_pci_core_init_dev(core_vdev);
 }
 
@@ -87,6 +88,8 @@ static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
 	vpm_mig_destroy(mdev);
+	mutex_destroy(&mdev->trap.lock);
+	mutex_destroy(&mdev->dirty.log_lock);
 	mutex_destroy(&mdev->dirty.lock);
 	mutex_destroy(&mdev->bar_lock);
 	mutex_destroy(&mdev->barmap_lock);
@@ -116,6 +119,9 @@ static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 	if (ret)
 		goto out_disable;
 
+	ret = vpm_trap_open(mdev);
+	if (ret)
+		goto out_disable;
 	ret = vpm_mig_open(mdev);
 	if (ret)
 		goto out_disable;
@@ -128,6 +134,7 @@ out_disable:
 	vfio_pci_mediate_set_enabled(mdev, false);
 	vfio_pci_core_disable(vdev);
 	vfio_pci_mediate_unmap_bars(mdev);
+	vpm_trap_close(mdev);
 	/* Released after disable, as on close; nothing if none attached. */
 	vfio_pci_mediate_detach(mdev);
 	vpm_dirty_close(mdev);
@@ -146,6 +153,7 @@ static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 
 	vpm_mig_close(mdev);
+	vpm_trap_close(mdev);
 	vfio_pci_mediate_set_enabled(mdev, false);
 	vfio_pci_core_close_device(core_vdev);
 	vfio_pci_mediate_unmap_bars(mdev);

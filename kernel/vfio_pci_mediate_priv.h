@@ -11,6 +11,7 @@
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_mediate.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "migration.h"
@@ -33,7 +34,7 @@ struct vfio_pci_mediate_registration {
 
 /**
  * struct vpm_dirty - pages a device writes by DMA (dirty.c)
- * @lock: protects all other members but @logging_offered.  Taken in the
+ * @lock: protects all other members but @logging_offered and @log_lock.  Taken in the
  *	mediator's callbacks, in the DMA logging ops and in
  *	vfio_device_ops.dma_unmap, which type1 calls holding its
  *	device_list_lock; vfio_pin_pages() and vfio_unpin_pages() take
@@ -42,9 +43,13 @@ struct vfio_pci_mediate_registration {
  * @pins: struct vpm_dirty_pin entries (ranges pinned by
  *	vfio_pci_mediate_dirty_begin()), oldest first
  * @nr_pins: entries in @pins
+ * @log_lock: serialises DMA logging start and stop (6.1's vfio core does
+ *	not), held across the mediator's ->dirty_tracking(); taken before
+ *	@lock
  * @logging_offered: the mediator of this open reports every write; set in
  *	its ->open(), cleared at close (both serialised by VFIO)
- * @logging: VFIO DMA logging is started
+ * @logging: VFIO DMA logging is started; written under @log_lock and
+ *	@lock, read under either
  * @logged: PFNs (IOVA >> PAGE_SHIFT) written since they were last
  *	reported, inside @ranges
  * @ranges: the IOVA ranges logging was started for
@@ -54,6 +59,7 @@ struct vpm_dirty {
 	struct mutex lock;
 	struct list_head pins;
 	unsigned int nr_pins;
+	struct mutex log_lock;
 	bool logging_offered;
 	bool logging;
 	struct xarray logged;
@@ -61,6 +67,74 @@ struct vpm_dirty {
 		u64 start, last;
 	} *ranges;
 	u32 nr_ranges;
+};
+
+/*
+ * Where a trappable range is for the user (trap.c):
+ * OPEN: it may mmap and fault it in;
+ * CLOSING: no new mmap; its mappings work until it acknowledges the
+ *	change or the acknowledgement times out;
+ * SEALING: faults refused, its mappings are being removed;
+ * CLOSED: no mapping of it exists; every access reaches the mediator.
+ */
+enum vpm_trap_state {
+	VPM_TRAP_OPEN,
+	VPM_TRAP_CLOSING,
+	VPM_TRAP_SEALING,
+	VPM_TRAP_CLOSED,
+};
+
+/**
+ * struct vpm_trap_range - a BAR range a mediator declared trappable
+ * @index: BAR
+ * @offset: start in the BAR, page aligned
+ * @size: bytes, page aligned
+ * @trapped: the mediator wants to see every access
+ * @state: what the user may do (enum vpm_trap_state)
+ * @closing_gen: the generation that announced CLOSING
+ * @opened: it was OPEN since vfio_pci_mediate_trap() last returned
+ */
+struct vpm_trap_range {
+	unsigned int index;
+	u64 offset;
+	u64 size;
+	bool trapped;
+	bool opened;
+	enum vpm_trap_state state;
+	u64 closing_gen;
+};
+
+/**
+ * struct vpm_trap - dynamic traps of one open (trap.c)
+ * @lock: protects all members but @ranges' constant fields (@index,
+ *	@offset, @size, set in ->open()).  Taken under the mm's mmap_lock
+ *	(mmap, and the vm_ops of the mappings it tracks) and above
+ *	vfio-pci-core's vma_lock and memory_lock (its fault handler runs
+ *	under it).  Never held while waiting for the user.
+ * @ranges: the trappable ranges, @nr_ranges of them; ids are indexes
+ * @nr_ranges: fixed once ->open() returned
+ * @trigger: the aware client's eventfd, or NULL (unaware)
+ * @generation: grows with each change the client must follow
+ * @ack: the newest generation the client acknowledged
+ * @vmas: struct vpm_trap_vma, every live mapping of a trappable range
+ * @zap_seq: numbers the passes that remove mappings
+ * @core_vm_ops: vfio-pci-core's vm_ops of BAR mappings, which ours wrap
+ * @ack_timeout: removes the mappings of CLOSING ranges when the client
+ *	did not acknowledge in time
+ * @closed: woken when ranges became CLOSED
+ */
+struct vpm_trap {
+	struct mutex lock;
+	struct vpm_trap_range ranges[VFIO_PCI_MEDIATE_TRAP_MAX_RANGES];
+	unsigned int nr_ranges;
+	struct eventfd_ctx *trigger;
+	u64 generation;
+	u64 ack;
+	struct list_head vmas;
+	u64 zap_seq;
+	const struct vm_operations_struct *core_vm_ops;
+	struct delayed_work ack_timeout;
+	wait_queue_head_t closed;
 };
 
 /**
@@ -80,6 +154,7 @@ struct vpm_dirty {
  *	made on first use and dropped at close
  * @mig: migration state (see migration.h for its locking)
  * @dirty: pages pinned for the IOMMU backend's dirty tracking (dirty.c)
+ * @trap: BAR ranges the mediator traps at run time (trap.c)
  *
  * @mediator and @handle are written only by open and close, under
  * vfio_pci_mediate_registry_lock; the VFIO file operations read them
@@ -100,6 +175,7 @@ struct vfio_pci_mediate_device {
 	void __iomem *bar_io[PCI_STD_NUM_BARS];
 	struct vpm_migration mig;
 	struct vpm_dirty dirty;
+	struct vpm_trap trap;
 };
 
 static inline struct vfio_pci_mediate_device *
@@ -135,6 +211,22 @@ void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
 			 u64 length);
 void vpm_dirty_open(struct vfio_pci_mediate_device *mdev);
 void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
+
+/* trap.c */
+#define VPM_TRAP_IRQ_INDEX VFIO_PCI_NUM_IRQS
+void vpm_trap_init(struct vfio_pci_mediate_device *mdev);
+int vpm_trap_open(struct vfio_pci_mediate_device *mdev);
+void vpm_trap_close(struct vfio_pci_mediate_device *mdev);
+bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
+int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
+		  struct vm_area_struct *vma);
+int vpm_trap_add_sparse_mmap(struct vfio_pci_mediate_device *mdev,
+			     unsigned int index, u64 size,
+			     struct vfio_info_cap *caps);
+long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
+			   unsigned long arg);
+long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
+		       unsigned long arg);
 
 /* helpers.c */
 void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev);

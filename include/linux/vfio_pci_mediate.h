@@ -139,7 +139,9 @@ struct vfio_pci_mediate_migration_ops {
  *	with vfio_info_add_capability() or vfio_pci_mediate_add_sparse_mmap().
  *	Set *@pt to leave the answer entirely to vfio-pci.  Return 0 or a
  *	negative errno for the ioctl.  Process context, may sleep.  Unset:
- *	vfio-pci answers.
+ *	vfio-pci answers.  For a BAR with trappable ranges
+ *	(vfio_pci_mediate_add_trappable()) the framework adds the sparse-mmap
+ *	capability itself; do not add one there.
  * @rw: read (@iswrite false) or write of @count bytes at @offset into the
  *	config region or BAR0-5 (@index), with @buf the user's buffer.  The
  *	framework only passes accesses that lie inside the region as vfio-pci
@@ -156,7 +158,8 @@ struct vfio_pci_mediate_migration_ops {
  *	mapping lies inside the region is for the mediator to check.
  *	Return 0 after setting up @vma, a negative errno to refuse, or set
  *	*@pt and return 0 to let vfio-pci map it.  Process context, mmap lock
- *	held for write.  Unset: vfio-pci maps.
+ *	held for write.  Unset: vfio-pci maps.  Mappings that touch a
+ *	trappable range are the framework's and never reach it.
  * @reset: return the device, and what the mediator keeps of it (state
  *	loaded but not applied yet included), to power-on (what a
  *	function-level reset would do), for a device that has no reset of
@@ -170,6 +173,13 @@ struct vfio_pci_mediate_migration_ops {
  *	state is RUNNING without a ->set_run_state() call.  Called with the
  *	device's migration lock held, so no migration callback runs
  *	meanwhile.  Process context.  Required with @migration.
+ * @dirty_tracking: VFIO DMA logging of the device starts (@on, before
+ *	the framework records anything; an error fails the start) or stops
+ *	(after it stopped; the return value is ignored).  A mediator that
+ *	learns of the device's writes by trapping its command registers
+ *	traps them here (vfio_pci_mediate_trap()).  Not called when the
+ *	device is closed with logging on.  Process context, may sleep; no
+ *	framework lock held.  Optional.
  * @migration: the device's state can be migrated; see
  *	struct vfio_pci_mediate_migration_ops.  All its callbacks and @reset
  *	must be set and max_state_size must not be 0, or registration fails
@@ -193,6 +203,7 @@ struct vfio_pci_mediate_ops {
 	int (*mmap)(void *handle, unsigned int index,
 		    struct vm_area_struct *vma, bool *pt);
 	int (*reset)(void *handle);
+	int (*dirty_tracking)(void *handle, bool on);
 	const struct vfio_pci_mediate_migration_ops *migration;
 };
 
@@ -249,5 +260,11 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
 				dma_addr_t iova, size_t len);
 void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *mdev);
+int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *mdev,
+				   unsigned int index, u64 offset, u64 size);
+int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
+			  unsigned int id);
+void vfio_pci_mediate_untrap(struct vfio_pci_mediate_device *mdev,
+			     unsigned int id);
 
 #endif /* LINUX_VFIO_PCI_MEDIATE_H */

@@ -44,6 +44,9 @@
  *    write of the session fails with it, and so does leaving RESUMING, which
  *    then puts the device in ERROR.  VFIO_DEVICE_RESET (or closing the
  *    device) makes it RUNNING and usable again.
+ *
+ * 3. Dynamic traps (section 3 below): which BAR ranges the user may mmap
+ *    now, and how it learns of a change.
  */
 #ifndef _UAPI_LINUX_VFIO_PCI_MEDIATE_H
 #define _UAPI_LINUX_VFIO_PCI_MEDIATE_H
@@ -140,6 +143,142 @@ struct vfio_pci_mediate_stream_record {
 struct vfio_pci_mediate_stream_trailer {
 	__le64 state_length;
 	__le64 checksum;
+};
+
+/* --- 3. dynamic traps ------------------------------------------------ */
+
+/*
+ * A mediator may declare BAR ranges *trappable*: at times it must see
+ * every access to them (e.g. to learn which memory the device's DMA
+ * writes during a migration), at others the user may mmap them.  Such a
+ * device has
+ *
+ *  - a region with a VFIO_REGION_INFO_CAP_TYPE of
+ *    VFIO_PCI_MEDIATE_REGION_TYPE / VFIO_PCI_MEDIATE_REGION_SUBTYPE_TRAP,
+ *    laid out as struct vfio_pci_mediate_trap_info;
+ *  - one IRQ index beyond the vfio-pci ones (VFIO_DEVICE_GET_INFO counts
+ *    it in num_irqs) whose VFIO_DEVICE_GET_IRQ_INFO, asked with argsz of
+ *    at least sizeof(struct vfio_pci_mediate_irq_info), carries a
+ *    VFIO_PCI_MEDIATE_IRQ_INFO_CAP_TYPE capability of
+ *    VFIO_PCI_MEDIATE_IRQ_TYPE / VFIO_PCI_MEDIATE_IRQ_SUBTYPE_TRAP.
+ *
+ * A client that never sets an eventfd on that IRQ is *unaware*: the
+ * trappable ranges are never offered to it for mmap (the BAR's sparse-mmap
+ * capability leaves them out and mmap of them fails with EACCES); it
+ * reaches them by read/write, always correct.
+ *
+ * A client becomes *aware* by setting an eventfd on the IRQ
+ * (VFIO_DEVICE_SET_IRQS, DATA_EVENTFD | ACTION_TRIGGER, start 0, count 1);
+ * fd -1, or DATA_NONE | ACTION_TRIGGER with count 0, makes it unaware
+ * again, which withdraws every mmap of the ranges at once.  Whenever the
+ * set of ranges it may mmap changes (and once when the eventfd is set),
+ * the generation in the region grows and the eventfd is signalled.  The
+ * client then reads the region (one read of the whole region is one
+ * consistent snapshot), stops using its mappings of ranges now
+ * VFIO_PCI_MEDIATE_TRAP_TRAPPED (and reaches them by read/write), may mmap
+ * the others (the BAR's sparse-mmap capability lists them as areas of
+ * their own; a mapping that covers part of a trappable range and anything
+ * else is refused with EINVAL), and writes the generation it read to
+ * @ack, as one 8-byte write.
+ *
+ * A range that becomes trapped is offered for mmap no more at once; the
+ * client's existing mappings of it stay valid until it acknowledges a
+ * generation at least as new as the change, or until @ack_timeout_ms
+ * have passed.  Then they are removed: a later access through them gets
+ * SIGBUS.  Only after that does the mediator rely on seeing every access.
+ * A client that does not acknowledge in time is told so in the kernel log.
+ * The operation that made the mediator trap (e.g. a migration state
+ * change) waits for this; a client that acknowledges from another thread
+ * than the one waiting avoids paying the timeout.  A range that becomes
+ * untrapped may be mmapped as soon as the generation is seen.
+ */
+#define VFIO_PCI_MEDIATE_REGION_TYPE \
+	((__u32)VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0xffff)	/* no PCI vendor */
+#define VFIO_PCI_MEDIATE_REGION_SUBTYPE_TRAP 1
+
+#define VFIO_PCI_MEDIATE_TRAP_VERSION 1
+#define VFIO_PCI_MEDIATE_TRAP_MAX_RANGES 8
+
+/* struct vfio_pci_mediate_trap_range.flags */
+#define VFIO_PCI_MEDIATE_TRAP_TRAPPED (1 << 0)	/* do not use mmap */
+
+/**
+ * struct vfio_pci_mediate_trap_range - one trappable range
+ * @index: VFIO region index of the BAR
+ * @flags: VFIO_PCI_MEDIATE_TRAP_TRAPPED while it may not be mmapped
+ * @offset: start in the BAR, page aligned
+ * @size: bytes, a multiple of the page size
+ */
+struct vfio_pci_mediate_trap_range {
+	__u32 index;
+	__u32 flags;
+	__aligned_u64 offset;
+	__aligned_u64 size;
+};
+
+/**
+ * struct vfio_pci_mediate_trap_info - the trap region
+ * @version: VFIO_PCI_MEDIATE_TRAP_VERSION
+ * @nr_ranges: valid entries of @ranges; fixed for the open
+ * @generation: grows with every change the client must follow
+ * @ack: the newest generation the client has followed; the only field
+ *	the client writes (8 bytes at once; larger than @generation: EINVAL)
+ * @ack_timeout_ms: how long a trap waits for @ack before it removes the
+ *	client's mappings anyway
+ * @reserved: zero
+ * @ranges: the trappable ranges
+ *
+ * Read-only but for @ack.  Little endian is not implied: host order, as
+ * every VFIO ioctl structure.
+ */
+struct vfio_pci_mediate_trap_info {
+	__u32 version;
+	__u32 nr_ranges;
+	__aligned_u64 generation;
+	__aligned_u64 ack;
+	__u32 ack_timeout_ms;
+	__u32 reserved;
+	struct vfio_pci_mediate_trap_range
+		ranges[VFIO_PCI_MEDIATE_TRAP_MAX_RANGES];
+};
+
+#define VFIO_PCI_MEDIATE_IRQ_TYPE VFIO_PCI_MEDIATE_REGION_TYPE
+#define VFIO_PCI_MEDIATE_IRQ_SUBTYPE_TRAP 1
+
+/* struct vfio_irq_info.flags: a capability chain follows (@cap_offset). */
+#define VFIO_PCI_MEDIATE_IRQ_INFO_FLAG_CAPS (1 << 4)
+#define VFIO_PCI_MEDIATE_IRQ_INFO_CAP_TYPE 1
+
+/**
+ * struct vfio_pci_mediate_irq_info - struct vfio_irq_info with capabilities
+ * @argsz: as struct vfio_irq_info; at least sizeof(this) for capabilities
+ * @flags: VFIO_IRQ_INFO_*, plus VFIO_PCI_MEDIATE_IRQ_INFO_FLAG_CAPS
+ * @index: IRQ index
+ * @count: IRQs within the index
+ * @cap_offset: offset of the first capability from the start of this
+ *	structure; 0 with FLAG_CAPS means @argsz was too small, and @argsz
+ *	now says how much is needed
+ * @reserved: zero
+ */
+struct vfio_pci_mediate_irq_info {
+	__u32 argsz;
+	__u32 flags;
+	__u32 index;
+	__u32 count;
+	__u32 cap_offset;
+	__u32 reserved;
+};
+
+/**
+ * struct vfio_pci_mediate_irq_info_cap_type - what an IRQ index is for
+ * @header: id VFIO_PCI_MEDIATE_IRQ_INFO_CAP_TYPE, version 1
+ * @type: VFIO_PCI_MEDIATE_IRQ_TYPE
+ * @subtype: VFIO_PCI_MEDIATE_IRQ_SUBTYPE_TRAP
+ */
+struct vfio_pci_mediate_irq_info_cap_type {
+	struct vfio_info_cap_header header;
+	__u32 type;
+	__u32 subtype;
 };
 
 #endif /* _UAPI_LINUX_VFIO_PCI_MEDIATE_H */
