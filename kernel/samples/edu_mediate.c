@@ -6,13 +6,22 @@
  * open to this module, which claims edu devices by its PCI id table and is
  * loaded by alias on the first open.  For each open it
  *
- *  - traps BAR0's register page (the first 4 KiB; ->rw, and ->mmap refuses
- *    any mapping that covers it) and passes the rest of BAR0 through, with
- *    a sparse-mmap capability that offers [PAGE_SIZE, end of BAR0) (the
- *    bytes between the registers and PAGE_SIZE decode nothing; they are
- *    reached by read/write only).  Because the mediator has ->rw, the framework
- *    refuses VFIO_DEVICE_IOEVENTFD for the device, so every user write to
- *    the registers comes through ->rw;
+ *  - declares BAR0's register page (the first page) trappable and passes
+ *    the rest of BAR0 through.  A client that does not follow dynamic
+ *    traps (QEMU 7.2) never gets the page mmapped and reaches it through
+ *    ->rw.  One that follows them may mmap it while nothing needs it
+ *    trapped: the page is trapped, and in force before the device leaves
+ *    RUNNING, when a save session starts (pre-copy: dirty pages count) and
+ *    while VFIO DMA logging runs; it is offered again once migration is
+ *    back in RUNNING with no session (cancelled or failed) and logging
+ *    stopped.  When the trap comes in force, a transfer into RAM that the
+ *    user started through the mapping and that still runs is tracked (see
+ *    dirty pages below).  While the page is mmapped, none of the checks
+ *    below apply: a DMA command with a range that makes QEMU's model
+ *    abort then takes the emulating QEMU down, as a faulty device would;
+ *    mmap_registers=0 keeps the page trapped for every client.  Because
+ *    the mediator has ->rw, the framework refuses VFIO_DEVICE_IOEVENTFD
+ *    for the device, so every write that reaches ->rw is checked;
  *  - refuses with -EINVAL a DMA command whose range on edu's buffer side
  *    would make QEMU's model abort (hw_error), and with -EBUSY the writes
  *    that would start device work (a factorial input to 0x08, 0x60, a
@@ -201,6 +210,19 @@ module_param(dirty_tracking, bool, 0444);
 MODULE_PARM_DESC(dirty_tracking,
 		 "Pin the RAM pages edu's transfers write, for type1's dirty tracking (default: on)");
 
+/*
+ * Off, the register page stays trapped for every client, as it is for a
+ * client that does not follow traps (QEMU up to 7.2 at least).
+ */
+static bool mmap_registers = true;
+module_param(mmap_registers, bool, 0444);
+MODULE_PARM_DESC(mmap_registers,
+		 "Let clients that follow dynamic traps mmap the register page while no migration or DMA logging needs it trapped (default: on)");
+
+/* Why the register page is trapped (struct edu_dev's @trap_holds). */
+#define EDU_TRAP_MIGRATION	BIT(0)	/* a save session, or not RUNNING */
+#define EDU_TRAP_LOGGING	BIT(1)	/* VFIO DMA logging runs */
+
 #define EDU_STATE_VERSION	1
 #define EDU_STATE_BUF_VALID	BIT(0)	/* @dma_buf and @scratch_iova hold */
 
@@ -280,6 +302,13 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
  *	vfio_pci_mediate_dirty_begin() and not ended yet; changed under
  *	@dma_lock with @hw_sem held for read, or with @hw_sem held for write
  * @nr_dirty: valid entries of @dirty, same locking
+ * @trap_lock: serialises trapping and untrapping the register page; never
+ *	taken with @hw_sem held (trapping waits for the user, whose
+ *	accesses take @hw_sem)
+ * @trap_id: the register page's trappable range
+ * @trap_holds: EDU_TRAP_* reasons it is trapped now, under @trap_lock
+ * @saving: a save session is on; only touched by the migration callbacks
+ *	and ->reset, which the framework serialises
  *
  * The migration callbacks are serialised by the framework; @snap_valid,
  * @snap_pos and @snap are used only by them (and by ->reset under
@@ -308,6 +337,10 @@ struct edu_dev {
 		u32 len;
 	} dirty[EDU_NR_DIRTY];
 	unsigned int nr_dirty;
+	struct mutex trap_lock;		/* see above */
+	unsigned int trap_id;
+	unsigned int trap_holds;
+	bool saving;
 };
 
 static const struct pci_device_id edu_ids[] = {
@@ -454,6 +487,20 @@ static int edu_set_fact(struct edu_dev *edu, u32 result, bool *replayed)
 	if (!ret)
 		ret = edu_wait_clear(edu, EDU_REG_STATUS, EDU_STATUS_COMPUTING,
 				     NULL);
+	return ret;
+}
+
+/* The low halves of the DMA source, destination and count registers. */
+static int edu_read_dma_regs(struct edu_dev *edu, u32 *src, u32 *dst,
+			     u32 *cnt)
+{
+	int ret;
+
+	ret = edu_read(edu, EDU_REG_DMA_SRC, src);
+	if (!ret)
+		ret = edu_read(edu, EDU_REG_DMA_DST, dst);
+	if (!ret)
+		ret = edu_read(edu, EDU_REG_DMA_CNT, cnt);
 	return ret;
 }
 
@@ -883,6 +930,7 @@ static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 		    void **handle)
 {
 	struct edu_dev *edu;
+	int ret;
 
 	if (!pci_match_id(edu_ids, pdev) ||
 	    !(pci_resource_flags(pdev, EDU_BAR) & IORESOURCE_MEM) ||
@@ -896,9 +944,23 @@ static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	edu->pdev = pdev;
 	init_rwsem(&edu->hw_sem);
 	mutex_init(&edu->dma_lock);
+	mutex_init(&edu->trap_lock);
 	edu->run_state = VFIO_PCI_MEDIATE_RUNNING;
 	/* A previous open may have left work in flight. */
 	edu->work_at = jiffies;
+
+	/* Trapped from the start; offered to clients that follow traps. */
+	ret = vfio_pci_mediate_add_trappable(mdev, EDU_BAR, 0, EDU_MMAP_START);
+	if (ret < 0) {
+		mutex_destroy(&edu->trap_lock);
+		mutex_destroy(&edu->dma_lock);
+		kvfree(edu);
+		return ret;
+	}
+	edu->trap_id = ret;
+	if (mmap_registers)
+		vfio_pci_mediate_untrap(mdev, edu->trap_id);
+
 	if (dirty_tracking)
 		vfio_pci_mediate_dirty_enable_logging(mdev);
 	*handle = edu;
@@ -909,36 +971,9 @@ static void edu_release(void *handle)
 {
 	struct edu_dev *edu = handle;
 
+	mutex_destroy(&edu->trap_lock);
 	mutex_destroy(&edu->dma_lock);
 	kvfree(edu);
-}
-
-static int edu_get_region_info(void *handle, unsigned int index,
-			       struct vfio_region_info *info,
-			       struct vfio_info_cap *caps, bool *pt)
-{
-	struct vfio_region_sparse_mmap_area area;
-
-	if (index != VFIO_PCI_BAR0_REGION_INDEX ||
-	    !(info->flags & VFIO_REGION_INFO_FLAG_MMAP)) {
-		*pt = true;
-		return 0;
-	}
-	/* ->open() checked that BAR0 is larger than the register page. */
-	area.offset = EDU_MMAP_START;
-	area.size = info->size - EDU_MMAP_START;
-	return vfio_pci_mediate_add_sparse_mmap(caps, &area, 1);
-}
-
-static int edu_mmap(void *handle, unsigned int index,
-		    struct vm_area_struct *vma, bool *pt)
-{
-	u64 offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
-
-	if (index == VFIO_PCI_BAR0_REGION_INDEX && offset < EDU_MMAP_START)
-		return -EACCES;
-	*pt = true;
-	return 0;
 }
 
 /*
@@ -971,6 +1006,82 @@ static int edu_dirty_track(struct edu_dev *edu, u32 ram, u32 cnt)
 }
 
 /*
+ * The register page just became trapped: every command from now on comes
+ * through ->rw(), but the user may have started a transfer through its
+ * mapping before.  Track a transfer into RAM still running, and remember
+ * the RAM page of the last transfer for the capture.
+ */
+static int edu_trap_catch_up(struct edu_dev *edu)
+{
+	u32 cmd, src, dst, cnt;
+	int ret;
+
+	down_read(&edu->hw_sem);
+	mutex_lock(&edu->dma_lock);
+	ret = edu_read(edu, EDU_REG_DMA_CMD, &cmd);
+	if (!ret)
+		ret = edu_read_dma_regs(edu, &src, &dst, &cnt);
+	if (ret)
+		goto out_unlock;
+	if (cnt)
+		edu_note_iova(edu, cmd & EDU_DMA_TO_RAM ? dst : src);
+	if ((cmd & EDU_DMA_RUN) && (cmd & EDU_DMA_TO_RAM) && dirty_tracking)
+		ret = edu_dirty_track(edu, dst & edu_dma_mask(), cnt);
+out_unlock:
+	mutex_unlock(&edu->dma_lock);
+	up_read(&edu->hw_sem);
+	/* With decode off nothing runs, and nothing can be read. */
+	return ret == -EIO ? 0 : ret;
+}
+
+/*
+ * Traps the register page for @why (EDU_TRAP_*) and returns once the trap
+ * is in force.  @hw_sem not held.
+ */
+static int edu_trap_hold(struct edu_dev *edu, unsigned int why)
+{
+	unsigned int was;
+	int ret = 0;
+
+	mutex_lock(&edu->trap_lock);
+	was = edu->trap_holds;
+	edu->trap_holds |= why;
+	if (was || !mmap_registers)
+		goto out_unlock;
+	ret = vfio_pci_mediate_trap(edu->mdev, edu->trap_id);
+	/* Only a client that had the page mapped can have gone around us. */
+	if (ret > 0)
+		ret = edu_trap_catch_up(edu);
+	if (ret) {
+		edu->trap_holds = was;
+		vfio_pci_mediate_untrap(edu->mdev, edu->trap_id);
+	}
+out_unlock:
+	mutex_unlock(&edu->trap_lock);
+	return ret;
+}
+
+/* Drops reason @why; the last one gone offers the page again. */
+static void edu_trap_release(struct edu_dev *edu, unsigned int why)
+{
+	mutex_lock(&edu->trap_lock);
+	if (edu->trap_holds & why) {
+		edu->trap_holds &= ~why;
+		if (!edu->trap_holds && mmap_registers)
+			vfio_pci_mediate_untrap(edu->mdev, edu->trap_id);
+	}
+	mutex_unlock(&edu->trap_lock);
+}
+
+/* Migration no longer needs the trap once RUNNING without a session. */
+static void edu_trap_migration_over(struct edu_dev *edu)
+{
+	if (READ_ONCE(edu->run_state) == VFIO_PCI_MEDIATE_RUNNING &&
+	    !edu->saving)
+		edu_trap_release(edu, EDU_TRAP_MIGRATION);
+}
+
+/*
  * A DMA command (@val has RUN).  Refused while the device may not start
  * work, and when the buffer-side range is one the model would abort on.
  * The source, destination and count registers are read back (and written
@@ -990,11 +1101,7 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 	mutex_lock(&edu->dma_lock);
 	ret = edu_dirty_settle(edu);
 	if (!ret)
-		ret = edu_read(edu, EDU_REG_DMA_SRC, &src);
-	if (!ret)
-		ret = edu_read(edu, EDU_REG_DMA_DST, &dst);
-	if (!ret)
-		ret = edu_read(edu, EDU_REG_DMA_CNT, &cnt);
+		ret = edu_read_dma_regs(edu, &src, &dst, &cnt);
 	if (!ret)
 		ret = edu_write_dma_regs(edu, src, dst, cnt);
 	if (ret)
@@ -1201,6 +1308,8 @@ static int edu_reset(void *handle)
 		ret = 0;
 	}
 	up_write(&edu->hw_sem);
+	/* A save session still on ends right after (->save_end()). */
+	edu_trap_migration_over(edu);
 	return ret;
 }
 
@@ -1211,6 +1320,13 @@ static int edu_set_run_state(void *handle,
 {
 	struct edu_dev *edu = handle;
 	int ret = 0;
+
+	/* From here on the user cannot start work behind ->rw(). */
+	if (state != VFIO_PCI_MEDIATE_RUNNING) {
+		ret = edu_trap_hold(edu, EDU_TRAP_MIGRATION);
+		if (ret)
+			return ret;
+	}
 
 	down_write(&edu->hw_sem);
 	if (state == VFIO_PCI_MEDIATE_STOPPED) {
@@ -1271,14 +1387,26 @@ static int edu_set_run_state(void *handle,
 		edu->run_state = state;
 	}
 	up_write(&edu->hw_sem);
+	if (!ret && state == VFIO_PCI_MEDIATE_RUNNING)
+		edu_trap_migration_over(edu);
 	return ret;
 }
 
-/* Everything is saved once the device is stopped: nothing while live. */
+/*
+ * Everything is saved once the device is stopped: nothing while live.  A
+ * live session traps the registers: pre-copy is when dirty pages count.
+ */
 static int edu_save_start(void *handle, bool live)
 {
 	struct edu_dev *edu = handle;
+	int ret;
 
+	edu->saving = true;
+	ret = edu_trap_hold(edu, EDU_TRAP_MIGRATION);
+	if (ret) {
+		edu->saving = false;
+		return ret;
+	}
 	down_write(&edu->hw_sem);
 	edu->snap_valid = false;
 	edu->snap_pos = 0;
@@ -1329,6 +1457,20 @@ static void edu_save_end(void *handle)
 	down_write(&edu->hw_sem);
 	edu->snap_valid = false;
 	up_write(&edu->hw_sem);
+	edu->saving = false;
+	edu_trap_migration_over(edu);
+}
+
+/* DMA logging needs every command seen, as type1's tracking does. */
+static int edu_dirty_tracking(void *handle, bool on)
+{
+	struct edu_dev *edu = handle;
+
+	if (!on) {
+		edu_trap_release(edu, EDU_TRAP_LOGGING);
+		return 0;
+	}
+	return edu_trap_hold(edu, EDU_TRAP_LOGGING);
 }
 
 /* Whether @st is a state this version can restore; logs why not. */
@@ -1414,10 +1556,9 @@ static const struct vfio_pci_mediate_ops edu_mediate_ops = {
 	.name = "edu-mediate",
 	.open = edu_open,
 	.release = edu_release,
-	.get_region_info = edu_get_region_info,
 	.rw = edu_rw,
-	.mmap = edu_mmap,
 	.reset = edu_reset,
+	.dirty_tracking = edu_dirty_tracking,
 	.migration = &edu_migration_ops,
 };
 
