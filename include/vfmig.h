@@ -340,6 +340,54 @@ VFMIG_EXPORT int vfmig_bar_write(struct vfmig_device *dev, unsigned int bar,
 VFMIG_EXPORT void vfmig_bar_use_mmap(struct vfmig_device *dev, bool enable);
 
 /* ----------------------------------------------------------------------
+ * Dynamic traps (vfio-pci-mediate; <linux/vfio_pci_mediate.h> section 3)
+ *
+ * A mediator may let a client that follows its traps mmap BAR ranges it
+ * otherwise traps.  After vfmig_trap_follow(), vfmig_bar_read/write reach
+ * such a range through an mmap while the mediator allows it and through
+ * read/write while it traps the range; a mediator's change is followed by
+ * vfmig_trap_handle(), which must run whenever *@fd becomes readable.
+ * The device waits for it before a trap counts as in force (at most the
+ * driver's trap_ack_timeout_ms, after which its mappings are removed and
+ * a vfmig_bar_read/write through them would be killed by SIGBUS; the
+ * library never makes one, since it follows the change first).  Run it
+ * from a thread other than the one that changes migration state or
+ * starts DMA logging, or such a change waits out that timeout.  The calls
+ * of this library that may make the device trap (vfmig_mig_set_state*,
+ * vfmig_dma_logging_start/stop, vfmig_reset) follow any change themselves
+ * before they return, so a single-threaded client stays correct.
+ */
+
+/*
+ * Starts following the device's traps and returns in *@fd the eventfd to
+ * poll for POLLIN (owned by the handle: do not close it).  Call before
+ * other threads access the BARs.  -EOPNOTSUPP if the device has no
+ * trappable range (not vfio-pci-mediate, or its mediator declared none);
+ * -EALREADY if the handle follows already.
+ */
+VFMIG_EXPORT int vfmig_trap_follow(struct vfmig_device *dev, int *fd);
+
+/*
+ * Follows the device's latest change: takes maps away from ranges now
+ * trapped (waiting for accesses through them to finish), maps ranges now
+ * offered, and acknowledges.  Returns 1 if something changed, 0 if not
+ * (also when not following), or -errno.  Thread safe.
+ */
+VFMIG_EXPORT int vfmig_trap_handle(struct vfmig_device *dev);
+
+struct vfmig_trap_stats {
+	uint32_t nr_ranges;		/* trappable ranges */
+	uint32_t nr_mapped;		/* of them, mmapped now */
+	uint64_t generation;		/* the last one followed */
+	uint64_t handled;		/* changes followed */
+	uint64_t mmap_accesses;		/* BAR accesses in the ranges, by mmap */
+	uint64_t rw_accesses;		/* and by read/write */
+};
+
+VFMIG_EXPORT int vfmig_trap_stats(struct vfmig_device *dev,
+				  struct vfmig_trap_stats *stats);
+
+/* ----------------------------------------------------------------------
  * Interrupts
  */
 

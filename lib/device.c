@@ -259,6 +259,7 @@ static int open_device(const char *bdf_in, struct vfmig_device *peer,
 	dev->data_fd = -1;
 	dev->bar_mmap = true;
 	pthread_mutex_init(&dev->lock, NULL);
+	trap_init(dev);
 	pthread_mutex_init(&dev->msg_lock, NULL);
 
 	ret = parse_bdf_or_explain(bdf_in, dev->bdf, err);
@@ -371,6 +372,7 @@ VFMIG_EXPORT void vfmig_close(struct vfmig_device *dev)
 	dma_free_all_locked(dev);
 	region_cache_free(dev);
 	pthread_mutex_unlock(&dev->lock);
+	trap_cleanup(dev);
 
 	close(dev->fd);
 	put_group(dev->container, dev->group);
@@ -426,5 +428,6 @@ VFMIG_EXPORT int vfmig_reset(struct vfmig_device *dev)
 	/* A reset ends any migration data session. */
 	mig_drop_data_fd_locked(dev);
 	pthread_mutex_unlock(&dev->lock);
+	trap_catch_up(dev);
 	return ret;
 }

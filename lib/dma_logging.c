@@ -40,6 +40,7 @@ VFMIG_EXPORT int vfmig_dma_logging_start(struct vfmig_device *dev,
 			    VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
 			    &control, sizeof(control));
 	pthread_mutex_unlock(&dev->lock);
+	trap_catch_up(dev);
 	if (ret)
 		return logging_fail(dev, ret, "SET DMA_LOGGING_START");
 	*page_size = control.page_size;
@@ -54,6 +55,7 @@ VFMIG_EXPORT int vfmig_dma_logging_stop(struct vfmig_device *dev)
 	ret = feature_ioctl(dev, VFIO_DEVICE_FEATURE_SET |
 			    VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
 	pthread_mutex_unlock(&dev->lock);
+	trap_catch_up(dev);
 	return ret ? logging_fail(dev, ret, "SET DMA_LOGGING_STOP") : 0;
 }
 

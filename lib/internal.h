@@ -14,11 +14,14 @@
 #define VFMIG_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include <linux/vfio_pci_mediate.h>
 
 #include "vfmig.h"
 
@@ -79,6 +82,40 @@ struct vfmig_v1_region {
 	struct vfmig_region_maps maps;	/* mmapped parts (AUTO, MMAP) */
 };
 
+/* One trappable range of a device whose traps the handle follows. */
+struct vfmig_trap_range {
+	uint32_t bar;
+	uint64_t offset;		/* in the BAR */
+	uint64_t size;
+	uint64_t fd_offset;		/* of its first byte in the device fd */
+	void *map;			/* our mmap of it while untrapped */
+};
+
+/*
+ * Dynamic-trap following (trap.c).  Set up once by vfmig_trap_follow();
+ * the geometry (@nr, each range's bar/offset/size/fd_offset) is constant
+ * from then on.  @lock protects the maps and @generation: accesses through
+ * a map hold it for read across the access, so that the handler, which
+ * takes it for write, can take a map away knowing no access through it is
+ * in flight.  Writers are preferred, so that a busy accessor cannot starve
+ * the handler past the kernel's acknowledgement timeout.  It is never held
+ * across a call that may wait for the kernel's trap (so never with
+ * dev->lock taken after it).
+ */
+struct vfmig_trap {
+	_Atomic bool enabled;
+	int efd;			/* the eventfd the kernel signals */
+	uint32_t irq_index;
+	uint64_t region_fd_offset;	/* the trap region in the device fd */
+	pthread_rwlock_t lock;
+	uint64_t generation;		/* the last one followed and acked */
+	uint64_t handled;		/* changes followed */
+	_Atomic uint64_t mmap_accesses;
+	_Atomic uint64_t rw_accesses;
+	uint32_t nr;
+	struct vfmig_trap_range ranges[VFIO_PCI_MEDIATE_TRAP_MAX_RANGES];
+};
+
 struct vfmig_device {
 	char bdf[VFMIG_BDF_LEN];
 	int group_id;
@@ -99,6 +136,7 @@ struct vfmig_device {
 	bool have_mig_flags;
 	uint64_t mig_flags;
 	struct vfmig_v1_region v1;
+	struct vfmig_trap trap;		/* its own lock (see above) */
 };
 
 /* --- errors (error.c) --- */
@@ -126,6 +164,25 @@ void err_clear(struct vfmig_error *e);
  */
 int parse_bdf_or_explain(const char *in, char out[VFMIG_BDF_LEN],
 			 struct vfmig_error *e);
+
+/* --- dynamic traps (trap.c) --- */
+
+/*
+ * A BAR access of @size bytes (1, 2, 4, 8; aligned) at @offset of @bar
+ * that lies in a range whose traps the handle follows: done through the
+ * range's map if it is untrapped, else by pread/pwrite; 0 or -errno.  1 if
+ * the access is not in such a range (the caller does it).
+ */
+int trap_bar_access(struct vfmig_device *dev, unsigned int bar,
+		    uint64_t offset, unsigned int size, uint64_t *val,
+		    bool write);
+/* Whether [@offset, +@size) of @bar touches a range the handle follows. */
+bool trap_overlaps(struct vfmig_device *dev, unsigned int bar,
+		   uint64_t offset, uint64_t size);
+/* After a call that may have made the device trap: follow what changed. */
+void trap_catch_up(struct vfmig_device *dev);
+void trap_init(struct vfmig_device *dev);
+void trap_cleanup(struct vfmig_device *dev);
 
 /* --- small helpers (util.c) --- */
 

@@ -223,6 +223,7 @@ VFMIG_EXPORT int vfmig_mig_set_state_raw(struct vfmig_device *dev,
 			 vfmig_state_name(state), state, strerror(-ret),
 			 busy_hint(ret));
 	pthread_mutex_unlock(&dev->lock);
+	trap_catch_up(dev);
 	if (data_fd)
 		*data_fd = fd;
 	else if (fd >= 0)
@@ -324,6 +325,7 @@ VFMIG_EXPORT int vfmig_mig_set_state(struct vfmig_device *dev,
 	pthread_mutex_lock(&dev->lock);
 	ret = set_state_locked(dev, target);
 	pthread_mutex_unlock(&dev->lock);
+	trap_catch_up(dev);
 	return ret;
 }
 
@@ -367,6 +369,7 @@ VFMIG_EXPORT int vfmig_mig_set_state_recover(struct vfmig_device *dev,
 	}
 out:
 	pthread_mutex_unlock(&dev->lock);
+	trap_catch_up(dev);
 	return ret;
 }
 

@@ -398,6 +398,10 @@ int region_map_areas_locked(struct vfmig_device *dev, uint32_t index,
 
 		if (!areas[i].size)
 			continue;
+		/* Ranges whose traps we follow have maps of their own. */
+		if (index < VFMIG_NR_BARS &&
+		    trap_overlaps(dev, index, areas[i].offset, areas[i].size))
+			continue;
 		if (info.flags & VFIO_REGION_INFO_FLAG_READ)
 			prot |= PROT_READ;
 		if (info.flags & VFIO_REGION_INFO_FLAG_WRITE)
@@ -520,6 +524,9 @@ VFMIG_EXPORT int vfmig_bar_read(struct vfmig_device *dev, unsigned int bar,
 	ret = bar_check(dev, bar, offset, size);
 	if (ret)
 		return ret;
+	ret = trap_bar_access(dev, bar, offset, size, val, false);
+	if (ret <= 0)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	p = bar_ptr_locked(dev, bar, offset, size);
 	if (p) {
@@ -553,6 +560,9 @@ VFMIG_EXPORT int vfmig_bar_write(struct vfmig_device *dev, unsigned int bar,
 
 	ret = bar_check(dev, bar, offset, size);
 	if (ret)
+		return ret;
+	ret = trap_bar_access(dev, bar, offset, size, &val, true);
+	if (ret <= 0)
 		return ret;
 	pthread_mutex_lock(&dev->lock);
 	p = bar_ptr_locked(dev, bar, offset, size);
