@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Dynamic traps (include/uapi/linux/vfio_pci_mediate.h, section 3) on the
+ * lab's edu devices served by edu-mediate, which declares its register
+ * page trappable, offers it to clients that follow traps and traps it
+ * while VFIO DMA logging runs or migration is away from RUNNING.
+ *
+ *  - unaware_never_mmaps: a client that never sets the notification
+ *    eventfd gets no mmap of the register page, before, during and after
+ *    a trap/untrap cycle, and reaches the registers by read/write.
+ *  - follow_1000_with_accessor: libvfmig follows the traps while one
+ *    thread writes and reads a register through the trap-following BAR
+ *    accessor and another handles the notifications; the main thread
+ *    traps and untraps 1000 times (DMA logging start/stop).  Every write
+ *    must read back as written (edu's liveness register returns the
+ *    inverse of the last value written), every access went through
+ *    exactly one of mmap and read/write (both used), no acknowledgement
+ *    timed out, and there was no SIGBUS (it would kill the test).
+ *  - unacked_trap_is_zapped: an aware client that does not acknowledge:
+ *    the trap comes in force after trap_ack_timeout_ms (set to 300 for
+ *    the test), the kernel says so, the client's mapping then gets
+ *    SIGBUS and a new mmap EACCES; after the untrap the same mapping
+ *    works again.
+ *  - migration_traps: libvfmig in one thread: PRE_COPY traps the page
+ *    (the single-threaded client pays the timeout, and the library
+ *    follows before it returns), back to RUNNING offers it again.
+ *  - migrate_after_mmap_dma: a DMA started through the mapping, unseen by
+ *    the mediator, is still migrated (see the test).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+#include <linux/vfio_pci_mediate.h>
+
+#include "edu_fixture.h"
+#include "harness.h"
+#include "lab_fixture.h"
+#include "mediate_fixture.h"
+#include "migration_fixture.h"
+
+#define PAGE 4096u
+#define EDU_BAR0_SIZE (1u << 20)
+#define EDU_ID_VALUE 0x010000edu
+#define MEM_IOVA 0x1000000ull
+#define MEM_LEN (64ull * PAGE)
+#define CYCLES 1000
+#define TIMEOUT_PARAM "/sys/module/vfio_pci_mediate/parameters/trap_ack_timeout_ms"
+#define TEST_TIMEOUT_MS 300u
+#define NO_ACK_LOG "without the user's acknowledgement"
+
+static struct vfmig_device *open_edu(void)
+{
+	char a[PCI_BDF_LEN], b[PCI_BDF_LEN];
+	struct vfmig_device *dev;
+	void *mem;
+
+	edu_setup_pair(a, b);
+	dev = mg_open(a);
+	MG_OK(dev, vfmig_dma_alloc(dev, MEM_IOVA, MEM_LEN, &mem));
+	MG_OK(dev, vfmig_enable_mem_and_dma(dev));
+	mt_expect_mediator(a, EDU_MEDIATOR);
+	return dev;
+}
+
+static void logging_start(struct vfmig_device *dev)
+{
+	struct vfmig_range range = { .iova = MEM_IOVA, .length = MEM_LEN };
+	uint64_t page_size = PAGE;
+
+	MG_OK(dev, vfmig_dma_logging_start(dev, &range, 1, &page_size));
+}
+
+static void read_trap_info(struct vfmig_device *dev,
+			   struct vfio_pci_mediate_trap_info *info)
+{
+	int index = vfmig_region_find(dev, VFIO_PCI_MEDIATE_REGION_TYPE,
+				      VFIO_PCI_MEDIATE_REGION_SUBTYPE_TRAP);
+
+	ASSERT_GE(index, 0);
+	MG_OK(dev, vfmig_region_read(dev, (uint32_t)index, 0, info,
+				     sizeof(*info)));
+	ASSERT_EQ(info->version, VFIO_PCI_MEDIATE_TRAP_VERSION);
+	ASSERT_EQ(info->nr_ranges, 1u);
+	ASSERT_EQ(info->ranges[0].index, 0u);
+	ASSERT_EQ(info->ranges[0].offset, 0u);
+	ASSERT_EQ(info->ranges[0].size, PAGE);
+}
+
+static bool register_page_trapped(struct vfmig_device *dev)
+{
+	struct vfio_pci_mediate_trap_info info;
+
+	read_trap_info(dev, &info);
+	return info.ranges[0].flags & VFIO_PCI_MEDIATE_TRAP_TRAPPED;
+}
+
+/* Whether BAR0's sparse areas include the register page. */
+static bool register_page_offered(struct vfmig_device *dev)
+{
+	struct vfmig_region_info info;
+	bool offered = false;
+
+	MG_OK(dev, vfmig_region_info(dev, 0, &info));
+	ASSERT_TRUE(info.has_sparse);
+	for (uint32_t i = 0; i < info.nr_areas; i++) {
+		if (info.areas[i].offset == 0) {
+			ASSERT_EQ(info.areas[i].size, PAGE);
+			offered = true;
+		}
+	}
+	return offered;
+}
+
+/* errno of an mmap of the register page, or 0 (then unmapped again). */
+static int map_register_page_errno(struct vfmig_device *dev, void **keep)
+{
+	struct vfmig_region_info info;
+	void *p;
+
+	MG_OK(dev, vfmig_region_info(dev, 0, &info));
+	p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 vfmig_device_fd(dev), (off_t)info.offset);
+	if (p == MAP_FAILED)
+		return errno;
+	if (keep)
+		*keep = p;
+	else
+		munmap(p, PAGE);
+	return 0;
+}
+
+/*
+ * A client that knows only struct vfio_irq_info (argsz 16) asks about the
+ * trap IRQ: it learns the size needed, and nothing past its 16 bytes is
+ * written.
+ */
+static void check_small_irq_info(struct vfmig_device *dev)
+{
+	union {
+		struct vfio_irq_info info;
+		uint8_t bytes[64];
+	} q;
+
+	memset(&q, 0xa5, sizeof(q));
+	q.info.argsz = sizeof(q.info);
+	q.info.index = VFIO_PCI_NUM_IRQS;
+	ASSERT_OK(ioctl(vfmig_device_fd(dev), VFIO_DEVICE_GET_IRQ_INFO, &q));
+	ASSERT_EQ(q.info.argsz,
+		  sizeof(struct vfio_pci_mediate_irq_info) +
+		  sizeof(struct vfio_pci_mediate_irq_info_cap_type));
+	ASSERT_TRUE(q.info.flags & VFIO_PCI_MEDIATE_IRQ_INFO_FLAG_CAPS);
+	ASSERT_EQ(q.info.count, 1u);
+	for (size_t i = sizeof(q.info); i < sizeof(q); i++)
+		ASSERT_EQ(q.bytes[i], 0xa5);
+}
+
+TEST_NAMED(unaware_never_mmaps, "trap.unaware_never_mmaps", 120)
+{
+	struct vfmig_device *dev = open_edu();
+	struct vfmig_device_info di;
+	struct vfmig_region_info info;
+
+	MG_OK(dev, vfmig_device_info(dev, &di));
+	ASSERT_EQ(di.num_irqs, VFIO_PCI_NUM_IRQS + 1u);
+	check_small_irq_info(dev);
+	ASSERT_TRUE(register_page_trapped(dev));
+	ASSERT_FALSE(register_page_offered(dev));
+	MG_OK(dev, vfmig_region_info(dev, 0, &info));
+	ASSERT_EQ(info.nr_areas, 1u);
+	ASSERT_EQ(info.areas[0].offset, PAGE);
+	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
+
+	/* The mediator traps and untraps: nothing changes for this client. */
+	logging_start(dev);
+	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
+	MG_OK(dev, vfmig_dma_logging_stop(dev));
+	ASSERT_TRUE(register_page_trapped(dev));
+	ASSERT_FALSE(register_page_offered(dev));
+	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
+
+	edu_wr(dev, REG_LIVENESS, 0x1234);
+	ASSERT_EQ(edu_rd(dev, REG_LIVENESS), ~0x1234u);
+	ASSERT_EQ(edu_rd(dev, REG_ID), EDU_ID_VALUE);
+}
+
+struct accessor {
+	struct vfmig_device *dev;
+	int trap_fd;
+	atomic_bool stop;
+	/* Written by the threads, read after they are joined. */
+	uint64_t iterations;
+	uint64_t mismatches;
+	uint32_t first_bad_wrote, first_bad_read;
+	int access_error;
+	int handle_error;
+	uint64_t handled;
+};
+
+static void *access_loop(void *arg)
+{
+	struct accessor *a = arg;
+	uint32_t v = 0x5a000000;
+
+	while (!atomic_load(&a->stop)) {
+		uint64_t got = 0;
+		int ret;
+
+		v++;
+		ret = vfmig_bar_write(a->dev, 0, REG_LIVENESS, 4, v);
+		if (!ret)
+			ret = vfmig_bar_read(a->dev, 0, REG_LIVENESS, 4, &got);
+		if (ret) {
+			a->access_error = ret;
+			break;
+		}
+		if ((uint32_t)got != (uint32_t)~v && !a->mismatches++) {
+			a->first_bad_wrote = v;
+			a->first_bad_read = (uint32_t)got;
+		}
+		a->iterations++;
+	}
+	return NULL;
+}
+
+static void *handle_loop(void *arg)
+{
+	struct accessor *a = arg;
+	struct pollfd pfd = { .fd = a->trap_fd, .events = POLLIN };
+
+	while (!atomic_load(&a->stop)) {
+		int ret = poll(&pfd, 1, 50);
+
+		if (ret <= 0)
+			continue;
+		ret = vfmig_trap_handle(a->dev);
+		if (ret < 0) {
+			a->handle_error = ret;
+			break;
+		}
+		a->handled += ret;
+	}
+	return NULL;
+}
+
+TEST_NAMED(follow_1000_with_accessor, "trap.follow_1000_with_accessor", 600)
+{
+	struct accessor a = { 0 };
+	struct vfmig_trap_stats st;
+	pthread_t accessor, handler;
+	uint64_t mark, start, slowest = 0;
+
+	a.dev = open_edu();
+	mark = kmsg_mark();
+	MG_OK(a.dev, vfmig_trap_follow(a.dev, &a.trap_fd));
+	MG_OK(a.dev, vfmig_trap_stats(a.dev, &st));
+	ASSERT_EQ(st.nr_ranges, 1u);
+	ASSERT_EQ(st.nr_mapped, 1u);
+	ASSERT_FALSE(register_page_trapped(a.dev));
+	ASSERT_TRUE(register_page_offered(a.dev));
+
+	ASSERT_EQ(pthread_create(&handler, NULL, handle_loop, &a), 0);
+	ASSERT_EQ(pthread_create(&accessor, NULL, access_loop, &a), 0);
+	start = mt_now_ms();
+	for (int n = 0; n < CYCLES && !a.access_error && !a.handle_error;
+	     n++) {
+		uint64_t t0 = mt_now_ms(), took;
+
+		logging_start(a.dev);
+		took = mt_now_ms() - t0;
+		if (took > slowest)
+			slowest = took;
+		/* In force now: the library's map is gone. */
+		ASSERT_TRUE(register_page_trapped(a.dev));
+		MG_OK(a.dev, vfmig_dma_logging_stop(a.dev));
+	}
+	atomic_store(&a.stop, true);
+	pthread_join(accessor, NULL);
+	pthread_join(handler, NULL);
+	MG_OK(a.dev, vfmig_trap_stats(a.dev, &st));
+
+	test_log("%d trap/untrap cycles in %llu ms (slowest trap %llu ms); accessor: %llu write+read pairs, %llu by mmap and %llu by read/write accesses; %llu changes followed (%llu by the handler thread)",
+		 CYCLES, (unsigned long long)(mt_now_ms() - start),
+		 (unsigned long long)slowest,
+		 (unsigned long long)a.iterations,
+		 (unsigned long long)st.mmap_accesses,
+		 (unsigned long long)st.rw_accesses,
+		 (unsigned long long)st.handled,
+		 (unsigned long long)a.handled);
+	if (a.mismatches)
+		test_log("first mismatch: wrote %#x, read back %#x (want %#x)",
+			 a.first_bad_wrote, a.first_bad_read,
+			 ~a.first_bad_wrote);
+	ASSERT_EQ(a.access_error, 0);
+	ASSERT_EQ(a.handle_error, 0);
+	ASSERT_EQ(a.mismatches, 0u);
+	/* Every access went one way, exactly once. */
+	ASSERT_EQ(st.mmap_accesses + st.rw_accesses, 2 * a.iterations);
+	ASSERT_GT(st.mmap_accesses, 0u);
+	ASSERT_GT(st.rw_accesses, 0u);
+	ASSERT_GE(st.handled, 2u * CYCLES);
+	/* The handler thread acknowledged each trap in time. */
+	ASSERT_EQ(kmsg_count_since(mark, NO_ACK_LOG, NULL), 0);
+	ASSERT_EQ(st.nr_mapped, 1u);
+	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
+}
+
+static sigjmp_buf sigbus_jmp;
+
+static void on_sigbus(int sig)
+{
+	(void)sig;
+	siglongjmp(sigbus_jmp, 1);
+}
+
+/* Reads the ID through @p; false if that raised SIGBUS. */
+static bool read_id_through(volatile uint32_t *p, uint32_t *id)
+{
+	struct sigaction sa = { .sa_handler = on_sigbus }, old;
+	volatile bool ok = false;
+
+	sigemptyset(&sa.sa_mask);
+	ASSERT_OK(sigaction(SIGBUS, &sa, &old));
+	if (!sigsetjmp(sigbus_jmp, 1)) {
+		*id = p[REG_ID / 4];
+		ok = true;
+	}
+	ASSERT_OK(sigaction(SIGBUS, &old, NULL));
+	return ok;
+}
+
+static unsigned int saved_timeout_ms;
+
+static int write_timeout_param(unsigned int ms)
+{
+	FILE *f = fopen(TIMEOUT_PARAM, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%u\n", ms);
+	return fclose(f) ? -errno : 0;
+}
+
+static int restore_timeout(void *arg)
+{
+	(void)arg;
+	return write_timeout_param(saved_timeout_ms);
+}
+
+static void set_timeout_for_test(unsigned int ms)
+{
+	FILE *f = fopen(TIMEOUT_PARAM, "r");
+
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fscanf(f, "%u", &saved_timeout_ms), 1);
+	fclose(f);
+	ASSERT_OK(write_timeout_param(ms));
+	test_add_cleanup(restore_timeout, NULL, "restore trap_ack_timeout_ms");
+}
+
+/* The trap IRQ's index, found by its type capability. */
+static uint32_t find_trap_irq(struct vfmig_device *dev)
+{
+	struct vfmig_device_info di;
+	struct {
+		struct vfio_pci_mediate_irq_info info;
+		struct vfio_pci_mediate_irq_info_cap_type cap;
+	} q;
+
+	MG_OK(dev, vfmig_device_info(dev, &di));
+	for (uint32_t i = 0; i < di.num_irqs; i++) {
+		memset(&q, 0, sizeof(q));
+		q.info.argsz = sizeof(q);
+		q.info.index = i;
+		/* vfio-pci's own indexes may not apply (ERR needs PCIe). */
+		if (i < VFIO_PCI_NUM_IRQS &&
+		    ioctl(vfmig_device_fd(dev), VFIO_DEVICE_GET_IRQ_INFO, &q))
+			continue;
+		ASSERT_OK(ioctl(vfmig_device_fd(dev), VFIO_DEVICE_GET_IRQ_INFO,
+				&q));
+		if (!(q.info.flags & VFIO_PCI_MEDIATE_IRQ_INFO_FLAG_CAPS))
+			continue;
+		ASSERT_EQ(q.info.cap_offset, sizeof(q.info));
+		ASSERT_EQ(q.cap.header.id, VFIO_PCI_MEDIATE_IRQ_INFO_CAP_TYPE);
+		ASSERT_EQ(q.cap.type, VFIO_PCI_MEDIATE_IRQ_TYPE);
+		ASSERT_EQ(q.cap.subtype, VFIO_PCI_MEDIATE_IRQ_SUBTYPE_TRAP);
+		ASSERT_EQ(q.info.count, 1u);
+		ASSERT_TRUE(q.info.flags & VFIO_IRQ_INFO_EVENTFD);
+		return i;
+	}
+	FAIL("no IRQ index with the trap type capability");
+	return 0;
+}
+
+/* Before the device is closed: a mapping would keep it open. */
+static int unmap_register_page(void *p)
+{
+	return munmap(p, PAGE);
+}
+
+TEST_NAMED(unacked_trap_is_zapped, "trap.unacked_trap_is_zapped", 120)
+{
+	struct vfmig_device *dev = open_edu();
+	struct vfio_pci_mediate_trap_info info;
+	volatile uint32_t *regs = NULL;
+	uint64_t mark, t0, took, count = 0;
+	uint32_t irq, id = 0;
+	int efd, index;
+
+	set_timeout_for_test(TEST_TIMEOUT_MS);
+	irq = find_trap_irq(dev);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	MG_OK(dev, vfmig_irq_set_eventfds(dev, irq, 0, 1, &efd));
+	/* Aware now: told at once, and the page is offered. */
+	ASSERT_EQ(read(efd, &count, sizeof(count)), (ssize_t)sizeof(count));
+	ASSERT_GE(count, 1u);
+	read_trap_info(dev, &info);
+	ASSERT_EQ(info.ack_timeout_ms, TEST_TIMEOUT_MS);
+	ASSERT_FALSE(info.ranges[0].flags & VFIO_PCI_MEDIATE_TRAP_TRAPPED);
+	ASSERT_TRUE(register_page_offered(dev));
+	ASSERT_EQ(map_register_page_errno(dev, (void **)&regs), 0);
+	test_add_cleanup(unmap_register_page, (void *)regs,
+			 "munmap the register page");
+	ASSERT_TRUE(read_id_through(regs, &id));
+	ASSERT_EQ(id, EDU_ID_VALUE);
+
+	/* Trap, and never acknowledge. */
+	mark = kmsg_mark();
+	t0 = mt_now_ms();
+	logging_start(dev);
+	took = mt_now_ms() - t0;
+	test_log("trap came in force after %llu ms without an acknowledgement",
+		 (unsigned long long)took);
+	ASSERT_GE(took, TEST_TIMEOUT_MS - 20);
+	ASSERT_LT(took, TEST_TIMEOUT_MS + 3000);
+	ASSERT_EQ(kmsg_count_since(mark, NO_ACK_LOG, NULL), 1);
+	ASSERT_EQ(read(efd, &count, sizeof(count)), (ssize_t)sizeof(count));
+	ASSERT_TRUE(register_page_trapped(dev));
+	ASSERT_FALSE(register_page_offered(dev));
+	ASSERT_FALSE(read_id_through(regs, &id));
+	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
+	/* read/write still reach the registers. */
+	ASSERT_EQ(edu_rd(dev, REG_ID), EDU_ID_VALUE);
+
+	/* Untrapped: the same mapping faults in again. */
+	MG_OK(dev, vfmig_dma_logging_stop(dev));
+	ASSERT_FALSE(register_page_trapped(dev));
+	ASSERT_TRUE(read_id_through(regs, &id));
+	ASSERT_EQ(id, EDU_ID_VALUE);
+
+	/* An ack beyond the generation is refused. */
+	read_trap_info(dev, &info);
+	index = vfmig_region_find(dev, VFIO_PCI_MEDIATE_REGION_TYPE,
+				  VFIO_PCI_MEDIATE_REGION_SUBTYPE_TRAP);
+	info.generation++;
+	ASSERT_EQ(vfmig_region_write(dev, (uint32_t)index,
+				     offsetof(struct vfio_pci_mediate_trap_info,
+					      ack),
+				     &info.generation, 8), -EINVAL);
+	/* Unaware again: the mapping is withdrawn at once. */
+	MG_OK(dev, vfmig_irq_disable(dev, irq));
+	ASSERT_TRUE(register_page_trapped(dev));
+	ASSERT_FALSE(read_id_through(regs, &id));
+	close(efd);
+}
+
+TEST_NAMED(migration_traps, "trap.migration_traps", 120)
+{
+	struct vfmig_device *dev = open_edu();
+	struct vfmig_trap_stats st;
+	uint64_t t0;
+	int fd;
+
+	set_timeout_for_test(TEST_TIMEOUT_MS);
+	MG_OK(dev, vfmig_trap_follow(dev, &fd));
+	MG_OK(dev, vfmig_trap_stats(dev, &st));
+	ASSERT_EQ(st.nr_mapped, 1u);
+
+	/* No other thread acknowledges: the kernel waits out the bound. */
+	t0 = mt_now_ms();
+	MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_PRE_COPY));
+	test_log("PRE_COPY took %llu ms with nobody acknowledging meanwhile",
+		 (unsigned long long)(mt_now_ms() - t0));
+	MG_OK(dev, vfmig_trap_stats(dev, &st));
+	ASSERT_EQ(st.nr_mapped, 0u);
+	ASSERT_TRUE(register_page_trapped(dev));
+	edu_wr(dev, REG_LIVENESS, 77);
+	ASSERT_EQ(edu_rd(dev, REG_LIVENESS), ~77u);
+
+	/* Cancelled: offered again, and the library maps it. */
+	MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_RUNNING));
+	MG_OK(dev, vfmig_trap_stats(dev, &st));
+	ASSERT_EQ(st.nr_mapped, 1u);
+	ASSERT_FALSE(register_page_trapped(dev));
+	edu_wr(dev, REG_LIVENESS, 78);
+	ASSERT_EQ(edu_rd(dev, REG_LIVENESS), ~78u);
+	MG_OK(dev, vfmig_trap_stats(dev, &st));
+	ASSERT_GE(st.mmap_accesses, 2u);
+}
+
+/*
+ * A client that follows traps starts DMA through its mapping of the
+ * register page, unseen by edu-mediate; a migration then traps the page,
+ * and what edu-mediate learns when the trap comes in force (the page of
+ * the last transfer) lets it capture edu's DMA buffer: the destination's
+ * buffer ends up holding what the source's DMA put there.
+ */
+TEST_NAMED(migrate_after_mmap_dma, "trap.migrate_after_mmap_dma", 180)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	struct vfmig_device *a, *b;
+	struct vfmig_trap_stats st;
+	struct mg_buf state = { 0 };
+	uint8_t *mem_a, *mem_b;
+	void *mem;
+	int fd;
+
+	edu_setup_pair(bdf_a, bdf_b);
+	set_timeout_for_test(TEST_TIMEOUT_MS);
+	a = mg_open(bdf_a);
+	b = mg_open(bdf_b);
+	MG_OK(a, vfmig_dma_alloc(a, MEM_IOVA, MEM_LEN, &mem));
+	mem_a = mem;
+	MG_OK(b, vfmig_dma_alloc(b, MEM_IOVA, MEM_LEN, &mem));
+	mem_b = mem;
+	MG_OK(a, vfmig_enable_mem_and_dma(a));
+	MG_OK(b, vfmig_enable_mem_and_dma(b));
+	MG_OK(a, vfmig_trap_follow(a, &fd));
+
+	for (unsigned int i = 0; i < BUF_XFER_MAX; i++)
+		mem_a[i] = (uint8_t)(i * 7 + 3);
+	edu_dma(a, (uint32_t)MEM_IOVA, BUF_START, BUF_XFER_MAX, 0);
+	MG_OK(a, vfmig_trap_stats(a, &st));
+	test_log("source transfer: %llu register accesses by mmap, %llu by read/write",
+		 (unsigned long long)st.mmap_accesses,
+		 (unsigned long long)st.rw_accesses);
+	ASSERT_GT(st.mmap_accesses, 0u);
+	ASSERT_EQ(st.rw_accesses, 0u);
+
+	mg_save(a, &state, false);
+	ASSERT_EQ(mg_load(b, state.data, state.len, NULL), 0);
+	MG_OK(b, vfmig_mig_set_state(b, VFMIG_STATE_RUNNING));
+	memset(mem_b + PAGE, 0, PAGE);
+	edu_dma(b, BUF_START, (uint32_t)(MEM_IOVA + PAGE), BUF_XFER_MAX,
+		DMA_TO_RAM);
+	ASSERT_MEM_EQ(mem_b + PAGE, mem_a, BUF_XFER_MAX);
+	mg_buf_free(&state);
+}
