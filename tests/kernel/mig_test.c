@@ -50,6 +50,11 @@
  *                                       save, load, reset, or run:STATE
  *                                       (set_run_state to STATE)
  *                      fail clear       no pending failure
+ *                      wrote IOVA LEN   the device wrote that range
+ *                                       (vfio_pci_mediate_dirty_begin()
+ *                                       and _end(); every open offers
+ *                                       VFIO DMA logging, which then
+ *                                       reports it)
  *   log          r   the calls made since the last read, oldest first,
  *                    "BDF CALL" per line, then cleared on open: open,
  *                    release, set_run_state(STATE), save_start(live=N),
@@ -229,6 +234,7 @@ static const char *const mgt_run_names[] = {
 
 /**
  * struct mgt_handle - one open being served
+ * @mdev: the framework's handle, for the dirty-page helpers
  * @inst: which mediator serves it
  * @node: in mgt_handles, under mgt_lock
  * @bdf: the device's PCI name
@@ -250,6 +256,7 @@ static const char *const mgt_run_names[] = {
  * @violations: calls the framework should not have made
  */
 struct mgt_handle {
+	struct vfio_pci_mediate_device *mdev;
 	enum mgt_inst_id inst;
 	struct list_head node;
 	char bdf[MGT_BDF_LEN];
@@ -748,8 +755,8 @@ static bool mgt_accepts(const struct mgt_accept *a, const char *bdf)
 	return false;
 }
 
-static int mgt_open(enum mgt_inst_id inst, struct pci_dev *pdev,
-		    void **handle)
+static int mgt_open(enum mgt_inst_id inst, struct vfio_pci_mediate_device *mdev,
+		    struct pci_dev *pdev, void **handle)
 {
 	struct mgt_handle *h;
 	u64 size, pre;
@@ -772,6 +779,7 @@ static int mgt_open(enum mgt_inst_id inst, struct pci_dev *pdev,
 		return -ENOMEM;
 	}
 	mutex_init(&h->lock);
+	h->mdev = mdev;
 	h->inst = inst;
 	h->size = size;
 	h->precopy = pre;
@@ -783,6 +791,8 @@ static int mgt_open(enum mgt_inst_id inst, struct pci_dev *pdev,
 	list_add_tail(&h->node, &mgt_handles);
 	mutex_unlock(&mgt_lock);
 	mgt_log_call(h, MGT_CALL_OPEN, 0, 0);
+	/* Its device writes only what "wrote" says: all reported. */
+	vfio_pci_mediate_dirty_enable_logging(mdev);
 	*handle = h;
 	return 0;
 }
@@ -806,19 +816,19 @@ static void mgt_release(void *handle)
 static int mgt_open_a(struct vfio_pci_mediate_device *mdev,
 		      struct pci_dev *pdev, void **handle)
 {
-	return mgt_open(MGT_INST_A, pdev, handle);
+	return mgt_open(MGT_INST_A, mdev, pdev, handle);
 }
 
 static int mgt_open_b(struct vfio_pci_mediate_device *mdev,
 		      struct pci_dev *pdev, void **handle)
 {
-	return mgt_open(MGT_INST_B, pdev, handle);
+	return mgt_open(MGT_INST_B, mdev, pdev, handle);
 }
 
 static int mgt_open_plain(struct vfio_pci_mediate_device *mdev,
 			  struct pci_dev *pdev, void **handle)
 {
-	return mgt_open(MGT_INST_PLAIN, pdev, handle);
+	return mgt_open(MGT_INST_PLAIN, mdev, pdev, handle);
 }
 
 static const struct vfio_pci_mediate_ops mgt_ops_a = {
@@ -1065,6 +1075,32 @@ static int mgt_ctl_fail(struct mgt_handle *h, char **s)
 	return 0;
 }
 
+/*
+ * "wrote IOVA LEN": report that the device wrote [IOVA, IOVA + LEN), as a
+ * mediator does around a transfer, in pieces as large as the framework
+ * takes.  From the user's own write to ctl, as the framework requires.
+ */
+static int mgt_ctl_wrote(struct mgt_handle *h, char **s)
+{
+	const u64 piece = (u64)VFIO_PIN_PAGES_MAX_ENTRIES << PAGE_SHIFT;
+	u64 iova, len, n;
+	int ret;
+
+	if (kstrtou64(mgt_token(s) ?: "", 0, &iova) ||
+	    kstrtou64(mgt_token(s) ?: "", 0, &len) || !len ||
+	    iova + len < iova)
+		return -EINVAL;
+	for (; len; iova += n, len -= n) {
+		n = min(len, piece - (iova & (piece - 1)));
+		ret = vfio_pci_mediate_dirty_begin(h->mdev, iova, n);
+		if (ret)
+			return ret;
+		vfio_pci_mediate_dirty_end(h->mdev, iova, n);
+		cond_resched();
+	}
+	return 0;
+}
+
 /* One command for the open device @h; its lock held. */
 static int mgt_ctl(struct mgt_handle *h, char **s)
 {
@@ -1101,6 +1137,8 @@ static int mgt_ctl(struct mgt_handle *h, char **s)
 	}
 	if (!strcmp(cmd, "fail"))
 		return mgt_ctl_fail(h, s);
+	if (!strcmp(cmd, "wrote"))
+		return mgt_ctl_wrote(h, s);
 	return -EINVAL;
 }
 
