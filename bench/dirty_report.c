@@ -6,9 +6,16 @@
  * none.  The framework walks only the recorded pages; vfio core still
  * pins and walks the user's bitmap (2 MiB for 64 GiB of 4 KiB pages).
  *
+ * With --written, the device is served by the migration test mediator
+ * (tests/kernel/mig_test.c), which reports writes on demand ("wrote" in
+ * its debugfs ctl): a REPORT of 1 GiB with every page dirty against one of
+ * 64 GiB with one dirty page, side by side.  edu could not dirty 1 GiB
+ * (262144 transfers of 100 ms).
+ *
  * Runs inside the lab, started by bench/dirty with the device's BDF (bound
- * to vfio-pci-mediate, edu-mediate loaded with dirty tracking on).  Prints
- * the median of ROUNDS of each; asserts nothing beyond the calls working.
+ * to vfio-pci-mediate, edu-mediate loaded with dirty tracking on, or the
+ * test mediator for --written).  Prints the median of ROUNDS of each;
+ * asserts nothing beyond the calls working and the pages counted.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -27,6 +34,14 @@
 #define BIG_IOVA (1ull << 30)		/* logged, not mapped */
 #define BIG_LEN (64ull << 30)
 #define ROUNDS 7
+
+/* --written: 1 GiB mapped (one 64 MiB buffer, 16 times), 64 GiB logged. */
+#define GIB_IOVA (1ull << 30)
+#define GIB_LEN (1ull << 30)
+#define GIB_BUF (64ull << 20)
+#define SPARSE_IOVA (4ull << 30)	/* one page mapped */
+#define SPARSE_LEN (64ull << 30)
+#define MIGTEST_CTL "/sys/kernel/debug/vfio_pci_mediate_migtest/ctl"
 
 #define REG_DMA_SRC 0x80
 #define REG_DMA_DST 0x88
@@ -133,6 +148,69 @@ static double median(double *v)
 	return v[ROUNDS / 2];
 }
 
+/* The test mediator reports that the device wrote [iova, iova + len). */
+static void migtest_wrote(struct vfmig_device *dev, uint64_t iova,
+			  uint64_t len)
+{
+	FILE *f = fopen(MIGTEST_CTL, "w");
+
+	if (!f)
+		die(MIGTEST_CTL, errno, NULL);
+	fprintf(f, "%s wrote %#llx %#llx\n", vfmig_bdf(dev),
+		(unsigned long long)iova, (unsigned long long)len);
+	if (fclose(f))
+		die("the test mediator's wrote", errno, NULL);
+}
+
+static int bench_written(struct vfmig_device *dev)
+{
+	const struct vfmig_range ranges[2] = {
+		{ .iova = GIB_IOVA, .length = GIB_LEN },
+		{ .iova = SPARSE_IOVA, .length = SPARSE_LEN },
+	};
+	double full[ROUNDS], sparse[ROUNDS];
+	uint64_t page_size = PAGE, *bitmap;
+	unsigned int pages;
+	void *mem;
+	int ret;
+
+	ret = vfmig_dma_alloc(dev, GIB_IOVA, GIB_BUF, &mem);
+	for (uint64_t off = GIB_BUF; !ret && off < GIB_LEN; off += GIB_BUF)
+		ret = vfmig_dma_map(dev, mem, GIB_IOVA + off, GIB_BUF,
+				    VFMIG_DMA_READ | VFMIG_DMA_WRITE);
+	if (!ret)
+		ret = vfmig_dma_map(dev, mem, SPARSE_IOVA, PAGE,
+				    VFMIG_DMA_READ | VFMIG_DMA_WRITE);
+	if (!ret)
+		ret = vfmig_dma_logging_start(dev, ranges, 2, &page_size);
+	if (ret)
+		die("set-up", -ret, dev);
+	bitmap = calloc(SPARSE_LEN / PAGE / 64, sizeof(*bitmap));
+	if (!bitmap)
+		die("bitmap", ENOMEM, NULL);
+
+	for (int r = 0; r < ROUNDS; r++) {
+		migtest_wrote(dev, GIB_IOVA, GIB_LEN);
+		full[r] = report_us(dev, GIB_IOVA, GIB_LEN, bitmap, &pages);
+		if (pages != GIB_LEN / PAGE)
+			die("1 GiB report: not every page", EPROTO, NULL);
+		migtest_wrote(dev, SPARSE_IOVA, PAGE);
+		sparse[r] = report_us(dev, SPARSE_IOVA, SPARSE_LEN, bitmap,
+				      &pages);
+		if (pages != 1)
+			die("64 GiB report: not 1 page", EPROTO, NULL);
+	}
+	printf("DMA_LOGGING_REPORT through the test mediator, median of %d (microseconds):\n",
+	       ROUNDS);
+	printf("  64 GiB, 1 dirty page        %10.0f\n", median(sparse));
+	printf("  1 GiB, all 262144 dirty     %10.0f\n", median(full));
+	printf("  1 GiB all dirty / 64 GiB 1  %10.1fx  (262144x the pages)\n",
+	       median(full) / median(sparse));
+	free(bitmap);
+	vfmig_close(dev);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	/* The big range spans [MEM_IOVA, BIG_IOVA + BIG_LEN): 65 GiB. */
@@ -145,15 +223,20 @@ int main(int argc, char **argv)
 	void *mem;
 	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: dirty-report BDF\n");
+	bool written = argc == 3 && !strcmp(argv[1], "--written");
+	const char *bdf = argv[argc - 1];
+
+	if (argc != 2 && !written) {
+		fprintf(stderr, "usage: dirty-report [--written] BDF\n");
 		return 2;
 	}
-	ret = vfmig_open(argv[1], &dev, &err);
+	ret = vfmig_open(bdf, &dev, &err);
 	if (ret) {
-		fprintf(stderr, "dirty-report: %s: %s\n", argv[1], err.msg);
+		fprintf(stderr, "dirty-report: %s: %s\n", bdf, err.msg);
 		return 1;
 	}
+	if (written)
+		return bench_written(dev);
 	ret = vfmig_dma_alloc(dev, MEM_IOVA, MEM_LEN, &mem);
 	if (!ret)
 		ret = vfmig_enable_mem_and_dma(dev);
