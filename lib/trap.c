@@ -227,18 +227,28 @@ VFMIG_EXPORT int vfmig_trap_follow(struct vfmig_device *dev, int *fd)
 	t->generation = 0;
 	atomic_store(&t->enabled, true);
 	ret = vfmig_irq_set_eventfds(dev, t->irq_index, 0, 1, &efd);
-	if (ret) {
-		atomic_store(&t->enabled, false);
-		close(efd);
-		t->efd = -1;
-		return ret;
-	}
+	if (ret)
+		goto out_disable;
 	/* Setting the eventfd signals it: take the initial state now. */
 	ret = vfmig_trap_handle(dev);
-	if (ret < 0)
-		return ret;
+	if (ret < 0) {
+		/* Unaware again: the kernel withdraws any mapping at once. */
+		vfmig_irq_disable(dev, t->irq_index);
+		goto out_disable;
+	}
 	*fd = efd;
 	return 0;
+
+out_disable:
+	atomic_store(&t->enabled, false);
+	for (uint32_t i = 0; i < t->nr; i++) {
+		if (t->ranges[i].map)
+			munmap(t->ranges[i].map, t->ranges[i].size);
+		t->ranges[i].map = NULL;
+	}
+	close(efd);
+	t->efd = -1;
+	return ret;
 }
 
 VFMIG_EXPORT int vfmig_trap_handle(struct vfmig_device *dev)
