@@ -200,8 +200,10 @@ static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
 		mmput(mm);
 		mutex_lock(&t->lock);
 	}
+	/* Ranges sealed after this pass began wait for their own pass. */
 	for (i = 0; i < t->nr_ranges; i++)
-		if (t->ranges[i].state == VPM_TRAP_SEALING)
+		if (t->ranges[i].state == VPM_TRAP_SEALING &&
+		    t->ranges[i].seal_seq <= seq)
 			t->ranges[i].state = VPM_TRAP_CLOSED;
 	mutex_unlock(&t->lock);
 	wake_up_all(&t->closed);
@@ -233,23 +235,23 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 			continue;
 		}
 		if (r->state == VPM_TRAP_OPEN) {
-			if (t->trigger) {
-				r->state = VPM_TRAP_CLOSING;
-				r->closing_gen = t->generation + 1;
-			} else {
-				r->state = VPM_TRAP_SEALING;
-			}
+			r->state = VPM_TRAP_CLOSING;
+			r->closing_gen = t->generation + 1;
 			changed = true;
 		}
-		if (r->state == VPM_TRAP_CLOSING &&
-		    (!t->trigger || t->ack >= r->closing_gen)) {
-			r->state = VPM_TRAP_SEALING;
-		} else if (r->state == VPM_TRAP_CLOSING && timed_out) {
-			pci_notice(mdev->core_device.pdev,
-				   "BAR%u %#llx+%#llx trapped without the user's acknowledgement (%u ms): its mappings are removed\n",
-				   r->index, r->offset, r->size,
-				   ack_timeout_ms());
-			r->state = VPM_TRAP_SEALING;
+		if (r->state == VPM_TRAP_CLOSING) {
+			bool acked = !t->trigger || t->ack >= r->closing_gen;
+
+			if (!acked && timed_out)
+				pci_notice(mdev->core_device.pdev,
+					   "BAR%u %#llx+%#llx trapped without the user's acknowledgement (%u ms): its mappings are removed\n",
+					   r->index, r->offset, r->size,
+					   ack_timeout_ms());
+			if (acked || timed_out) {
+				r->state = VPM_TRAP_SEALING;
+				/* The next removal pass covers it. */
+				r->seal_seq = t->zap_seq + 1;
+			}
 		}
 		if (r->state == VPM_TRAP_CLOSING)
 			closing = true;

@@ -93,6 +93,8 @@ enum vpm_trap_state {
  * @state: what the user may do (enum vpm_trap_state)
  * @closing_gen: the generation that announced CLOSING
  * @opened: it was OPEN since vfio_pci_mediate_trap() last returned
+ * @seal_seq: the first removal pass (struct vpm_trap's @zap_seq) that
+ *	covers it since it became SEALING
  */
 struct vpm_trap_range {
 	unsigned int index;
@@ -102,6 +104,7 @@ struct vpm_trap_range {
 	bool opened;
 	enum vpm_trap_state state;
 	u64 closing_gen;
+	u64 seal_seq;
 };
 
 /**
