@@ -26,6 +26,8 @@
  *    follows before it returns), back to RUNNING offers it again.
  *  - migrate_after_mmap_dma: a DMA started through the mapping, unseen by
  *    the mediator, is still migrated (see the test).
+ *  - sparse_areas_three_ranges: several ranges in one BAR, through the
+ *    test mediator (see the test).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -557,4 +559,85 @@ TEST_NAMED(migrate_after_mmap_dma, "trap.migrate_after_mmap_dma", 180)
 		DMA_TO_RAM);
 	ASSERT_MEM_EQ(mem_b + PAGE, mem_a, BUF_XFER_MAX);
 	mg_buf_free(&state);
+}
+
+/* The sparse areas of BAR0 equal @want (offset, size pairs). */
+static void expect_areas(struct vfmig_device *dev, const uint64_t want[][2],
+			 uint32_t n)
+{
+	struct vfmig_region_info info;
+
+	MG_OK(dev, vfmig_region_info(dev, 0, &info));
+	ASSERT_TRUE(info.has_sparse);
+	for (uint32_t i = 0; i < info.nr_areas; i++)
+		test_log("area %u: %#llx+%#llx", i,
+			 (unsigned long long)info.areas[i].offset,
+			 (unsigned long long)info.areas[i].size);
+	ASSERT_EQ(info.nr_areas, n);
+	for (uint32_t i = 0; i < n; i++) {
+		ASSERT_EQ(info.areas[i].offset, want[i][0]);
+		ASSERT_EQ(info.areas[i].size, want[i][1]);
+	}
+}
+
+/* errno of an mmap of [@offset, +@len) of BAR0, 0 if it worked. */
+static int map_bar0_errno(struct vfmig_device *dev, uint64_t offset,
+			  uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, vfmig_device_fd(dev),
+		       (off_t)offset);
+
+	if (p == MAP_FAILED)
+		return errno;
+	munmap(p, len);
+	return 0;
+}
+
+/*
+ * Several trappable ranges in one BAR (the test mediator's "trappable"
+ * rules): two offered, one trapped, at the start, middle and end of
+ * edu's 1 MiB BAR0.  The sparse areas cut the BAR at their edges, leave
+ * out what the client may not map, and list each offered range on its
+ * own; a mapping that covers part of a range and anything else is
+ * refused.
+ */
+TEST_NAMED(sparse_areas_three_ranges, "trap.sparse_areas_three_ranges", 120)
+{
+	static const uint64_t unaware[][2] = {
+		{ 0x1000, 0x2000 }, { 0x5000, 0xfa000 },
+	};
+	static const uint64_t aware[][2] = {
+		{ 0x0, 0x1000 }, { 0x1000, 0x2000 }, { 0x5000, 0xfa000 },
+		{ 0xff000, 0x1000 },
+	};
+	char bdf[PCI_BDF_LEN];
+	struct vfmig_device *dev;
+	struct vfmig_trap_stats st;
+	int fd;
+
+	mt_setup_edu(bdf, "");
+	mt_register(1, true);
+	mt_set(1, "accept", "%s", bdf);
+	mt_set(1, "rules", "trappable 0 0x0 0x1000 open");
+	mt_set(1, "rules", "trappable 0 0x3000 0x2000");
+	mt_set(1, "rules", "trappable 0 0xff000 0x1000 open");
+	dev = mg_open(bdf);
+
+	expect_areas(dev, unaware, 2);
+	ASSERT_EQ(map_bar0_errno(dev, 0, PAGE), EACCES);
+	ASSERT_EQ(map_bar0_errno(dev, 0xff000, PAGE), EACCES);
+	ASSERT_EQ(map_bar0_errno(dev, 0x1000, 0x2000), 0);
+
+	MG_OK(dev, vfmig_trap_follow(dev, &fd));
+	MG_OK(dev, vfmig_trap_stats(dev, &st));
+	ASSERT_EQ(st.nr_ranges, 3u);
+	ASSERT_EQ(st.nr_mapped, 2u);
+	expect_areas(dev, aware, 4);
+	ASSERT_EQ(map_bar0_errno(dev, 0, PAGE), 0);
+	ASSERT_EQ(map_bar0_errno(dev, 0xff000, PAGE), 0);
+	ASSERT_EQ(map_bar0_errno(dev, 0x3000, PAGE), EACCES);
+	ASSERT_EQ(map_bar0_errno(dev, 0, 2 * PAGE), EINVAL);
+	ASSERT_EQ(map_bar0_errno(dev, 0xfe000, 2 * PAGE), EINVAL);
+	ASSERT_EQ(map_bar0_errno(dev, 0, EDU_BAR0_SIZE), EINVAL);
+	ASSERT_EQ(map_bar0_errno(dev, 0x5000, 0xfa000), 0);
 }

@@ -35,6 +35,9 @@
  *                    backed by a buffer whose byte i is (i & 0xff) ^ 0x5a;
  *                    "mmap" makes it mappable (SIZE page aligned), "sparse"
  *                    adds a sparse mmap capability for its first page
+ *     trappable I OFF LEN [open]   declared a trappable range of BAR I
+ *                    (vfio_pci_mediate_add_trappable()); "open" untraps it
+ *                    at once, so a client that follows traps may mmap it
  *   stats        r   counters: open calls, accepted opens, declines, failed
  *                    opens, releases, region releases, order errors
  *                    (a ->release() before its regions' release), pdev
@@ -114,6 +117,7 @@ enum vmt_rule_kind {
 	VMT_RULE_IDENT,
 	VMT_RULE_NOMMAP,
 	VMT_RULE_REGION,
+	VMT_RULE_TRAPPABLE,
 };
 
 enum vmt_write_mode {
@@ -150,6 +154,7 @@ struct vmt_rule {
 	u32 subtype;
 	bool mmap;
 	bool sparse;
+	bool untrapped;
 };
 
 struct vmt_config {
@@ -503,6 +508,27 @@ static int vmt_add_regions(struct vmt_handle *h)
 	return 0;
 }
 
+/* Declares the trappable ranges the rules ask for. */
+static int vmt_add_trappables(struct vmt_handle *h)
+{
+	unsigned int i;
+	int id;
+
+	for (i = 0; i < h->cfg.nr_rules; i++) {
+		const struct vmt_rule *r = &h->cfg.rules[i];
+
+		if (r->kind != VMT_RULE_TRAPPABLE)
+			continue;
+		id = vfio_pci_mediate_add_trappable(h->mdev, r->index,
+						    r->offset, r->len);
+		if (id < 0)
+			return id;
+		if (r->untrapped)
+			vfio_pci_mediate_untrap(h->mdev, id);
+	}
+	return 0;
+}
+
 static int vmt_open(struct vmt_inst *inst, struct vfio_pci_mediate_device *mdev,
 		    struct pci_dev *pdev, void **handle)
 {
@@ -537,6 +563,8 @@ static int vmt_open(struct vmt_inst *inst, struct vfio_pci_mediate_device *mdev,
 	if (ret)
 		goto out_put;
 	ret = vmt_add_regions(h);
+	if (!ret)
+		ret = vmt_add_trappables(h);
 	if (ret)
 		goto out_put;
 
@@ -994,6 +1022,17 @@ static int vmt_parse_rule(char *line, struct vmt_config *cfg)
 	} else if (!strcmp(kind, "region")) {
 		r->kind = VMT_RULE_REGION;
 		ret = vmt_parse_region(&line, r, cfg);
+	} else if (!strcmp(kind, "trappable")) {
+		char *open;
+
+		r->kind = VMT_RULE_TRAPPABLE;
+		ret = vmt_parse_range(&line, r);
+		if (!ret && r->index > VFIO_PCI_BAR5_REGION_INDEX)
+			ret = -EINVAL;
+		open = ret ? NULL : vmt_token(&line, false);
+		if (open && strcmp(open, "open"))
+			ret = -EINVAL;
+		r->untrapped = open;
 	} else {
 		ret = -EINVAL;
 	}
@@ -1043,6 +1082,10 @@ static void vmt_show_rule(const struct vmt_rule *r, struct vmt_text *b)
 		vmt_printf(b, "region 0x%x 0x%x 0x%llx%s%s", r->type,
 			   r->subtype, r->len, r->mmap ? " mmap" : "",
 			   r->sparse ? " sparse" : "");
+		break;
+	case VMT_RULE_TRAPPABLE:
+		vmt_printf(b, "trappable %u 0x%llx 0x%llx%s", r->index,
+			   r->offset, r->len, r->untrapped ? " open" : "");
 		break;
 	}
 	vmt_printf(b, "\n");
