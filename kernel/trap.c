@@ -96,6 +96,18 @@ static void vpm_trap_vm_open(struct vm_area_struct *vma)
 	mutex_unlock(&t->lock);
 }
 
+/* Our entry for a mapping, or NULL.  @lock held. */
+static struct vpm_trap_vma *vma_tracked(struct vpm_trap *t,
+					struct vm_area_struct *vma)
+{
+	struct vpm_trap_vma *tv;
+
+	list_for_each_entry(tv, &t->vmas, node)
+		if (tv->vma == vma)
+			return tv;
+	return NULL;
+}
+
 static void vpm_trap_vm_close(struct vm_area_struct *vma)
 {
 	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vma);
@@ -103,25 +115,13 @@ static void vpm_trap_vm_close(struct vm_area_struct *vma)
 	struct vpm_trap_vma *tv;
 
 	mutex_lock(&t->lock);
-	list_for_each_entry(tv, &t->vmas, node) {
-		if (tv->vma == vma) {
-			list_del(&tv->node);
-			kfree(tv);
-			break;
-		}
+	tv = vma_tracked(t, vma);
+	if (tv) {
+		list_del(&tv->node);
+		kfree(tv);
 	}
 	t->core_vm_ops->close(vma);
 	mutex_unlock(&t->lock);
-}
-
-static bool vma_tracked(struct vpm_trap *t, struct vm_area_struct *vma)
-{
-	struct vpm_trap_vma *tv;
-
-	list_for_each_entry(tv, &t->vmas, node)
-		if (tv->vma == vma)
-			return true;
-	return false;
 }
 
 /*
@@ -212,10 +212,11 @@ static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
 /*
  * Moves every range towards what the mediator and the client's awareness
  * ask for.  Returns whether mappings must be removed (vpm_trap_zap()).
- * @timed_out: CLOSING ranges waited long enough.  @lock held.
+ * @timed_out: CLOSING ranges waited long enough.  @announce: tell the
+ * client even if nothing changed (its eventfd is new).  @lock held.
  */
 static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
-			    bool timed_out)
+			    bool timed_out, bool announce)
 {
 	struct vpm_trap *t = &mdev->trap;
 	bool changed = false, closing = false, zap = false;
@@ -258,7 +259,7 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 		if (r->state == VPM_TRAP_SEALING)
 			zap = true;
 	}
-	if (changed) {
+	if (changed || announce) {
 		t->generation++;
 		if (t->trigger)
 			eventfd_signal(t->trigger, 1);
@@ -280,7 +281,7 @@ static void vpm_trap_ack_timeout(struct work_struct *work)
 	bool zap;
 
 	mutex_lock(&t->lock);
-	zap = vpm_trap_update(mdev, true);
+	zap = vpm_trap_update(mdev, true, false);
 	mutex_unlock(&t->lock);
 	if (zap)
 		vpm_trap_zap(mdev);
@@ -388,7 +389,7 @@ int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
 
 	mutex_lock(&t->lock);
 	r->trapped = true;
-	zap = vpm_trap_update(mdev, false);
+	zap = vpm_trap_update(mdev, false, false);
 	mutex_unlock(&t->lock);
 	if (zap)
 		vpm_trap_zap(mdev);
@@ -426,7 +427,7 @@ void vfio_pci_mediate_untrap(struct vfio_pci_mediate_device *mdev,
 	mutex_lock(&t->lock);
 	t->ranges[id].trapped = false;
 	/* Nothing to remove when ranges open. */
-	vpm_trap_update(mdev, false);
+	vpm_trap_update(mdev, false, false);
 	mutex_unlock(&t->lock);
 	wake_up_all(&t->closed);
 }
@@ -459,7 +460,7 @@ static ssize_t vpm_trap_region_rw(struct vfio_pci_core_device *vdev,
 			return -EINVAL;
 		}
 		t->ack = max(t->ack, ack);
-		zap = vpm_trap_update(mdev, false);
+		zap = vpm_trap_update(mdev, false, false);
 		mutex_unlock(&t->lock);
 		if (zap)
 			vpm_trap_zap(mdev);
@@ -669,12 +670,8 @@ static void vpm_trap_set_trigger(struct vfio_pci_mediate_device *mdev,
 	mutex_lock(&t->lock);
 	old = t->trigger;
 	t->trigger = trigger;
-	zap = vpm_trap_update(mdev, false);
-	/* A new eventfd hears once at once, so the client reads the state. */
-	if (trigger && trigger != old) {
-		t->generation++;
-		eventfd_signal(trigger, 1);
-	}
+	/* A new eventfd hears at once, so the client reads the state. */
+	zap = vpm_trap_update(mdev, false, trigger && trigger != old);
 	mutex_unlock(&t->lock);
 	if (old)
 		eventfd_ctx_put(old);
