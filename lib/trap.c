@@ -30,13 +30,20 @@ void trap_init(struct vfmig_device *dev)
 	dev->trap.efd = -1;
 }
 
+static void unmap_ranges(struct vfmig_trap *t)
+{
+	for (uint32_t i = 0; i < t->nr; i++) {
+		if (t->ranges[i].map)
+			munmap(t->ranges[i].map, t->ranges[i].size);
+		t->ranges[i].map = NULL;
+	}
+}
+
 void trap_cleanup(struct vfmig_device *dev)
 {
 	struct vfmig_trap *t = &dev->trap;
 
-	for (uint32_t i = 0; i < t->nr; i++)
-		if (t->ranges[i].map)
-			munmap(t->ranges[i].map, t->ranges[i].size);
+	unmap_ranges(t);
 	if (t->efd >= 0)
 		close(t->efd);
 	pthread_rwlock_destroy(&t->lock);
@@ -241,11 +248,7 @@ VFMIG_EXPORT int vfmig_trap_follow(struct vfmig_device *dev, int *fd)
 
 out_disable:
 	atomic_store(&t->enabled, false);
-	for (uint32_t i = 0; i < t->nr; i++) {
-		if (t->ranges[i].map)
-			munmap(t->ranges[i].map, t->ranges[i].size);
-		t->ranges[i].map = NULL;
-	}
+	unmap_ranges(t);
 	close(efd);
 	t->efd = -1;
 	return ret;
