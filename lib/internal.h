@@ -204,6 +204,16 @@ ssize_t read_full(int fd, void *buf, size_t len);
 int pread_exact(int fd, void *buf, size_t len, uint64_t off);
 int pwrite_exact(int fd, const void *buf, size_t len, uint64_t off);
 
+/*
+ * A device register access of @size (1, 2, 4 or 8) bytes, little endian
+ * as PCI: through a mapping (mmio_*), or the bytes of one read/write of
+ * the device fd (le_*).
+ */
+uint64_t mmio_load(volatile void *p, unsigned int size);
+void mmio_store(volatile void *p, unsigned int size, uint64_t val);
+uint64_t le_load(const uint8_t *b, unsigned int size);
+void le_store(uint8_t *b, unsigned int size, uint64_t val);
+
 /* Reads a sysfs attribute (trailing newline dropped); -errno. */
 int sysfs_read(const char *path, char *buf, size_t len);
 int sysfs_write(const char *path, const char *val);

@@ -529,23 +529,16 @@ VFMIG_EXPORT int vfmig_bar_read(struct vfmig_device *dev, unsigned int bar,
 		return ret;
 	pthread_mutex_lock(&dev->lock);
 	p = bar_ptr_locked(dev, bar, offset, size);
-	if (p) {
-		switch (size) {
-		case 1: v = *(volatile uint8_t *)p; break;
-		case 2: v = le16toh(*(volatile uint16_t *)p); break;
-		case 4: v = le32toh(*(volatile uint32_t *)p); break;
-		default: v = le64toh(*(volatile uint64_t *)p); break;
-		}
-	}
+	if (p)
+		v = mmio_load(p, size);
 	pthread_mutex_unlock(&dev->lock);
 	if (!p) {
-		uint8_t b[8] = { 0 };
+		uint8_t b[8];
 
 		ret = vfmig_region_read(dev, bar, offset, b, size);
 		if (ret)
 			return ret;
-		for (unsigned int i = 0; i < size; i++)
-			v |= (uint64_t)b[i] << (8 * i);
+		v = le_load(b, size);
 	}
 	*val = v;
 	return 0;
@@ -566,20 +559,13 @@ VFMIG_EXPORT int vfmig_bar_write(struct vfmig_device *dev, unsigned int bar,
 		return ret;
 	pthread_mutex_lock(&dev->lock);
 	p = bar_ptr_locked(dev, bar, offset, size);
-	if (p) {
-		switch (size) {
-		case 1: *(volatile uint8_t *)p = (uint8_t)val; break;
-		case 2: *(volatile uint16_t *)p = htole16((uint16_t)val); break;
-		case 4: *(volatile uint32_t *)p = htole32((uint32_t)val); break;
-		default: *(volatile uint64_t *)p = htole64(val); break;
-		}
-	}
+	if (p)
+		mmio_store(p, size, val);
 	pthread_mutex_unlock(&dev->lock);
 	if (!p) {
 		uint8_t b[8];
 
-		for (unsigned int i = 0; i < 8; i++)
-			b[i] = (uint8_t)(val >> (8 * i));
+		le_store(b, size, val);
 		return vfmig_region_write(dev, bar, offset, b, size);
 	}
 	return 0;

@@ -12,7 +12,6 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include <endian.h>
 
 #include <linux/vfio.h>
 
@@ -76,7 +75,7 @@ int trap_bar_access(struct vfmig_device *dev, unsigned int bar,
 {
 	struct vfmig_trap *t = &dev->trap;
 	struct vfmig_trap_range *r;
-	uint8_t b[8] = { 0 };
+	uint8_t b[8];
 	uint64_t pos;
 	int ret;
 
@@ -91,21 +90,10 @@ int trap_bar_access(struct vfmig_device *dev, unsigned int bar,
 	if (r->map) {
 		volatile void *p = (char *)r->map + (offset - r->offset);
 
-		if (write) {
-			switch (size) {
-			case 1: *(volatile uint8_t *)p = *val; break;
-			case 2: *(volatile uint16_t *)p = htole16(*val); break;
-			case 4: *(volatile uint32_t *)p = htole32(*val); break;
-			default: *(volatile uint64_t *)p = htole64(*val); break;
-			}
-		} else {
-			switch (size) {
-			case 1: *val = *(volatile uint8_t *)p; break;
-			case 2: *val = le16toh(*(volatile uint16_t *)p); break;
-			case 4: *val = le32toh(*(volatile uint32_t *)p); break;
-			default: *val = le64toh(*(volatile uint64_t *)p); break;
-			}
-		}
+		if (write)
+			mmio_store(p, size, *val);
+		else
+			*val = mmio_load(p, size);
 		pthread_rwlock_unlock(&t->lock);
 		atomic_fetch_add(&t->mmap_accesses, 1);
 		return 0;
@@ -115,14 +103,12 @@ int trap_bar_access(struct vfmig_device *dev, unsigned int bar,
 	/* Trapped: the driver's read/write, always allowed. */
 	pos = r->fd_offset + (offset - r->offset);
 	if (write) {
-		for (unsigned int i = 0; i < size; i++)
-			b[i] = *val >> (8 * i);
+		le_store(b, size, *val);
 		ret = pwrite_exact(dev->fd, b, size, pos);
 	} else {
 		ret = pread_exact(dev->fd, b, size, pos);
-		*val = 0;
-		for (unsigned int i = 0; !ret && i < size; i++)
-			*val |= (uint64_t)b[i] << (8 * i);
+		if (!ret)
+			*val = le_load(b, size);
 	}
 	if (ret)
 		return dev_fail(dev, ret,

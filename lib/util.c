@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Small I/O and sysfs helpers. */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -166,4 +167,39 @@ int feature_ioctl(struct vfmig_device *dev, uint32_t flags,
 	if (len)
 		memcpy(payload, f->data, len);
 	return 0;
+}
+
+uint64_t mmio_load(volatile void *p, unsigned int size)
+{
+	switch (size) {
+	case 1: return *(volatile uint8_t *)p;
+	case 2: return le16toh(*(volatile uint16_t *)p);
+	case 4: return le32toh(*(volatile uint32_t *)p);
+	default: return le64toh(*(volatile uint64_t *)p);
+	}
+}
+
+void mmio_store(volatile void *p, unsigned int size, uint64_t val)
+{
+	switch (size) {
+	case 1: *(volatile uint8_t *)p = (uint8_t)val; break;
+	case 2: *(volatile uint16_t *)p = htole16((uint16_t)val); break;
+	case 4: *(volatile uint32_t *)p = htole32((uint32_t)val); break;
+	default: *(volatile uint64_t *)p = htole64(val); break;
+	}
+}
+
+uint64_t le_load(const uint8_t *b, unsigned int size)
+{
+	uint64_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	return v;
+}
+
+void le_store(uint8_t *b, unsigned int size, uint64_t val)
+{
+	for (unsigned int i = 0; i < size; i++)
+		b[i] = (uint8_t)(val >> (8 * i));
 }
