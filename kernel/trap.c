@@ -272,19 +272,29 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 	return zap;
 }
 
+/*
+ * vpm_trap_update(), then @lock is released and the mappings of ranges it
+ * sealed are removed.  Called with @lock held.
+ */
+static void vpm_trap_update_unlock(struct vfio_pci_mediate_device *mdev,
+				   bool timed_out, bool announce)
+{
+	bool zap = vpm_trap_update(mdev, timed_out, announce);
+
+	mutex_unlock(&mdev->trap.lock);
+	if (zap)
+		vpm_trap_zap(mdev);
+}
+
 static void vpm_trap_ack_timeout(struct work_struct *work)
 {
 	struct vpm_trap *t = container_of(to_delayed_work(work),
 					  struct vpm_trap, ack_timeout);
 	struct vfio_pci_mediate_device *mdev =
 		container_of(t, struct vfio_pci_mediate_device, trap);
-	bool zap;
 
 	mutex_lock(&t->lock);
-	zap = vpm_trap_update(mdev, true, false);
-	mutex_unlock(&t->lock);
-	if (zap)
-		vpm_trap_zap(mdev);
+	vpm_trap_update_unlock(mdev, true, false);
 }
 
 /* --- mediator helpers ---------------------------------------------------- */
@@ -381,7 +391,7 @@ int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
 {
 	struct vpm_trap *t = &mdev->trap;
 	struct vpm_trap_range *r;
-	bool zap, opened;
+	bool opened;
 
 	if (id >= READ_ONCE(t->nr_ranges))
 		return -EINVAL;
@@ -389,10 +399,7 @@ int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
 
 	mutex_lock(&t->lock);
 	r->trapped = true;
-	zap = vpm_trap_update(mdev, false, false);
-	mutex_unlock(&t->lock);
-	if (zap)
-		vpm_trap_zap(mdev);
+	vpm_trap_update_unlock(mdev, false, false);
 
 	if (wait_event_killable(t->closed,
 				READ_ONCE(r->state) == VPM_TRAP_CLOSED ||
@@ -445,7 +452,6 @@ static ssize_t vpm_trap_region_rw(struct vfio_pci_core_device *vdev,
 	struct vpm_trap *t = &mdev->trap;
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
 	unsigned int i;
-	bool zap;
 	u64 ack;
 
 	if (iswrite) {
@@ -460,10 +466,7 @@ static ssize_t vpm_trap_region_rw(struct vfio_pci_core_device *vdev,
 			return -EINVAL;
 		}
 		t->ack = max(t->ack, ack);
-		zap = vpm_trap_update(mdev, false, false);
-		mutex_unlock(&t->lock);
-		if (zap)
-			vpm_trap_zap(mdev);
+		vpm_trap_update_unlock(mdev, false, false);
 		*ppos += count;
 		return count;
 	}
@@ -665,18 +668,14 @@ static void vpm_trap_set_trigger(struct vfio_pci_mediate_device *mdev,
 {
 	struct vpm_trap *t = &mdev->trap;
 	struct eventfd_ctx *old;
-	bool zap;
 
 	mutex_lock(&t->lock);
 	old = t->trigger;
 	t->trigger = trigger;
 	/* A new eventfd hears at once, so the client reads the state. */
-	zap = vpm_trap_update(mdev, false, trigger && trigger != old);
-	mutex_unlock(&t->lock);
+	vpm_trap_update_unlock(mdev, false, trigger && trigger != old);
 	if (old)
 		eventfd_ctx_put(old);
-	if (zap)
-		vpm_trap_zap(mdev);
 }
 
 long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
