@@ -1,32 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pages a mediated device writes by DMA, made known to the IOMMU backend's
- * dirty tracking.
+ * Pages a mediated device writes by DMA, made known to the user: through
+ * VFIO DMA logging, and through type1's dirty tracking where the user's
+ * memory may be pinned.
  *
- * Linux 6.1's type1 reports every mapped page dirty on every
- * VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP while a group in the container
- * has never pinned a page through vfio_pin_pages(): it cannot know what
- * the device wrote.  A group that has pinned once is trusted from then on
- * to have pinned every page its devices write, and type1 reports for it
- * only pages that were pinned since the last report (a page pinned across
- * a report is reported again).  So a mediator that knows where its device
- * writes (it traps the commands) pins those pages before the device may
- * write them and unpins them once it has, and QEMU 7.2 re-sends only
- * pages that really changed.
+ * A mediator that knows where its device writes (it traps the commands)
+ * says which range the device is about to write
+ * (vfio_pci_mediate_dirty_begin()) and when it is done
+ * (vfio_pci_mediate_dirty_end()).  The framework keeps those writes in
+ * flight, and:
  *
- * The pins are the framework's: a mediator says which range the device
- * is about to write (vfio_pci_mediate_dirty_begin()) and when it is done
- * (vfio_pci_mediate_dirty_end()); the user unmapping a range with pins
- * (our vfio_device_ops.dma_unmap) and the end of the open unpin what is
- * left.
+ *  - VFIO DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*, what QEMU 8+
+ *    uses) is offered for opens whose mediator declared that it announces
+ *    every write (vfio_pci_mediate_dirty_enable_logging()).  While logging
+ *    runs, the pages of each write are recorded in an xarray; a report
+ *    first lets the mediator end the writes that have finished
+ *    (->dirty_sync()), then hands out and forgets the recorded pages of
+ *    the asked range, and records again the pages of writes still in
+ *    flight.  So a report costs what the dirty pages cost, not what the
+ *    range does, and a page is reported again only if it is written again
+ *    (or its write is still going on).
  *
- * The same calls feed VFIO's DMA logging (VFIO_DEVICE_FEATURE_DMA_LOGGING_*,
- * what QEMU 8+ uses), offered for opens whose mediator declared that it
- * reports every write (vfio_pci_mediate_dirty_enable_logging()): while
- * logging runs, the pages of each range are recorded in an xarray, and a
- * report walks only the recorded pages of the asked range, so its cost
- * follows the dirty pages, not the range's size.  Pages of a transfer
- * still in flight (pinned) are recorded again after each report.
+ *  - Linux 6.1's type1 reports every mapped page dirty on each sync while a
+ *    group in the container has never pinned a page through
+ *    vfio_pin_pages(); a group that has pinned once is trusted from then on
+ *    to pin every page its devices write, and type1 reports for it only
+ *    pages pinned since the last report.  Where the user's memory may be
+ *    pinned (user_dma_access, see user_dma.c), each write's pages are
+ *    pinned until it ends, so QEMU 7.2 re-sends only pages that really
+ *    changed; the user unmapping pinned pages (our vfio_device_ops
+ *    .dma_unmap) and the end of the open unpin what is left.  Otherwise
+ *    nothing is pinned and type1 reports everything dirty.
  */
 #include <linux/interval_tree.h>
 #include <linux/iommu.h>
@@ -36,14 +40,15 @@
 
 #include "vfio_pci_mediate_priv.h"
 
-/* Ranges pinned at once per device: a bound on what a user can make us hold. */
-#define VPM_DIRTY_MAX_PINS	64
+/* Writes in flight at once per device: a bound on what a user can make us hold. */
+#define VPM_DIRTY_MAX_WRITES	64
 
 /*
  * One range given to vfio_pci_mediate_dirty_begin(): its pages, and which
- * of them are pinned (those the user has mapped writable for the device).
+ * of them are pinned (none unless the user's memory may be pinned; of
+ * those, the pages the user has mapped writable for the device).
  */
-struct vpm_dirty_pin {
+struct vpm_dirty_write {
 	struct list_head node;
 	dma_addr_t iova;	/* first page */
 	int npage;
@@ -54,13 +59,14 @@ void vpm_dirty_init(struct vfio_pci_mediate_device *mdev)
 {
 	mutex_init(&mdev->dirty.lock);
 	mutex_init(&mdev->dirty.log_lock);
-	INIT_LIST_HEAD(&mdev->dirty.pins);
-	xa_init(&mdev->dirty.logged);
+	INIT_LIST_HEAD(&mdev->dirty.writes);
+	/* Its nodes are charged to the user, whose device made us record. */
+	xa_init_flags(&mdev->dirty.logged, XA_FLAGS_ACCOUNT);
 }
 
-/* Records the pages @first_pfn..+@npage that lie in a logged range. */
+/* Records the pages @first_pfn..+@npage that overlap a logged range. */
 static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
-			  unsigned int npage)
+			  unsigned long npage)
 {
 	unsigned long pfn;
 	u32 i;
@@ -68,15 +74,17 @@ static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
 
 	lockdep_assert_held(&d->lock);
 	for (pfn = first_pfn; pfn < first_pfn + npage; pfn++) {
-		u64 iova = (u64)pfn << PAGE_SHIFT;
+		u64 start = (u64)pfn << PAGE_SHIFT;
+		u64 last = start + PAGE_SIZE - 1;
 
 		for (i = 0; i < d->nr_ranges; i++)
-			if (iova >= d->ranges[i].start && iova <= d->ranges[i].last)
+			if (start <= d->ranges[i].last &&
+			    d->ranges[i].start <= last)
 				break;
 		if (i == d->nr_ranges)
 			continue;
 		ret = xa_err(xa_store(&d->logged, pfn, xa_mk_value(0),
-				      GFP_KERNEL));
+				      GFP_KERNEL_ACCOUNT));
 		if (ret)
 			return ret;
 	}
@@ -84,27 +92,27 @@ static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
 }
 
 static void vpm_dirty_unpin_pages(struct vfio_pci_mediate_device *mdev,
-				  struct vpm_dirty_pin *pin)
+				  struct vpm_dirty_write *w)
 {
 	struct vfio_device *vdev = &mdev->core_device.vdev;
 	unsigned int i;
 
-	if (bitmap_full(pin->pinned, pin->npage))
-		vfio_unpin_pages(vdev, pin->iova, pin->npage);
+	if (bitmap_full(w->pinned, w->npage))
+		vfio_unpin_pages(vdev, w->iova, w->npage);
 	else
-		for_each_set_bit(i, pin->pinned, pin->npage)
-			vfio_unpin_pages(vdev, pin->iova + i * PAGE_SIZE, 1);
-	bitmap_zero(pin->pinned, pin->npage);
+		for_each_set_bit(i, w->pinned, w->npage)
+			vfio_unpin_pages(vdev, w->iova + i * PAGE_SIZE, 1);
+	bitmap_zero(w->pinned, w->npage);
 }
 
-static void vpm_dirty_unpin(struct vfio_pci_mediate_device *mdev,
-			    struct vpm_dirty_pin *pin)
+static void vpm_dirty_drop(struct vfio_pci_mediate_device *mdev,
+			   struct vpm_dirty_write *w)
 {
 	lockdep_assert_held(&mdev->dirty.lock);
-	vpm_dirty_unpin_pages(mdev, pin);
-	list_del(&pin->node);
-	mdev->dirty.nr_pins--;
-	kfree(pin);
+	vpm_dirty_unpin_pages(mdev, w);
+	list_del(&w->node);
+	mdev->dirty.nr_writes--;
+	kfree(w);
 }
 
 /* The pages of [@iova, @iova + @len): false if the range wraps. */
@@ -136,44 +144,44 @@ static bool vpm_dirty_cannot_pin(int ret)
 }
 
 /*
- * Pins what can be pinned of @pin's pages.  type1 pins all or nothing: if
+ * Pins what can be pinned of @w's pages.  type1 pins all or nothing: if
  * the whole range fails because some page is not mapped or not writable,
  * the others are still pinned one by one, since the device can write them.
  */
 static int vpm_dirty_pin(struct vfio_pci_mediate_device *mdev,
-			 struct vpm_dirty_pin *pin, struct page **pages)
+			 struct vpm_dirty_write *w, struct page **pages)
 {
 	struct vfio_device *vdev = &mdev->core_device.vdev;
 	int i, ret;
 
-	ret = vfio_pin_pages(vdev, pin->iova, pin->npage, IOMMU_WRITE, pages);
-	if (ret == pin->npage) {
-		bitmap_set(pin->pinned, 0, pin->npage);
+	ret = vfio_pin_pages(vdev, w->iova, w->npage, IOMMU_WRITE, pages);
+	if (ret == w->npage) {
+		bitmap_set(w->pinned, 0, w->npage);
 		return 0;
 	}
 	if (WARN_ON_ONCE(ret >= 0)) {
 		/* Not in 6.1, which pins all or nothing. */
 		if (ret)
-			vfio_unpin_pages(vdev, pin->iova, ret);
+			vfio_unpin_pages(vdev, w->iova, ret);
 		return -EIO;
 	}
 	if (!vpm_dirty_cannot_pin(ret))
 		return ret;
-	if (ret == -EACCES || ret == -ENOTTY || pin->npage == 1)
+	if (ret == -EACCES || ret == -ENOTTY || w->npage == 1)
 		return 0;
 
-	for (i = 0; i < pin->npage; i++) {
-		ret = vfio_pin_pages(vdev, pin->iova + i * PAGE_SIZE, 1,
+	for (i = 0; i < w->npage; i++) {
+		ret = vfio_pin_pages(vdev, w->iova + i * PAGE_SIZE, 1,
 				     IOMMU_WRITE, pages);
 		if (ret == 1)
-			__set_bit(i, pin->pinned);
+			__set_bit(i, w->pinned);
 		else if (!vpm_dirty_cannot_pin(ret))
 			goto unwind;
 	}
 	return 0;
 
 unwind:
-	vpm_dirty_unpin_pages(mdev, pin);
+	vpm_dirty_unpin_pages(mdev, w);
 	return ret < 0 ? ret : -EIO;
 }
 
@@ -186,73 +194,76 @@ unwind:
  * Call before letting the device start a transfer into the user's memory,
  * and vfio_pci_mediate_dirty_end() with the same range once the transfer
  * has finished (or will never start).  Until then the pages are reported
- * dirty on every sync of the IOMMU backend's dirty tracking, and on the
- * first one after.  The first call trusts this device's IOMMU group with
- * reporting all its DMA writes from then on: a mediator that calls it must
- * call it before every transfer its device makes into the user's memory,
- * its own included, for as long as it serves the device.
+ * dirty on every DMA logging report and, where they are pinned, on every
+ * sync of type1's dirty tracking, and on the first one after.
  *
- * Pages the user has not mapped writable for the device are not pinned:
- * the device cannot write them.  Neither is anything when the container
- * cannot pin (a type1 v1 container, no IOMMU): it then reports all pages
- * dirty anyway.  Both return 0.
+ * Where user_dma_access allows pinning (vfio_pci_mediate_user_dma_access()),
+ * the pages the user has mapped writable for the device are pinned, which
+ * tells type1's dirty tracking about them; the first such call trusts
+ * this device's IOMMU group with reporting all its DMA writes from then
+ * on: a mediator that calls it must call it before every transfer its
+ * device makes into the user's memory, its own included, for as long as
+ * it serves the device.  Nothing is pinned in a container that cannot pin
+ * (type1 v1, no IOMMU): it then reports all pages dirty anyway.
  *
  * Context: process context, may sleep.  The user's own syscalls only (it
  * may fault in the user's memory through the mm that mapped the DMA).
  * Return: 0; -EINVAL for a zero, wrapping or too long range; -EBUSY when
- * VPM_DIRTY_MAX_PINS ranges are pinned already; -ENOMEM; another negative
- * errno if pinning failed.  On error the device must not start the
- * transfer.
+ * VPM_DIRTY_MAX_WRITES writes are in flight already; -ENOMEM; another
+ * negative errno if pinning failed.  On error the device must not start
+ * the transfer.
  */
 int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 				 dma_addr_t iova, size_t len)
 {
-	struct vpm_dirty_pin *pin;
-	struct page **pages;
+	struct vpm_dirty *d = &mdev->dirty;
+	struct vpm_dirty_write *w;
+	struct page **pages = NULL;
 	dma_addr_t first;
 	int npage, ret;
 
 	if (!vpm_dirty_pages(iova, len, &first, &npage))
 		return -EINVAL;
-	pin = kzalloc(sizeof(*pin), GFP_KERNEL);
-	pages = kcalloc(npage, sizeof(*pages), GFP_KERNEL);
-	if (!pin || !pages) {
+	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
+	if (w && mdev->user_dma_access)
+		pages = kcalloc(npage, sizeof(*pages), GFP_KERNEL_ACCOUNT);
+	if (!w || (mdev->user_dma_access && !pages)) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
-	pin->iova = first;
-	pin->npage = npage;
+	w->iova = first;
+	w->npage = npage;
 
-	mutex_lock(&mdev->dirty.lock);
-	if (mdev->dirty.nr_pins >= VPM_DIRTY_MAX_PINS) {
+	mutex_lock(&d->lock);
+	if (d->nr_writes >= VPM_DIRTY_MAX_WRITES) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
-	ret = vpm_dirty_pin(mdev, pin, pages);
-	if (ret)
-		goto out_unlock;
 	/*
-	 * Without pins (nothing mapped writable, or a container that cannot
-	 * pin) the whole range is logged: a few false positives at worst.
+	 * Pinned under @lock, so that our dma_unmap, which waits for @lock,
+	 * finds these pins and drops them before type1 looks again.
 	 */
-	if (mdev->dirty.logging) {
-		ret = vpm_log_record(&mdev->dirty, first >> PAGE_SHIFT, npage);
+	if (mdev->user_dma_access) {
+		ret = vpm_dirty_pin(mdev, w, pages);
+		if (ret)
+			goto out_unlock;
+	}
+	if (d->logging) {
+		ret = vpm_log_record(d, first >> PAGE_SHIFT, npage);
 		if (ret) {
-			vpm_dirty_unpin_pages(mdev, pin);
+			vpm_dirty_unpin_pages(mdev, w);
 			goto out_unlock;
 		}
 	}
-	if (bitmap_empty(pin->pinned, npage))
-		goto out_unlock;
-	list_add_tail(&pin->node, &mdev->dirty.pins);
-	mdev->dirty.nr_pins++;
-	pin = NULL;
+	list_add_tail(&w->node, &d->writes);
+	d->nr_writes++;
+	w = NULL;
 	ret = 0;
 out_unlock:
-	mutex_unlock(&mdev->dirty.lock);
+	mutex_unlock(&d->lock);
 out_free:
 	kfree(pages);
-	kfree(pin);
+	kfree(w);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_begin);
@@ -263,25 +274,25 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_begin);
  * @iova: the @iova given to vfio_pci_mediate_dirty_begin()
  * @len: the @len given to it
  *
- * Unpins the range, if it is still pinned (the user may have unmapped it
- * meanwhile, which unpins it).  The pages are reported dirty once more,
- * at the next sync.
+ * Forgets the write and unpins its pages, if they are still pinned (the
+ * user may have unmapped them meanwhile, which unpins them).  Its pages are
+ * reported once more, by the next report or sync.
  *
- * Context: process context, may sleep.
+ * Context: process context, may sleep; may be called from a workqueue.
  */
 void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
 				dma_addr_t iova, size_t len)
 {
-	struct vpm_dirty_pin *pin;
+	struct vpm_dirty_write *w;
 	dma_addr_t first;
 	int npage;
 
 	if (!vpm_dirty_pages(iova, len, &first, &npage))
 		return;
 	mutex_lock(&mdev->dirty.lock);
-	list_for_each_entry(pin, &mdev->dirty.pins, node) {
-		if (pin->iova == first && pin->npage == npage) {
-			vpm_dirty_unpin(mdev, pin);
+	list_for_each_entry(w, &mdev->dirty.writes, node) {
+		if (w->iova == first && w->npage == npage) {
+			vpm_dirty_drop(mdev, w);
 			break;
 		}
 	}
@@ -290,22 +301,25 @@ void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_end);
 
 /*
- * vfio_device_ops.dma_unmap: type1 calls it, with its iommu->lock dropped,
- * when the user unmaps a range holding pages we pinned, and unmaps only
- * once none are left (it retries, and BUG()s after ten tries).  A transfer
- * still running there then hits an IOMMU fault, as it would without us.
+ * vfio_device_ops.dma_unmap: type1 calls it, holding its device_list_lock
+ * with its iommu->lock dropped, when the user unmaps a range in which some
+ * device of the container pinned pages, and unmaps only once none are
+ * left (it retries, and BUG()s after ten tries).  A transfer still running
+ * there then hits an IOMMU fault, as it would without us.  Without pins
+ * (user_dma_access off) this device never makes type1 call it.
  */
 void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
 			 u64 length)
 {
-	struct vpm_dirty_pin *pin, *next;
+	struct vpm_dirty_write *w, *next;
 
 	mutex_lock(&mdev->dirty.lock);
-	list_for_each_entry_safe(pin, next, &mdev->dirty.pins, node) {
-		u64 end = pin->iova + ((u64)pin->npage << PAGE_SHIFT);
+	list_for_each_entry_safe(w, next, &mdev->dirty.writes, node) {
+		u64 end = w->iova + ((u64)w->npage << PAGE_SHIFT);
 
-		if (pin->iova < iova + length && iova < end)
-			vpm_dirty_unpin(mdev, pin);
+		if (!bitmap_empty(w->pinned, w->npage) &&
+		    w->iova < iova + length && iova < end)
+			vpm_dirty_drop(mdev, w);
 	}
 	mutex_unlock(&mdev->dirty.lock);
 }
@@ -318,13 +332,15 @@ void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
  * every transfer its device makes into the user's memory, for as long as
  * this open lasts.  The device then offers VFIO_DEVICE_FEATURE_DMA_LOGGING
  * (START, STOP, REPORT) to the user; without this call it answers ENOTTY,
- * as a device that cannot report its writes must.
+ * as a device that cannot report its writes must.  Undone if ->open()
+ * declines.
  *
  * Context: the mediator's ->open().
  */
 void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *mdev)
 {
-	mdev->dirty.logging_offered = true;
+	if (mdev->in_open)
+		mdev->dirty.logging_offered = true;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_enable_logging);
 
@@ -354,7 +370,7 @@ static int vpm_log_start(struct vfio_device *core_vdev,
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 	struct vpm_dirty *d = &mdev->dirty;
 	struct interval_tree_node *node;
-	struct vpm_dirty_pin *pin;
+	struct vpm_dirty_write *w;
 	int ret;
 	u32 i = 0;
 
@@ -368,31 +384,36 @@ static int vpm_log_start(struct vfio_device *core_vdev,
 		goto out_unlock_log;
 
 	mutex_lock(&d->lock);
-	d->ranges = kcalloc(nnodes, sizeof(*d->ranges), GFP_KERNEL);
+	d->ranges = kcalloc(nnodes, sizeof(*d->ranges), GFP_KERNEL_ACCOUNT);
 	if (!d->ranges) {
 		ret = -ENOMEM;
 		goto out_unlock;
 	}
-	/* vfio core checked them: aligned, not overlapping, no wrap. */
+	/*
+	 * vfio core checked them: aligned to the user's page size, not
+	 * overlapping, no wrap.  Pages are recorded whole, so a range that
+	 * starts or ends inside a page takes that page (a write anywhere in
+	 * it may touch the range).
+	 */
 	for (node = interval_tree_iter_first(ranges, 0, ULONG_MAX);
 	     node && i < nnodes; node = interval_tree_iter_next(node, 0,
 								 ULONG_MAX)) {
-		d->ranges[i].start = node->start;
-		d->ranges[i].last = node->last;
+		d->ranges[i].start = node->start & PAGE_MASK;
+		d->ranges[i].last = node->last | ~PAGE_MASK;
 		i++;
 	}
 	d->nr_ranges = i;
 	d->logging = true;
 	/* Transfers already under way write during the logging too. */
-	list_for_each_entry(pin, &d->pins, node) {
-		ret = vpm_log_record(d, pin->iova >> PAGE_SHIFT, pin->npage);
+	list_for_each_entry(w, &d->writes, node) {
+		ret = vpm_log_record(d, w->iova >> PAGE_SHIFT, w->npage);
 		if (ret) {
 			vpm_log_stop_locked(d);
 			break;
 		}
 	}
-	/* Pages are recorded per CPU page; a report may ask any size. */
-	if (*page_size < PAGE_SIZE)
+	/* Pages are recorded per CPU page; a report may ask any larger size. */
+	if (*page_size < PAGE_SIZE || !is_power_of_2(*page_size))
 		*page_size = PAGE_SIZE;
 out_unlock:
 	mutex_unlock(&d->lock);
@@ -422,19 +443,38 @@ static int vpm_log_stop(struct vfio_device *core_vdev)
 
 /*
  * Reports and forgets the recorded pages in [@iova, @iova + @length), then
- * records again the pages of transfers still in flight there.
+ * records again the pages of transfers still in flight there.  vfio core
+ * calls it for consecutive windows of one report, each starting where the
+ * last ended, @length a multiple of the report's page size but perhaps
+ * the last.
+ *
+ * A report window that starts inside a page is refused before anything
+ * is reported: the page's bit would lie before the window's first bit
+ * (iova_bitmap_set() drops it), and since the first window starts where
+ * the report does, nothing has been forgotten then.  A window that ends
+ * inside a page reports that page but keeps it recorded, for whichever
+ * window holds the rest of it.
  */
 static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
 				  unsigned long iova, unsigned long length,
 				  struct iova_bitmap *dirty)
 {
-	struct vpm_dirty *d = &to_mediate_device(core_vdev)->dirty;
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	struct vpm_dirty *d = &mdev->dirty;
+	unsigned long last_byte = iova + length - 1;
 	unsigned long first = iova >> PAGE_SHIFT;
-	unsigned long last = (iova + length - 1) >> PAGE_SHIFT;
-	struct vpm_dirty_pin *pin;
+	unsigned long last = last_byte >> PAGE_SHIFT;
+	struct vpm_dirty_write *w;
 	unsigned long pfn;
 	void *entry;
 	int ret = 0;
+
+	if (!PAGE_ALIGNED(iova))
+		return -EINVAL;
+	/* Outside @lock: the mediator ends its finished writes. */
+	if (ops->dirty_sync)
+		ops->dirty_sync(mdev->handle);
 
 	mutex_lock(&d->lock);
 	if (!d->logging) {
@@ -442,12 +482,16 @@ static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
 		goto out_unlock;
 	}
 	xa_for_each_range(&d->logged, pfn, entry, first, last) {
-		iova_bitmap_set(dirty, (u64)pfn << PAGE_SHIFT, PAGE_SIZE);
-		xa_erase(&d->logged, pfn);
+		unsigned long start = pfn << PAGE_SHIFT;
+		unsigned long end = min(start + PAGE_SIZE - 1, last_byte);
+
+		iova_bitmap_set(dirty, start, end - start + 1);
+		if (end == start + PAGE_SIZE - 1)
+			xa_erase(&d->logged, pfn);
 	}
-	list_for_each_entry(pin, &d->pins, node) {
-		unsigned long p0 = max(pin->iova >> PAGE_SHIFT, first);
-		unsigned long p1 = min((pin->iova >> PAGE_SHIFT) + pin->npage - 1,
+	list_for_each_entry(w, &d->writes, node) {
+		unsigned long p0 = max(w->iova >> PAGE_SHIFT, first);
+		unsigned long p1 = min((w->iova >> PAGE_SHIFT) + w->npage - 1,
 				       last);
 
 		if (p0 <= p1) {
@@ -470,25 +514,32 @@ static const struct vfio_log_ops vpm_log_ops = {
 /* The open ends: the mediator has been released, nothing writes any more. */
 void vpm_dirty_close(struct vfio_pci_mediate_device *mdev)
 {
-	struct vpm_dirty_pin *pin, *next;
+	struct vpm_dirty_write *w, *next;
 
 	mutex_lock(&mdev->dirty.lock);
-	list_for_each_entry_safe(pin, next, &mdev->dirty.pins, node)
-		vpm_dirty_unpin(mdev, pin);
+	list_for_each_entry_safe(w, next, &mdev->dirty.writes, node)
+		vpm_dirty_drop(mdev, w);
 	vpm_log_stop_locked(&mdev->dirty);
 	mdev->dirty.logging_offered = false;
 	mutex_unlock(&mdev->dirty.lock);
 	mdev->core_device.vdev.log_ops = NULL;
 }
 
+/* A mediator declined ->open(): it offers no logging after all. */
+void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev)
+{
+	mdev->dirty.logging_offered = false;
+}
+
 /*
  * After the mediator's ->open(): DMA logging only for a mediator that
- * declared it reports every write.  log_ops is set per open for the reason
- * migration.c gives for mig_ops; vfio core reads it only in the device
- * feature ioctl, which needs an open device fd.
+ * accepted and declared it announces every write.  log_ops is set per
+ * open for the reason migration.c gives for mig_ops; vfio core reads it
+ * only in the device feature ioctl, which needs an open device fd.
  */
 void vpm_dirty_open(struct vfio_pci_mediate_device *mdev)
 {
 	mdev->core_device.vdev.log_ops =
-		mdev->dirty.logging_offered ? &vpm_log_ops : NULL;
+		mdev->mediator && mdev->dirty.logging_offered ?
+		&vpm_log_ops : NULL;
 }

@@ -353,34 +353,3 @@ struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev)
 	return mdev->core_device.pdev;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_pdev);
-
-/**
- * vfio_pci_mediate_dma_rw() - access the user's DMA space as the device would
- * @mdev: the device, while the mediator serves it
- * @iova: I/O virtual address, as the device would use it
- * @buf: kernel buffer: the source of a write, the destination of a read
- * @len: bytes, more than 0
- * @write: true to write @buf to @iova, false to read @iova into @buf
- *
- * Goes through the user's IOMMU mappings of the device's container
- * (vfio_dma_rw()), so it only works while the device is open, i.e. from
- * the mediator's callbacks between ->open() and ->release() (vfio core
- * warns about a call on a closed device), and only where the user has
- * mapped @iova for the whole range.  The type1 backend copies through the
- * mm that mapped the DMA, so call it only in the context of the user's
- * own syscalls (the ops called from the VFIO file operations), never from
- * ->release() or a workqueue.  Process context, may sleep (it may fault
- * in the user's memory).
- *
- * Return: 0; -EINVAL for a zero or wrapping range; -EFAULT (or another
- * negative errno of the IOMMU backend) when the range is not mapped or
- * lacks the needed permission.
- */
-int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
-			    dma_addr_t iova, void *buf, size_t len, bool write)
-{
-	if (!len || iova + len - 1 < iova)
-		return -EINVAL;
-	return vfio_dma_rw(&mdev->core_device.vdev, iova, buf, len, write);
-}
-EXPORT_SYMBOL_GPL(vfio_pci_mediate_dma_rw);

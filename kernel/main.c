@@ -114,6 +114,7 @@ static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 	if (ret)
 		return ret;
 	vfio_pci_mediate_set_enabled(mdev, true);
+	vpm_user_dma_open(mdev);
 
 	ret = vfio_pci_mediate_attach(mdev);
 	if (ret)

@@ -20,45 +20,50 @@
  * struct vfio_pci_mediate_registration - a registered mediator
  * @ops: its ops table, as given to vfio_pci_register_mediate_ops()
  * @node: entry in the registry, in registration order
- * @users: opens it currently serves
+ * @served: the devices whose open it serves (their @served_node)
+ * @users: entries of @served
  * @unused: woken when @users drops to zero, for unregister
  *
- * @node and @users are protected by vfio_pci_mediate_registry_lock.
+ * @node, @served and @users are protected by vfio_pci_mediate_registry_lock.
  */
 struct vfio_pci_mediate_registration {
 	const struct vfio_pci_mediate_ops *ops;
 	struct list_head node;
+	struct list_head served;
 	unsigned int users;
 	wait_queue_head_t unused;
 };
 
 /**
  * struct vpm_dirty - pages a device writes by DMA (dirty.c)
- * @lock: protects all other members but @logging_offered and @log_lock.  Taken in the
- *	mediator's callbacks, in the DMA logging ops and in
+ * @lock: protects all other members but @logging_offered and @log_lock.
+ *	Taken in the mediator's callbacks, in the DMA logging ops and in
  *	vfio_device_ops.dma_unmap, which type1 calls holding its
- *	device_list_lock; vfio_pin_pages() and vfio_unpin_pages() take
+ *	device_list_lock.  Where the user's memory may be pinned
+ *	(user_dma_access), vfio_pin_pages() and vfio_unpin_pages() take
  *	type1's iommu->lock under it.  Order: type1's device_list_lock,
- *	@lock, type1's iommu->lock.
- * @pins: struct vpm_dirty_pin entries (ranges pinned by
- *	vfio_pci_mediate_dirty_begin()), oldest first
- * @nr_pins: entries in @pins
+ *	@lock, type1's iommu->lock.  Without pins type1 never calls
+ *	dma_unmap for this device's sake and the last arrow does not exist.
+ * @writes: struct vpm_dirty_write entries (ranges announced by
+ *	vfio_pci_mediate_dirty_begin() and not ended yet), oldest first
+ * @nr_writes: entries in @writes
  * @log_lock: serialises DMA logging start and stop (6.1's vfio core does
  *	not), held across the mediator's ->dirty_tracking(); taken before
  *	@lock
- * @logging_offered: the mediator of this open reports every write; set in
- *	its ->open(), cleared at close (both serialised by VFIO)
+ * @logging_offered: the mediator of this open announces every write; set
+ *	in its ->open(), cleared when it declines and at close (serialised
+ *	by VFIO's open and close)
  * @logging: VFIO DMA logging is started; written under @log_lock and
  *	@lock, read under either
  * @logged: PFNs (IOVA >> PAGE_SHIFT) written since they were last
  *	reported, inside @ranges
- * @ranges: the IOVA ranges logging was started for
+ * @ranges: the IOVA ranges logging was started for, widened to whole pages
  * @nr_ranges: entries in @ranges
  */
 struct vpm_dirty {
 	struct mutex lock;
-	struct list_head pins;
-	unsigned int nr_pins;
+	struct list_head writes;
+	unsigned int nr_writes;
 	struct mutex log_lock;
 	bool logging_offered;
 	bool logging;
@@ -146,12 +151,16 @@ struct vpm_trap {
  *	and the core find it by container_of() from the vfio_device.
  * @mediator: the mediator serving the current open, or NULL
  * @handle: what @mediator's ->open() returned for this open
+ * @served_node: entry in @mediator's served list
  * @in_open: @mediator's ->open() is running (it may add regions then)
  * @autoload_done: the mediator module alias was requested since bind
  * @enabled: between vfio_pci_core_enable() and the start of close: the
  *	device may be accessed from kernel helpers
- * @barmap_lock: serialises accesses that vfio-pci-core carries out while
- *	it has not mapped the BAR yet (see vfio_pci_mediate_core_rw())
+ * @user_dma_access: this open may reach the user's DMA memory (user_dma.c);
+ *	set at open
+ * @barmap_lock: serialises the first use of each BAR (claiming and mapping
+ *	it for vfio-pci-core, vpm_setup_barmap()); held only across that,
+ *	never across user memory; taken under the mm's mmap_lock (mmap)
  * @bar_lock: protects @bar_io
  * @bar_io: kernel mappings of the BARs for the mediator's BAR helpers,
  *	made on first use and dropped at close
@@ -170,9 +179,11 @@ struct vfio_pci_mediate_device {
 	struct vfio_pci_core_device core_device;
 	struct vfio_pci_mediate_registration *mediator;
 	void *handle;
+	struct list_head served_node;
 	bool in_open;
 	bool autoload_done;
 	bool enabled;
+	bool user_dma_access;
 	struct mutex barmap_lock;
 	struct mutex bar_lock;
 	void __iomem *bar_io[PCI_STD_NUM_BARS];
@@ -208,10 +219,14 @@ ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
 int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
 			  struct vm_area_struct *vma);
 
+/* user_dma.c */
+void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev);
+
 /* dirty.c */
 void vpm_dirty_init(struct vfio_pci_mediate_device *mdev);
 void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
 			 u64 length);
+void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev);
 void vpm_dirty_open(struct vfio_pci_mediate_device *mdev);
 void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
 

@@ -180,6 +180,14 @@ struct vfio_pci_mediate_migration_ops {
  *	traps them here (vfio_pci_mediate_trap()).  Not called when the
  *	device is closed with logging on.  Process context, may sleep; no
  *	framework lock held.  Optional.
+ * @dirty_sync: a DMA logging report is about to be made: end
+ *	(vfio_pci_mediate_dirty_end()) every write whose transfer has
+ *	finished, so that its pages are reported this once and not again
+ *	until written again.  Writes still announced are reported in every
+ *	report.  Called in the user's syscall, possibly several times per
+ *	report (once per part of its bitmap).  Process context, may sleep;
+ *	no framework lock held.  Optional: without it, a finished write is
+ *	reported until the mediator ends it.
  * @migration: the device's state can be migrated; see
  *	struct vfio_pci_mediate_migration_ops.  All its callbacks and @reset
  *	must be set and max_state_size must not be 0, or registration fails
@@ -204,6 +212,7 @@ struct vfio_pci_mediate_ops {
 		    struct vm_area_struct *vma, bool *pt);
 	int (*reset)(void *handle);
 	int (*dirty_tracking)(void *handle, bool on);
+	void (*dirty_sync)(void *handle);
 	const struct vfio_pci_mediate_migration_ops *migration;
 };
 
@@ -255,6 +264,7 @@ int vfio_pci_mediate_add_sparse_mmap(struct vfio_info_cap *caps,
 struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev);
 int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
 			    dma_addr_t iova, void *buf, size_t len, bool write);
+bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev);
 int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 				 dma_addr_t iova, size_t len);
 void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
