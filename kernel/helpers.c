@@ -131,6 +131,23 @@ int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_register_region);
 
+/*
+ * Releases the device-specific regions from the @first on, newest first,
+ * as vfio_pci_core_disable() releases them all: those a mediator's ->open()
+ * registered before it declined.
+ */
+void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first)
+{
+	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_region *region;
+
+	while (vdev->num_regions > first) {
+		region = &vdev->region[--vdev->num_regions];
+		if (region->ops->release)
+			region->ops->release(vdev, region);
+	}
+}
+
 static void __iomem *bar_io(struct vfio_pci_mediate_device *mdev,
 			    unsigned int bar)
 {

@@ -77,6 +77,7 @@ static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
 
 	mutex_init(&mdev->barmap_lock);
 	mutex_init(&mdev->bar_lock);
+	INIT_LIST_HEAD(&mdev->served_node);
 	vpm_mig_init(mdev);
 	vpm_dirty_init(mdev);
 	vpm_trap_init(mdev);

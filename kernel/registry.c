@@ -14,10 +14,11 @@
 #include "vfio_pci_mediate_priv.h"
 
 /*
- * Protects the registry list, each registration's users count and each
- * device's mediator/handle.  Held across a mediator's ->open() so that
- * unregister cannot race with it; never held across ->release() or any
- * other callback.
+ * Protects the registry list, each registration's served list and users
+ * count, and each device's mediator, handle and served_node.  Held across
+ * a mediator's ->open() so that unregister cannot race with it; never held
+ * across ->release() or any other callback.  vfio-pci-core's igate is
+ * taken under it (the device request of unregister).
  */
 static DEFINE_MUTEX(vfio_pci_mediate_registry_lock);
 static LIST_HEAD(vfio_pci_mediate_registry);
@@ -73,6 +74,7 @@ int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 	if (!reg)
 		return -ENOMEM;
 	reg->ops = ops;
+	INIT_LIST_HEAD(&reg->served);
 	init_waitqueue_head(&reg->unused);
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
@@ -99,20 +101,36 @@ static bool registration_unused(struct vfio_pci_mediate_registration *reg)
 	return unused;
 }
 
+/* Asks the users of every device @reg serves to release it (request IRQ). */
+static void request_release(struct vfio_pci_mediate_registration *reg,
+			    unsigned int count)
+{
+	struct vfio_pci_mediate_device *mdev;
+
+	mutex_lock(&vfio_pci_mediate_registry_lock);
+	list_for_each_entry(mdev, &reg->served, served_node)
+		vfio_pci_core_request(&mdev->core_device.vdev, count);
+	mutex_unlock(&vfio_pci_mediate_registry_lock);
+}
+
 /**
  * vfio_pci_unregister_mediate_ops() - withdraw a mediator
  * @ops: ops given to vfio_pci_register_mediate_ops()
  *
  * No further open is offered to the mediator.  Returns at once if it
- * serves no device; otherwise waits until every open it serves has been
- * released (the devices' users close them; a mediator module cannot be
- * unloaded meanwhile, so this wait only happens when a still-loaded
- * module, e.g. a PF driver being unbound, unregisters).  Once it returns,
- * no callback of @ops runs or will run.  Process context; may sleep.
+ * serves no device.  Otherwise (a mediator module cannot be unloaded
+ * while it serves a device, so this happens when a still-loaded module,
+ * e.g. a PF driver being unbound, unregisters) it asks the users of the
+ * devices it serves to release them, through vfio's device request IRQ
+ * as vfio-pci's own removal does, again every 10 seconds, and returns
+ * once every open it serves has been released; like vfio-pci's removal it
+ * cannot give up before that.  Once it returns, no callback of @ops runs
+ * or will run.  Process context; may sleep.
  */
 void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 {
 	struct vfio_pci_mediate_registration *reg;
+	unsigned int i;
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
 	reg = find_registration(ops);
@@ -124,7 +142,12 @@ void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 	if (WARN_ON(!reg))
 		return;
 
-	wait_event(reg->unused, registration_unused(reg));
+	/* Woken every 10 s, so the hung-task detector leaves it alone. */
+	for (i = 0; !registration_unused(reg); i++) {
+		request_release(reg, i);
+		wait_event_timeout(reg->unused, registration_unused(reg),
+				   10 * HZ);
+	}
 	kfree(reg);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_unregister_mediate_ops);
@@ -141,6 +164,20 @@ static void request_mediator_module(struct vfio_pci_mediate_device *mdev)
 	request_module("vfio_pci_mediate:v%08Xd%08Xsv%08Xsd%08X",
 		       pdev->vendor, pdev->device, pdev->subsystem_vendor,
 		       pdev->subsystem_device);
+}
+
+/*
+ * A mediator declined: take back what its ->open() set up through the
+ * helpers before it did (regions, trappable ranges, the logging offer),
+ * so that the next mediator, or plain passthrough, finds the device as
+ * the open found it.
+ */
+static void undo_declined_open(struct vfio_pci_mediate_device *mdev,
+			       int regions)
+{
+	vpm_release_regions_from(mdev, regions);
+	vpm_trap_open_declined(mdev);
+	vpm_dirty_open_declined(mdev);
 }
 
 /* Ask one mediator; 0 if it accepted, -ENODEV if it declined. */
@@ -162,21 +199,19 @@ static int offer_open(struct vfio_pci_mediate_device *mdev,
 	ret = ops->open(mdev, vdev->pdev, &handle);
 	mdev->in_open = false;
 
-	if (ret == -ENODEV && vdev->num_regions != regions) {
-		/* Its regions would outlive its refusal. */
-		pci_warn(vdev->pdev, "mediator %s declined after adding regions\n",
-			 ops->name);
-		ret = -EINVAL;
-	}
+	if (ret == -ENODEV)
+		undo_declined_open(mdev, regions);
 	if (ret) {
 		module_put(ops->owner);
 		return ret;
 	}
 
 	reg->users++;
+	list_add_tail(&mdev->served_node, &reg->served);
 	mdev->mediator = reg;
 	mdev->handle = handle;
-	pci_info(vdev->pdev, "mediated by %s\n", ops->name);
+	/* Every open would log it: debug level (dynamic debug shows it). */
+	pci_dbg(vdev->pdev, "mediated by %s\n", ops->name);
 	return 0;
 }
 
@@ -218,11 +253,12 @@ void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *mdev)
 		return;
 
 	owner = reg->ops->owner;
-	pci_info(mdev->core_device.pdev, "%s no longer mediates\n",
-		 reg->ops->name);
+	pci_dbg(mdev->core_device.pdev, "%s no longer mediates\n",
+		reg->ops->name);
 	reg->ops->release(mdev->handle);
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
+	list_del(&mdev->served_node);
 	mdev->mediator = NULL;
 	mdev->handle = NULL;
 	if (!--reg->users)

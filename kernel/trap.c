@@ -11,6 +11,12 @@
  * anything else.  Removing a mapping also drops it from the core's own
  * list (through the core's ->close, which does only that), so that the
  * core's next fault maps it again.
+ *
+ * A mapping that could be copied or moved would escape that list when
+ * tracking it failed (vm_open cannot fail), and fork() copies the PTEs
+ * of a VM_PFNMAP mapping after vm_open: so these mappings are not
+ * inherited (VM_DONTCOPY, which MADV_DOFORK cannot clear on VM_IO), and
+ * cannot be split or moved (munmap or mprotect of a part, mremap).
  */
 
 #include <linux/eventfd.h>
@@ -22,10 +28,29 @@
 
 #include "vfio_pci_mediate_priv.h"
 
+/*
+ * A mediator's trap waits for the user this long at most, with its own
+ * locks and maybe the device's migration lock held: bounded, whatever
+ * root sets.
+ */
+#define TRAP_ACK_TIMEOUT_MAX_MS	10000
+
 static unsigned int trap_ack_timeout_ms = 1000;
-module_param(trap_ack_timeout_ms, uint, 0644);
+
+static int trap_ack_timeout_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, TRAP_ACK_TIMEOUT_MAX_MS);
+}
+
+static const struct kernel_param_ops trap_ack_timeout_ops = {
+	.set = trap_ack_timeout_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(trap_ack_timeout_ms, &trap_ack_timeout_ops,
+		&trap_ack_timeout_ms, 0644);
 MODULE_PARM_DESC(trap_ack_timeout_ms,
-		 "How long a dynamic trap waits for the user's acknowledgement before it removes the user's mappings anyway (default 1000)");
+		 "How long a dynamic trap waits for the user's acknowledgement before it removes the user's mappings anyway, 1 to 10000 (default 1000)");
 
 /* A mapping of a trappable range. */
 struct vpm_trap_vma {
@@ -43,7 +68,7 @@ static struct vfio_pci_mediate_device *vma_to_mdev(struct vm_area_struct *vma)
 
 static unsigned int ack_timeout_ms(void)
 {
-	return max(READ_ONCE(trap_ack_timeout_ms), 1U);
+	return READ_ONCE(trap_ack_timeout_ms);
 }
 
 /*
@@ -79,6 +104,12 @@ static bool vma_usable(struct vfio_pci_mediate_device *mdev,
 		     r->state == VPM_TRAP_CLOSING);
 }
 
+/*
+ * A new VMA of one of our mappings: with no copy and no split, only
+ * mremap() makes one (copy_vma()), and our ->mremap refuses the move.  It
+ * has no PTEs yet, so the core's ->open, which zaps them, is not called:
+ * on an empty VM_PFNMAP mapping that zap makes x86's PAT code WARN.
+ */
 static void vpm_trap_vm_open(struct vm_area_struct *vma)
 {
 	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vma);
@@ -87,12 +118,11 @@ static void vpm_trap_vm_open(struct vm_area_struct *vma)
 
 	/* Untracked, the mapping is never faulted in (see the fault). */
 	tv = kzalloc(sizeof(*tv), GFP_KERNEL_ACCOUNT);
+	if (!tv)
+		return;
+	tv->vma = vma;
 	mutex_lock(&t->lock);
-	if (tv) {
-		tv->vma = vma;
-		list_add(&tv->node, &t->vmas);
-	}
-	t->core_vm_ops->open(vma);
+	list_add(&tv->node, &t->vmas);
 	mutex_unlock(&t->lock);
 }
 
@@ -142,17 +172,34 @@ static vm_fault_t vpm_trap_vm_fault(struct vm_fault *vmf)
 	return ret;
 }
 
+/* Each mapping stays whole and in place (see the top of the file). */
+static int vpm_trap_vm_may_split(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+	return -EINVAL;
+}
+
+static int vpm_trap_vm_mremap(struct vm_area_struct *vma)
+{
+	return -EINVAL;
+}
+
 static const struct vm_operations_struct vpm_trap_vm_ops = {
-	.open	= vpm_trap_vm_open,
-	.close	= vpm_trap_vm_close,
-	.fault	= vpm_trap_vm_fault,
+	.open		= vpm_trap_vm_open,
+	.close		= vpm_trap_vm_close,
+	.may_split	= vpm_trap_vm_may_split,
+	.mremap		= vpm_trap_vm_mremap,
+	.fault		= vpm_trap_vm_fault,
 };
 
 /*
  * Removes the user's mappings of SEALING and CLOSED ranges, then makes the
  * SEALING ones CLOSED and wakes whoever waits for that.  The mm's
  * mmap_lock must be taken before @lock, so @lock is dropped to take it,
- * one mm at a time, as vfio-pci-core does for its own mappings.
+ * one mm at a time, as vfio-pci-core does for its own mappings.  Passes
+ * may overlap: a mapping a later pass went through counts as done for an
+ * earlier one too, since the later pass saw the ranges as they are now
+ * (otherwise two passes could keep re-marking the same mapping forever).
  */
 static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
 {
@@ -167,7 +214,7 @@ static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
 		struct mm_struct *mm = NULL;
 
 		list_for_each_entry(tv, &t->vmas, node) {
-			if (tv->zap_seq == seq || vma_usable(mdev, tv->vma))
+			if (tv->zap_seq >= seq || vma_usable(mdev, tv->vma))
 				continue;
 			if (mmget_not_zero(tv->vma->vm_mm)) {
 				mm = tv->vma->vm_mm;
@@ -185,7 +232,7 @@ static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
 		list_for_each_entry(tv, &t->vmas, node) {
 			struct vm_area_struct *vma = tv->vma;
 
-			if (vma->vm_mm != mm || tv->zap_seq == seq)
+			if (vma->vm_mm != mm || tv->zap_seq >= seq)
 				continue;
 			tv->zap_seq = seq;
 			if (vma_usable(mdev, vma))
@@ -244,10 +291,10 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 			bool acked = !t->trigger || t->ack >= r->closing_gen;
 
 			if (!acked && timed_out)
-				pci_notice(mdev->core_device.pdev,
-					   "BAR%u %#llx+%#llx trapped without the user's acknowledgement (%u ms): its mappings are removed\n",
-					   r->index, r->offset, r->size,
-					   ack_timeout_ms());
+				pci_notice_ratelimited(mdev->core_device.pdev,
+						       "BAR%u %#llx+%#llx trapped without the user's acknowledgement (%u ms): its mappings are removed\n",
+						       r->index, r->offset, r->size,
+						       ack_timeout_ms());
 			if (acked || timed_out) {
 				r->state = VPM_TRAP_SEALING;
 				/* The next removal pass covers it. */
@@ -568,6 +615,7 @@ int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
 		goto out_unlock;
 	t->core_vm_ops = vma->vm_ops;
 	vma->vm_ops = &vpm_trap_vm_ops;
+	vma->vm_flags |= VM_DONTCOPY;
 	tv->vma = vma;
 	list_add(&tv->node, &t->vmas);
 	tv = NULL;
@@ -752,6 +800,25 @@ int vpm_trap_open(struct vfio_pci_mediate_device *mdev)
 						 NULL);
 }
 
+/* What ->open() declared goes; no eventfd, ack or mapping exists yet. */
+static void vpm_trap_forget(struct vpm_trap *t)
+{
+	lockdep_assert_held(&t->lock);
+	t->nr_ranges = 0;
+	t->generation = 0;
+	t->ack = 0;
+}
+
+/* The mediator declined ->open(): its trappable ranges go with it. */
+void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_trap *t = &mdev->trap;
+
+	mutex_lock(&t->lock);
+	vpm_trap_forget(t);
+	mutex_unlock(&t->lock);
+}
+
 /*
  * The last fd is closed, so no mapping is left (each holds the file) and
  * no ioctl runs; only the timeout may still be queued.
@@ -766,8 +833,6 @@ void vpm_trap_close(struct vfio_pci_mediate_device *mdev)
 	if (t->trigger)
 		eventfd_ctx_put(t->trigger);
 	t->trigger = NULL;
-	t->nr_ranges = 0;
-	t->generation = 0;
-	t->ack = 0;
+	vpm_trap_forget(t);
 	mutex_unlock(&t->lock);
 }

@@ -168,8 +168,8 @@ struct vpm_trap {
  * @dirty: pages pinned for the IOMMU backend's dirty tracking (dirty.c)
  * @trap: BAR ranges the mediator traps at run time (trap.c)
  *
- * @mediator and @handle are written only by open and close, under
- * vfio_pci_mediate_registry_lock; the VFIO file operations read them
+ * @mediator, @handle and @served_node are written only by open and close,
+ * under vfio_pci_mediate_registry_lock; the VFIO file operations read them
  * without a lock, since VFIO calls those only while the device is open.
  * @enabled is written under the core's memory_lock held for write and read
  * under it held for read.  @in_open and @autoload_done are only touched
@@ -234,6 +234,7 @@ void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
 #define VPM_TRAP_IRQ_INDEX VFIO_PCI_NUM_IRQS
 void vpm_trap_init(struct vfio_pci_mediate_device *mdev);
 int vpm_trap_open(struct vfio_pci_mediate_device *mdev);
+void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev);
 void vpm_trap_close(struct vfio_pci_mediate_device *mdev);
 bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
 int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
@@ -248,5 +249,6 @@ long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
 
 /* helpers.c */
 void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev);
+void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first);
 
 #endif /* VFIO_PCI_MEDIATE_PRIV_H */

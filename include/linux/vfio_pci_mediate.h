@@ -26,8 +26,10 @@
  * Lifetime: while a mediator serves an open device, the driver holds a
  * reference on ops->owner, so the module cannot be unloaded.  Ops are only
  * ever called between a successful ->open() and its ->release(), and
- * vfio_pci_unregister_mediate_ops() waits for every ->release() of the
- * mediator before returning, so no call is in flight once it returns.
+ * vfio_pci_unregister_mediate_ops() asks the users of the devices the
+ * mediator serves to release them (VFIO's device request) and waits for
+ * every ->release() before returning, so no call is in flight once it
+ * returns.
  */
 #ifndef LINUX_VFIO_PCI_MEDIATE_H
 #define LINUX_VFIO_PCI_MEDIATE_H
