@@ -7,6 +7,7 @@
 
 #include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -161,9 +162,11 @@ static long mediated_reset(struct vfio_pci_mediate_device *mdev,
 {
 	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
 	struct vfio_pci_core_device *vdev = &mdev->core_device;
-	long ret = 0;
+	long ret;
 
-	vpm_mig_lock(mdev);
+	ret = vpm_mig_lock_killable(mdev);
+	if (ret)
+		return ret;
 	if (vdev->reset_works)
 		ret = vfio_pci_core_ioctl(&vdev->vdev, VFIO_DEVICE_RESET, arg);
 	if (ret)
@@ -181,6 +184,62 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * vfio-pci-core claims and maps a BAR on its first use by read/write, mmap
+ * or an ioeventfd, without a lock: of two concurrent first uses one fails
+ * with -EBUSY (its request finds the other's).  Its setup is private to
+ * it, so the first use of a BAR is prepared here, in the same way and
+ * under @barmap_lock (vfio_pci_core_disable() releases whatever it finds
+ * in barmap[]); the core then finds the BAR mapped and never maps it
+ * itself.  BARs the core would refuse are left to its error.
+ */
+static int vpm_setup_barmap(struct vfio_pci_mediate_device *mdev,
+			    unsigned int index)
+{
+	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct pci_dev *pdev = vdev->pdev;
+	void __iomem *io;
+	int bar, ret = 0;
+
+	if (index > VFIO_PCI_BAR5_REGION_INDEX)
+		return 0;
+	bar = array_index_nospec(index, PCI_STD_NUM_BARS);
+	/* Pairs with the release below: a mapping seen is a mapping made. */
+	if (smp_load_acquire(&vdev->barmap[bar]) ||
+	    !pci_resource_start(pdev, bar))
+		return 0;
+
+	mutex_lock(&mdev->barmap_lock);
+	if (vdev->barmap[bar])
+		goto out_unlock;
+	ret = pci_request_selected_regions(pdev, 1 << bar, "vfio");
+	if (ret)
+		goto out_unlock;
+	io = pci_iomap(pdev, bar, 0);
+	if (!io) {
+		pci_release_selected_regions(pdev, 1 << bar);
+		ret = -ENOMEM;
+		goto out_unlock;
+	}
+	/* The mapping is complete before any thread can see it. */
+	smp_store_release(&vdev->barmap[bar], io);
+out_unlock:
+	mutex_unlock(&mdev->barmap_lock);
+	return ret;
+}
+
+/* The BAR an ioeventfd writes is prepared like any first use of it. */
+static int prepare_ioeventfd_bar(struct vfio_pci_mediate_device *mdev,
+				 unsigned long arg)
+{
+	struct vfio_device_ioeventfd __user *uarg = (void __user *)arg;
+	u64 offset;
+
+	if (get_user(offset, &uarg->offset))
+		return -EFAULT;
+	return vpm_setup_barmap(mdev, VFIO_PCI_OFFSET_TO_INDEX(offset));
+}
+
 long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 			    unsigned long arg)
 {
@@ -191,6 +250,11 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	u32 index;
 	int ret;
 
+	if (cmd == VFIO_DEVICE_IOEVENTFD && !(ops && ops->rw)) {
+		ret = prepare_ioeventfd_bar(mdev, arg);
+		if (ret)
+			return ret;
+	}
 	if (!ops)
 		return vfio_pci_core_ioctl(core_vdev, cmd, arg);
 
@@ -235,12 +299,15 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 
 /*
  * Offer an access to the mediator if it lies inside a mediated region;
- * *pt tells whether vfio-pci-core must do it instead.
+ * *pt tells whether vfio-pci-core must do it instead.  The device is woken
+ * from runtime suspend (LOW_POWER_ENTRY) for the mediator's part as
+ * vfio-pci-core wakes it for its own accesses.
  */
 static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 			   char __user *buf, size_t count, loff_t *ppos,
 			   bool iswrite, bool *pt)
 {
+	struct pci_dev *pdev = mdev->core_device.pdev;
 	const struct vfio_pci_mediate_ops *ops;
 	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
@@ -253,7 +320,7 @@ static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 	ops = mdev->mediator->ops;
 	if (!ops->rw)
 		return 0;
-	size = mediated_region_size(mdev->core_device.pdev, index);
+	size = mediated_region_size(pdev, index);
 	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
 	if (offset >= size)
 		return 0;
@@ -262,41 +329,32 @@ static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 	if (count > size - offset)
 		return -EINVAL;
 
+	ret = pm_runtime_resume_and_get(&pdev->dev);
+	if (ret) {
+		pci_info_ratelimited(pdev, "runtime resume failed %zd\n", ret);
+		return -EIO;
+	}
 	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, pt);
+	pm_runtime_put(&pdev->dev);
 	if (!*pt && ret > 0)
 		*ppos += ret;
 	return ret;
 }
 
-/*
- * vfio-pci-core's read/write.  In 6.1 the core maps a BAR on its first
- * access without a lock, so of two concurrent first accesses one fails
- * with -EBUSY (its request_region() finds the other's).  Accesses to a
- * BAR not mapped yet are serialised here; once it is, none are.
- */
+/* vfio-pci-core's read/write, the BAR prepared first (vpm_setup_barmap()). */
 ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
 				 char __user *buf, size_t count, loff_t *ppos,
 				 bool iswrite)
 {
 	struct vfio_pci_core_device *vdev = &mdev->core_device;
-	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
-	bool serialise = false;
-	ssize_t ret;
+	int ret;
 
-	if (index <= VFIO_PCI_BAR5_REGION_INDEX) {
-		index = array_index_nospec(index, PCI_STD_NUM_BARS);
-		serialise = !READ_ONCE(vdev->barmap[index]);
-	}
-
-	if (serialise)
-		mutex_lock(&mdev->barmap_lock);
+	ret = vpm_setup_barmap(mdev, VFIO_PCI_OFFSET_TO_INDEX(*ppos));
+	if (ret)
+		return ret;
 	if (iswrite)
-		ret = vfio_pci_core_write(&vdev->vdev, buf, count, ppos);
-	else
-		ret = vfio_pci_core_read(&vdev->vdev, buf, count, ppos);
-	if (serialise)
-		mutex_unlock(&mdev->barmap_lock);
-	return ret;
+		return vfio_pci_core_write(&vdev->vdev, buf, count, ppos);
+	return vfio_pci_core_read(&vdev->vdev, buf, count, ppos);
 }
 
 ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
@@ -333,6 +391,9 @@ int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
 	bool pt = false;
 	int ret;
 
+	ret = vpm_setup_barmap(mdev, index);
+	if (ret)
+		return ret;
 	if (index <= VFIO_PCI_BAR5_REGION_INDEX &&
 	    vpm_trap_in_bar(mdev, index)) {
 		ret = vpm_trap_mmap(mdev, index, vma);

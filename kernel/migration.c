@@ -147,6 +147,15 @@ void vpm_mig_lock(struct vfio_pci_mediate_device *mdev)
 		catch_up_with_reset(mdev);
 }
 
+int vpm_mig_lock_killable(struct vfio_pci_mediate_device *mdev)
+{
+	if (mutex_lock_killable(&mdev->mig.lock))
+		return -EINTR;
+	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags))
+		catch_up_with_reset(mdev);
+	return 0;
+}
+
 void vpm_mig_unlock(struct vfio_pci_mediate_device *mdev)
 {
 	LIST_HEAD(dropped);
@@ -409,6 +418,8 @@ void vpm_mig_init(struct vfio_pci_mediate_device *mdev)
 
 	mutex_init(&mig->lock);
 	INIT_LIST_HEAD(&mig->v2_dropped);
+	ratelimit_state_init(&mig->refusal_rs, DEFAULT_RATELIMIT_INTERVAL,
+			     DEFAULT_RATELIMIT_BURST);
 	mig->state = RUNNING;
 	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
 }
@@ -510,9 +521,26 @@ static ssize_t migration_protocol_show(struct device *dev,
 		container_of(vdev, struct vfio_pci_mediate_device, core_device);
 	enum vpm_mig_client client;
 
-	mutex_lock(&mdev->mig.lock);
+	if (mutex_lock_killable(&mdev->mig.lock))
+		return -EINTR;
 	client = mdev->mig.client;
 	mutex_unlock(&mdev->mig.lock);
 	return sysfs_emit(buf, "%s\n", names[client]);
 }
 DEVICE_ATTR_RO(migration_protocol);
+
+/*
+ * sysfs "migration_refused": migration streams this device refused (bad
+ * framing or identity, or its mediator's ->load() failing) since it was
+ * bound; only the first refusals of a burst reach the kernel log.
+ */
+static ssize_t migration_refused_show(struct device *dev,
+				      struct device_attribute *attr, char *buf)
+{
+	struct vfio_pci_core_device *vdev = dev_get_drvdata(dev);
+	struct vfio_pci_mediate_device *mdev =
+		container_of(vdev, struct vfio_pci_mediate_device, core_device);
+
+	return sysfs_emit(buf, "%llu\n", READ_ONCE(mdev->mig.refused));
+}
+DEVICE_ATTR_RO(migration_refused);

@@ -16,6 +16,7 @@
 
 #include <linux/list.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit_types.h>
 #include <linux/types.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_mediate.h>
@@ -62,10 +63,12 @@ enum vpm_mig_client {
  *	VFIO_DEVICE_RESET; set atomically from the PCI core's reset_done,
  *	which may run with vfio-pci-core's memory_lock held for write (so it
  *	cannot take @lock), and acted on by the next vpm_mig_lock()
+ * @refused: streams refused since the device was bound (sysfs
+ *	migration_refused); written under @lock, read with READ_ONCE()
+ * @refusal_rs: how often a refusal may be logged, per device
  *
- * Every member but @lock and @flags is protected by @lock; @ops is also
- * read without it where the device cannot be closing (VFIO file
- * operations).
+ * Every other member is protected by @lock; @ops is also read without it
+ * where the device cannot be closing (VFIO file operations).
  */
 struct vpm_migration {
 	struct mutex lock;
@@ -78,6 +81,8 @@ struct vpm_migration {
 	struct vpm_mig_v2_file *v2_file;
 	struct list_head v2_dropped;
 	unsigned long flags;
+	u64 refused;
+	struct ratelimit_state refusal_rs;
 };
 
 #define VPM_MIG_DEVICE_WAS_RESET	0
@@ -89,9 +94,13 @@ struct vpm_migration {
  * disables the v2 data fds that were detached meanwhile, which needs the
  * lock dropped first; a front end that may end a v2 session (state change,
  * reset, close) must unlock with it.  Plain mutex_unlock() is fine where
- * no session can end.
+ * no session can end.  The lock may be held for as long as a mediator's
+ * run-state change waits for the user (a trap acknowledgement, bounded),
+ * so the user's own syscalls take it with vpm_mig_lock_killable(), which
+ * fails with -EINTR when the caller is killed meanwhile.
  */
 void vpm_mig_lock(struct vfio_pci_mediate_device *mdev);
+int __must_check vpm_mig_lock_killable(struct vfio_pci_mediate_device *mdev);
 void vpm_mig_unlock(struct vfio_pci_mediate_device *mdev);
 
 /* init_dev / release_dev. */
@@ -198,8 +207,9 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 int vpm_load_stream_finish(struct vpm_load_stream *l,
 			   struct vfio_pci_mediate_device *mdev);
 
-/* sysfs attribute of devices bound to vfio-pci-mediate. */
+/* sysfs attributes of devices bound to vfio-pci-mediate. */
 extern struct device_attribute dev_attr_migration_protocol;
+extern struct device_attribute dev_attr_migration_refused;
 
 /* --- v1 front end: migration_v1.c -------------------------------------- */
 

@@ -349,7 +349,9 @@ static ssize_t v1_header_rw(struct vpm_mig_v1 *v1, char __user *buf,
 		val = size == sizeof(u32) ? user.w32 : user.w64;
 	}
 
-	vpm_mig_lock(v1->mdev);
+	ret = vpm_mig_lock_killable(v1->mdev);
+	if (ret)
+		return ret;
 	if (iswrite)
 		ret = v1_header_write(v1, offset, val);
 	else

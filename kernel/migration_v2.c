@@ -147,7 +147,10 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 				break;
 			chunk = min(len - done, f->bounce_size);
 
-			mutex_lock(&mdev->mig.lock);
+			if (mutex_lock_killable(&mdev->mig.lock)) {
+				ret = -EINTR;
+				break;
+			}
 			if (!v2_file_current(mdev, f))
 				ret = -ENODEV;
 			else
@@ -210,7 +213,10 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 			break;
 		}
 
-		mutex_lock(&mdev->mig.lock);
+		if (mutex_lock_killable(&mdev->mig.lock)) {
+			ret = -EINTR;
+			break;
+		}
 		if (!v2_file_current(mdev, f))
 			ret = -ENODEV;
 		else
@@ -252,7 +258,10 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		goto out_unlock;
 	}
 	mdev = f->mdev;
-	mutex_lock(&mdev->mig.lock);
+	if (mutex_lock_killable(&mdev->mig.lock)) {
+		ret = -EINTR;
+		goto out_unlock;
+	}
 	if (!v2_file_current(mdev, f))
 		ret = -ENODEV;
 	else if (!is_pre_copy(mdev->mig.state))
@@ -394,9 +403,11 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 	struct vpm_migration *mig = &mdev->mig;
 	struct file *filp, *result = NULL;
 	u32 next;
-	int ret = 0;
+	int ret;
 
-	vpm_mig_lock(mdev);
+	ret = vpm_mig_lock_killable(mdev);
+	if (ret)
+		return ERR_PTR(ret);
 	if (mig->client != VPM_MIG_CLIENT_NONE &&
 	    mig->client != VPM_MIG_CLIENT_V2) {
 		ret = -EBUSY;
@@ -449,8 +460,11 @@ static int v2_get_state(struct vfio_device *vdev,
 			enum vfio_device_mig_state *state)
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(vdev);
+	int ret;
 
-	vpm_mig_lock(mdev);
+	ret = vpm_mig_lock_killable(mdev);
+	if (ret)
+		return ret;
 	*state = mdev->mig.state;
 	vpm_mig_unlock(mdev);
 	return 0;
@@ -475,7 +489,9 @@ int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
 	if (ret != 1)
 		return ret;
 
-	vpm_mig_lock(mdev);
+	ret = vpm_mig_lock_killable(mdev);
+	if (ret)
+		return ret;
 	vpm_mig_save_pending(mdev, &initial, &dirty, &stop_copy);
 	vpm_mig_unlock(mdev);
 

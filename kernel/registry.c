@@ -287,6 +287,7 @@ static DEVICE_ATTR_RO(mediator);
 static struct attribute *vfio_pci_mediate_dev_attrs[] = {
 	&dev_attr_mediator.attr,
 	&dev_attr_migration_protocol.attr,
+	&dev_attr_migration_refused.attr,
 	NULL,
 };
 

@@ -186,9 +186,10 @@ static ssize_t save_record(struct vpm_save_stream *s,
 	if (!n)
 		return 0;
 	if ((u64)n > ops->max_state_size - s->state_length) {
-		pci_warn(mdev->core_device.pdev,
-			 "mediator '%s' produced more than its max_state_size (%llu bytes) of state\n",
-			 mdev->mediator->ops->name, ops->max_state_size);
+		dev_warn_ratelimited(&mdev->core_device.pdev->dev,
+				     "mediator '%s' produced more than its max_state_size (%llu bytes) of state\n",
+				     mdev->mediator->ops->name,
+				     ops->max_state_size);
 		return -EFBIG;
 	}
 
@@ -386,7 +387,24 @@ void vpm_load_stream_free(struct vpm_load_stream *l)
 	kfree(l);
 }
 
-/* The first refusal of the session: log it, make it stick. */
+/*
+ * The device's user can send refused streams in a loop (RESUMING, a bad
+ * header, reset): each refusal is counted (sysfs migration_refused), and
+ * logged as long as the device's own ratelimit allows.
+ */
+static void note_refusal(struct vfio_pci_mediate_device *mdev,
+			 struct va_format *vaf)
+{
+	struct vpm_migration *mig = &mdev->mig;
+
+	lockdep_assert_held(&mig->lock);
+	WRITE_ONCE(mig->refused, mig->refused + 1);
+	if (__ratelimit(&mig->refusal_rs))
+		pci_warn(mdev->core_device.pdev, "migration stream refused: %pV\n",
+			 vaf);
+}
+
+/* The first refusal of the session: note it, make it stick. */
 static __printf(4, 5) int refuse(struct vpm_load_stream *l,
 				 struct vfio_pci_mediate_device *mdev,
 				 int err, const char *fmt, ...)
@@ -398,12 +416,7 @@ static __printf(4, 5) int refuse(struct vpm_load_stream *l,
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
-	/*
-	 * Not ratelimited: one line per refused stream is the promise, and
-	 * only the device's owner can send another (after a reset).
-	 */
-	pci_warn(mdev->core_device.pdev, "migration stream refused: %pV\n",
-		 &vaf);
+	note_refusal(mdev, &vaf);
 	va_end(args);
 	return err;
 }
@@ -491,14 +504,21 @@ static int check_record(struct vpm_load_stream *l,
 
 /*
  * The state as one buffer for ->load(): its pages mapped contiguously
- * (vunmap() undoes it), NULL with no state.
+ * (vunmap() undoes it), NULL with no state.  The rest of the last page is
+ * zeroed, so that a mediator that reads past @state_len sees no stale
+ * kernel memory.
  */
 static void *map_state(struct vpm_load_stream *l)
 {
+	size_t used = offset_in_page(l->state_len);
+
 	if (!l->nr_pages)
 		return NULL;
 	if (l->nr_pages > UINT_MAX)
 		return ERR_PTR(-ENOMEM);
+	if (used)
+		memset(page_address(l->pages[l->nr_pages - 1]) + used, 0,
+		       PAGE_SIZE - used);
 	return vmap(l->pages, l->nr_pages, VM_MAP, PAGE_KERNEL) ?:
 	       ERR_PTR(-ENOMEM);
 }
@@ -529,13 +549,10 @@ static int check_trailer(struct vpm_load_stream *l,
 	ret = mdev->mig.ops->load(mdev->handle, state, l->state_len);
 	vunmap(state);
 	free_state(l);
-	if (ret) {
-		l->err = ret;
-		pci_warn(mdev->core_device.pdev,
-			 "migration state refused by mediator '%s': %d\n",
-			 mdev->mediator->ops->name, ret);
-	}
-	return ret;
+	if (ret)
+		return refuse(l, mdev, ret, "state refused by mediator '%s': %d",
+			      mdev->mediator->ops->name, ret);
+	return 0;
 }
 
 /*

@@ -92,11 +92,19 @@ enum vfio_pci_mediate_run_state {
  *	if the device were stopped now.  Called at any time while the device
  *	is open, also outside a save session (then: the whole state).
  * @save_end: the save session ends (finished, cancelled or failed).
- * @load: the complete state produced by the source's ->save() calls, in
- *	one buffer of @len bytes, already checked against the stream's
- *	identity, length and checksum.  The device is STOPPED.  Apply it now
- *	or keep it until the next ->set_run_state(); return 0 or a negative
- *	errno (the load fails with it).  @data is only valid during the call.
+ * @load: the complete state produced by a source's ->save() calls, in
+ *	one buffer of @len bytes.  The framework has checked the stream's
+ *	framing: identity (mediator name, vendor and device id), lengths and
+ *	checksum.  That only shows the bytes arrived as they were sent; it
+ *	authenticates nothing, and whoever holds the device can send any
+ *	bytes that pass it.  So @data is untrusted input: check every field
+ *	before using it, as the kernel checks a syscall's arguments.  The
+ *	rest of @data's last page, past @len, reads as zeroes.  The device
+ *	is STOPPED.  Apply it now or keep it until the next
+ *	->set_run_state(); return 0 or a negative errno (the load fails with
+ *	it, and the refusal is counted and logged ratelimited by the
+ *	framework: log no more than that yourself).  @data is only valid
+ *	during the call.
  *
  * The framework turns these into both VFIO migration protocols (the v1
  * migration region of QEMU up to 7.2, and VFIO_DEVICE_FEATURE_MIGRATION)

@@ -40,10 +40,12 @@
  *    An error of the destination mediator's own load is returned as it is.
  *    (A v2 data fd whose session has ended gives -ENODEV too; a stream
  *    refused for its identity only happens while the session is on.)
- *    The first refusal is logged once with dev_warn and sticks: every later
- *    write of the session fails with it, and so does leaving RESUMING, which
- *    then puts the device in ERROR.  VFIO_DEVICE_RESET (or closing the
- *    device) makes it RUNNING and usable again.
+ *    The first refusal of a session sticks: every later write of the
+ *    session fails with it, and so does leaving RESUMING, which then puts
+ *    the device in ERROR.  VFIO_DEVICE_RESET (or closing the device) makes
+ *    it RUNNING and usable again.  Each refused stream is counted in the
+ *    device's sysfs attribute migration_refused and logged with dev_warn,
+ *    ratelimited per device.
  *
  * 3. Dynamic traps (section 3 below): which BAR ranges the user may mmap
  *    now, and how it learns of a change.
