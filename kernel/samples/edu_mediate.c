@@ -31,14 +31,17 @@
  *  - migrates the complete device state (struct edu_state), and resets the
  *    registers to their power-on values (edu has no reset of its own), on
  *    VFIO_DEVICE_RESET and after any other reset of the function;
- *  - tells the IOMMU backend's dirty tracking which RAM pages the device
- *    writes: before a transfer into RAM starts (the user's or its own) its
- *    pages are pinned (vfio_pci_mediate_dirty_begin()), and they are
- *    unpinned once the engine is seen idle (at the next DMA command, of
- *    either direction, or a drain).  So Linux 6.1's type1 reports only those pages and the ones
- *    the CPU wrote, instead of all guest RAM; and the same pages feed
- *    VFIO DMA logging, which this open offers.  A DMA command that cannot
- *    be tracked (pinning failed, or EDU_NR_DIRTY transfers into RAM
+ *  - tells the framework which RAM pages the device writes: before a
+ *    transfer into RAM starts (the user's or its own) it announces them
+ *    (vfio_pci_mediate_dirty_begin()), and it ends them once the engine is
+ *    seen idle: before each DMA logging report (->dirty_sync), at the next
+ *    DMA command of either direction, at a drain, and, where their pages
+ *    are pinned for type1, by polling the engine after each command.  So
+ *    VFIO DMA logging, which this open offers, reports each written page
+ *    once; and where vfio-pci-mediate may pin the user's memory
+ *    (user_dma_access), Linux 6.1's type1 reports only those pages and the
+ *    ones the CPU wrote, instead of all guest RAM.  A DMA command that
+ *    cannot be tracked (pinning failed, or EDU_NR_DIRTY transfers into RAM
  *    unfinished) is refused.
  *
  * Register accesses reach the device exactly as vfio-pci would carry them
@@ -84,7 +87,10 @@
  *    page: the buffer is then not captured (the state says so) and the
  *    destination's buffer is left alone.  If the user did, but none of the
  *    pages remembered is still mapped for read and write, the save fails
- *    (-EFAULT) rather than drop the buffer.
+ *    (-EFAULT) rather than drop the buffer.  Reading and writing the
+ *    scratch page needs vfio-pci-mediate's user_dma_access (see
+ *    kernel/user_dma.c): without it, a save or load that has a buffer to
+ *    move fails with -EPERM.
  *
  * What a save does to the source: when the buffer is captured, the
  * mediator's transfers leave 0x98's IRQ bit clear (a transfer with it set
@@ -126,7 +132,16 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_mediate.h>
+#include <linux/workqueue.h>
 #include <asm/unaligned.h>
+
+/*
+ * What edu-mediate logs is the device user's doing (a refused state, a
+ * save that cannot work): ratelimited, so that a user's loop cannot flood
+ * the kernel log.
+ */
+#define edu_warn(edu, fmt, ...) \
+	dev_warn_ratelimited(&(edu)->pdev->dev, fmt, ##__VA_ARGS__)
 
 #define EDU_BAR			0
 #define EDU_REG_PAGE		SZ_4K	/* trapped part of BAR0 */
@@ -309,6 +324,8 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
  * @trap_holds: EDU_TRAP_* reasons it is trapped now, under @trap_lock
  * @saving: a save session is on; only touched by the migration callbacks
  *	and ->reset, which the framework serialises
+ * @settle_work: ends the user's transfers into RAM once the engine is
+ *	idle, where their pages are pinned (edu_settle_work())
  *
  * The migration callbacks are serialised by the framework; @snap_valid,
  * @snap_pos and @snap are used only by them (and by ->reset under
@@ -341,6 +358,7 @@ struct edu_dev {
 	unsigned int trap_id;
 	unsigned int trap_holds;
 	bool saving;
+	struct delayed_work settle_work;
 };
 
 static const struct pci_device_id edu_ids[] = {
@@ -370,8 +388,9 @@ static int edu_write(struct edu_dev *edu, u32 reg, u32 val)
 }
 
 /*
- * Polls @reg until none of @mask is set, for at most EDU_WAIT_MS.  Sets
- * *@waited (if given) when it was set at first.
+ * Polls @reg until none of @mask is set, for at most EDU_WAIT_MS, or until
+ * the caller is killed (-EINTR).  Sets *@waited (if given) when it was set
+ * at first.
  */
 static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask,
 			  bool *waited)
@@ -390,6 +409,8 @@ static int edu_wait_clear(struct edu_dev *edu, u32 reg, u32 mask,
 			*waited = true;
 		if (time_after(jiffies, deadline))
 			return -ETIMEDOUT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
 		msleep(EDU_POLL_MS);
 	}
 }
@@ -550,19 +571,20 @@ static void edu_master_restore(struct edu_dev *edu, bool was_on)
 
 /*
  * Turns bus mastering off for good after a transfer of the mediator's
- * that did not finish: when the model runs it, it must not reach the
+ * that was not seen to finish (@err: it took too long, or the caller was
+ * killed while waiting): when the model runs it, it must not reach the
  * scratch page, which goes back to the user now.
  */
-static void edu_master_kill(struct edu_dev *edu)
+static void edu_master_kill(struct edu_dev *edu, int err)
 {
 	u16 cmd;
 
 	if (!pci_read_config_word(edu->pdev, PCI_COMMAND, &cmd))
 		pci_write_config_word(edu->pdev, PCI_COMMAND,
 				      cmd & ~PCI_COMMAND_MASTER);
-	pci_warn(edu->pdev,
-		 "the mediator's DMA transfer did not finish in %u ms: bus mastering turned off so that it cannot write guest memory later; reset the device\n",
-		 EDU_WAIT_MS);
+	edu_warn(edu,
+		 "the mediator's DMA transfer was not seen to finish (%pe): bus mastering turned off so that it cannot write guest memory later; reset the device\n",
+		 ERR_PTR(err));
 }
 
 /*
@@ -587,8 +609,8 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 		ret = edu_write(edu, EDU_REG_DMA_CMD, cmd);
 	if (!ret)
 		ret = edu_wait_clear(edu, EDU_REG_DMA_CMD, EDU_DMA_RUN, NULL);
-	if (ret == -ETIMEDOUT)
-		edu_master_kill(edu);
+	if (ret == -ETIMEDOUT || ret == -EINTR)
+		edu_master_kill(edu, ret);
 	/* Done, never started, or bus mastering is off for good. */
 	if (to_ram && dirty_tracking)
 		vfio_pci_mediate_dirty_end(edu->mdev, ram, cnt);
@@ -610,6 +632,53 @@ static int edu_dirty_settle(struct edu_dev *edu)
 	if (!ret && !(cmd & EDU_DMA_RUN))
 		edu_dirty_end_all(edu);
 	return ret;
+}
+
+/*
+ * edu_dirty_settle() from outside the user's accesses.  Returns whether
+ * transfers into RAM are still tracked.
+ */
+static bool edu_settle_transfers(struct edu_dev *edu)
+{
+	bool left;
+
+	down_read(&edu->hw_sem);
+	mutex_lock(&edu->dma_lock);
+	edu_dirty_settle(edu);
+	left = edu->nr_dirty;
+	mutex_unlock(&edu->dma_lock);
+	up_read(&edu->hw_sem);
+	return left;
+}
+
+/* How often edu_settle_work() looks at the engine. */
+#define EDU_SETTLE_POLL_MS	20
+
+/*
+ * Where the pages of the user's transfers into RAM are pinned (the user's
+ * memory may be pinned: user_dma_access), type1 reports them at every
+ * sync until they are unpinned, so they are ended once the engine is idle
+ * rather than at the next command.  The mediator does not see edu's
+ * interrupts, so it polls, for at most EDU_WAIT_MS after the user's last
+ * command; a later command, report or drain ends them otherwise.
+ */
+static void edu_settle_work(struct work_struct *work)
+{
+	struct edu_dev *edu = container_of(to_delayed_work(work),
+					   struct edu_dev, settle_work);
+
+	if (edu_settle_transfers(edu) &&
+	    time_before(jiffies, READ_ONCE(edu->work_at) +
+				 msecs_to_jiffies(EDU_WAIT_MS)))
+		schedule_delayed_work(&edu->settle_work,
+				      msecs_to_jiffies(EDU_SETTLE_POLL_MS));
+}
+
+static void edu_settle_later(struct edu_dev *edu)
+{
+	if (vfio_pci_mediate_user_dma_access(edu->mdev))
+		mod_delayed_work(system_wq, &edu->settle_work,
+				 msecs_to_jiffies(EDU_SETTLE_POLL_MS));
 }
 
 static int edu_iova_rw(struct edu_dev *edu, u64 iova, void *buf, size_t len,
@@ -671,9 +740,12 @@ static int edu_find_scratch(struct edu_dev *edu, u32 *iova)
 			*iova = edu->scratch[i];
 			return 0;
 		}
+		/* No page can be borrowed at all in this open. */
+		if (err[i] == -EPERM)
+			return -EPERM;
 	}
 	for (i = 0; i < edu->nr_scratch; i++)
-		pci_warn(edu->pdev,
+		edu_warn(edu,
 			 "cannot save the DMA buffer through IOVA %#x, used by DMA in this open: %pe (not mapped for read and write any more?)\n",
 			 edu->scratch[i], ERR_PTR(err[i]));
 	return -EFAULT;
@@ -744,7 +816,7 @@ static int edu_restore_buffer(struct edu_dev *edu, struct edu_state *st)
 
 	ret = edu_borrow(edu, iova);
 	if (ret) {
-		pci_warn(edu->pdev,
+		edu_warn(edu,
 			 "cannot restore the DMA buffer: IOVA %#x of the migration stream is not mapped for this device (%pe)\n",
 			 iova, ERR_PTR(ret));
 		return ret;
@@ -824,6 +896,8 @@ static const char *edu_err_hint(int err)
 		return " (the device stays busy)";
 	case -EFAULT:
 		return " (no page the user's DMA went through is still mapped for the device)";
+	case -EPERM:
+		return " (reaching the user's DMA memory needs vfio-pci-mediate user_dma_access=1)";
 	default:
 		return "";
 	}
@@ -849,16 +923,16 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 	for (i = 0; !ret && i < ARRAY_SIZE(offs); i++)
 		ret = edu_read(edu, offs[i], &regs[i]);
 	if (ret) {
-		pci_warn(edu->pdev, "cannot save the device state: %pe%s\n",
+		edu_warn(edu, "cannot save the device state: %pe%s\n",
 			 ERR_PTR(ret), edu_err_hint(ret));
 		return ret;
 	}
 	if (waited && edu->stop_blind)
-		pci_warn(edu->pdev,
+		edu_warn(edu,
 			 "work started before a stop with memory decode off was still running %u ms later: the device changed while stopped\n",
 			 EDU_BLIND_WAIT_MS);
 	if (!edu_fact_input(regs[1], &input)) {
-		pci_warn(edu->pdev,
+		edu_warn(edu,
 			 "cannot save the device state: factorial register %#x is no factorial\n",
 			 regs[1]);
 		return -EIO;
@@ -877,7 +951,7 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 
 	ret = edu_capture_buffer(edu, st);
 	if (ret)
-		pci_warn(edu->pdev, "cannot save the DMA buffer: %pe%s\n",
+		edu_warn(edu, "cannot save the DMA buffer: %pe%s\n",
 			 ERR_PTR(ret), edu_err_hint(ret));
 	return ret;
 }
@@ -916,7 +990,7 @@ static int edu_apply(struct edu_dev *edu, struct edu_state *st)
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_IRQ_ACK, ~0u);
 	if (ret) {
-		pci_warn(edu->pdev, "cannot restore the device state: %pe%s\n",
+		edu_warn(edu, "cannot restore the device state: %pe%s\n",
 			 ERR_PTR(ret), edu_err_hint(ret));
 		return ret;
 	}
@@ -943,6 +1017,7 @@ static int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	edu->mdev = mdev;
 	edu->pdev = pdev;
 	init_rwsem(&edu->hw_sem);
+	INIT_DELAYED_WORK(&edu->settle_work, edu_settle_work);
 	mutex_init(&edu->dma_lock);
 	mutex_init(&edu->trap_lock);
 	edu->run_state = VFIO_PCI_MEDIATE_RUNNING;
@@ -971,6 +1046,7 @@ static void edu_release(void *handle)
 {
 	struct edu_dev *edu = handle;
 
+	cancel_delayed_work_sync(&edu->settle_work);
 	mutex_destroy(&edu->trap_lock);
 	mutex_destroy(&edu->dma_lock);
 	kvfree(edu);
@@ -1025,8 +1101,11 @@ static int edu_trap_catch_up(struct edu_dev *edu)
 		goto out_unlock;
 	if (cnt)
 		edu_note_iova(edu, cmd & EDU_DMA_TO_RAM ? dst : src);
-	if ((cmd & EDU_DMA_RUN) && (cmd & EDU_DMA_TO_RAM) && dirty_tracking)
+	if ((cmd & EDU_DMA_RUN) && (cmd & EDU_DMA_TO_RAM) && dirty_tracking) {
 		ret = edu_dirty_track(edu, dst & edu_dma_mask(), cnt);
+		if (!ret)
+			edu_settle_later(edu);
+	}
 out_unlock:
 	mutex_unlock(&edu->dma_lock);
 	up_read(&edu->hw_sem);
@@ -1041,9 +1120,12 @@ out_unlock:
 static int edu_trap_hold(struct edu_dev *edu, unsigned int why)
 {
 	unsigned int was;
-	int ret = 0;
+	int ret;
 
-	mutex_lock(&edu->trap_lock);
+	/* Another holder may be waiting out the user's acknowledgement. */
+	if (mutex_lock_killable(&edu->trap_lock))
+		return -EINTR;
+	ret = 0;
 	was = edu->trap_holds;
 	edu->trap_holds |= why;
 	if (was || !mmap_registers)
@@ -1123,6 +1205,8 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 	if (!ret) {
 		WRITE_ONCE(edu->work_at, jiffies);
 		edu_note_iova(edu, to_ram ? dst : src);
+		if (to_ram && dirty_tracking)
+			edu_settle_later(edu);
 	} else if (to_ram && dirty_tracking) {
 		/* No command, no transfer. */
 		edu->nr_dirty--;
@@ -1350,15 +1434,18 @@ static int edu_set_run_state(void *handle,
 			long left = edu->work_at - jiffies +
 				    msecs_to_jiffies(EDU_BLIND_WAIT_MS);
 
-			if (left > 0)
-				schedule_timeout_uninterruptible(left);
-			pci_dbg(edu->pdev,
-				"stopped with memory decode off: waited out work in flight instead of a drain\n");
-			edu->stop_blind = true;
-			ret = 0;
+			if (left > 0 && schedule_timeout_killable(left) &&
+			    fatal_signal_pending(current)) {
+				ret = -EINTR;
+			} else {
+				pci_dbg(edu->pdev,
+					"stopped with memory decode off: waited out work in flight instead of a drain\n");
+				edu->stop_blind = true;
+				ret = 0;
+			}
 		}
 		if (ret == -ETIMEDOUT)
-			pci_warn(edu->pdev,
+			edu_warn(edu,
 				 "cannot stop: work in flight did not finish in %u ms\n",
 				 EDU_WAIT_MS);
 	} else if (edu->run_state == VFIO_PCI_MEDIATE_STOPPED &&
@@ -1374,7 +1461,7 @@ static int edu_set_run_state(void *handle,
 	if (!ret && state == VFIO_PCI_MEDIATE_RUNNING && edu->irq_to_raise) {
 		ret = edu_write(edu, EDU_REG_IRQ_RAISE, edu->irq_to_raise);
 		if (ret)
-			pci_warn(edu->pdev,
+			edu_warn(edu,
 				 "cannot raise the pending interrupt status %#x: %pe%s\n",
 				 edu->irq_to_raise, ERR_PTR(ret),
 				 edu_err_hint(ret));
@@ -1461,6 +1548,15 @@ static void edu_save_end(void *handle)
 	edu_trap_migration_over(edu);
 }
 
+/*
+ * Before a DMA logging report: the transfers that have finished are over,
+ * so that their pages are reported this once.
+ */
+static void edu_dirty_sync(void *handle)
+{
+	edu_settle_transfers(handle);
+}
+
 /* DMA logging needs every command seen, as type1's tracking does. */
 static int edu_dirty_tracking(void *handle, bool on)
 {
@@ -1497,7 +1593,7 @@ static int edu_check_state(struct edu_dev *edu, const struct edu_state *st)
 		why = "scratch IOVA not page aligned or beyond edu's DMA mask (at most 32 bits)";
 	if (!why)
 		return 0;
-	pci_warn(edu->pdev, "refusing device state: %s\n", why);
+	edu_warn(edu, "refusing device state: %s\n", why);
 	return -EINVAL;
 }
 
@@ -1509,7 +1605,7 @@ static int edu_load(void *handle, const void *data, size_t len)
 	int ret;
 
 	if (len != sizeof(*st)) {
-		pci_warn(edu->pdev,
+		edu_warn(edu,
 			 "refusing device state: %zu bytes, expected %zu\n",
 			 len, sizeof(*st));
 		return -EINVAL;
@@ -1527,7 +1623,7 @@ static int edu_load(void *handle, const void *data, size_t len)
 		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX,
 				  false);
 		if (ret) {
-			pci_warn(edu->pdev,
+			edu_warn(edu,
 				 "refusing device state: its DMA buffer goes through IOVA %#llx, which is not mapped for this device (%d)\n",
 				 iova, ret);
 			goto out_unlock;
@@ -1559,6 +1655,7 @@ static const struct vfio_pci_mediate_ops edu_mediate_ops = {
 	.rw = edu_rw,
 	.reset = edu_reset,
 	.dirty_tracking = edu_dirty_tracking,
+	.dirty_sync = edu_dirty_sync,
 	.migration = &edu_migration_ops,
 };
 
