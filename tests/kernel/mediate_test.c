@@ -38,6 +38,10 @@
  *     trappable I OFF LEN [open]   declared a trappable range of BAR I
  *                    (vfio_pci_mediate_add_trappable()); "open" untraps it
  *                    at once, so a client that follows traps may mmap it
+ *     logging        the open offers VFIO DMA logging
+ *                    (vfio_pci_mediate_dirty_enable_logging())
+ *     decline        ->open() declines (-ENODEV) after everything the
+ *                    other rules set up: regions, trappable ranges, logging
  *   stats        r   counters: open calls, accepted opens, declines, failed
  *                    opens, releases, region releases, order errors
  *                    (a ->release() before its regions' release), pdev
@@ -118,6 +122,8 @@ enum vmt_rule_kind {
 	VMT_RULE_NOMMAP,
 	VMT_RULE_REGION,
 	VMT_RULE_TRAPPABLE,
+	VMT_RULE_LOGGING,
+	VMT_RULE_DECLINE,
 };
 
 enum vmt_write_mode {
@@ -508,6 +514,17 @@ static int vmt_add_regions(struct vmt_handle *h)
 	return 0;
 }
 
+/* Whether a rule of @kind is among @h's. */
+static bool vmt_has_rule(const struct vmt_handle *h, enum vmt_rule_kind kind)
+{
+	unsigned int i;
+
+	for (i = 0; i < h->cfg.nr_rules; i++)
+		if (h->cfg.rules[i].kind == kind)
+			return true;
+	return false;
+}
+
 /* Declares the trappable ranges the rules ask for. */
 static int vmt_add_trappables(struct vmt_handle *h)
 {
@@ -567,6 +584,13 @@ static int vmt_open(struct vmt_inst *inst, struct vfio_pci_mediate_device *mdev,
 		ret = vmt_add_trappables(h);
 	if (ret)
 		goto out_put;
+	if (vmt_has_rule(h, VMT_RULE_LOGGING))
+		vfio_pci_mediate_dirty_enable_logging(mdev);
+	/* After all of the above: the framework must take it all back. */
+	if (vmt_has_rule(h, VMT_RULE_DECLINE)) {
+		ret = -ENODEV;
+		goto out_put;
+	}
 
 	mutex_lock(&inst->lock);
 	list_add_tail(&h->node, &inst->handles);
@@ -1033,6 +1057,12 @@ static int vmt_parse_rule(char *line, struct vmt_config *cfg)
 		if (open && strcmp(open, "open"))
 			ret = -EINVAL;
 		r->untrapped = open;
+	} else if (!strcmp(kind, "logging")) {
+		r->kind = VMT_RULE_LOGGING;
+		ret = 0;
+	} else if (!strcmp(kind, "decline")) {
+		r->kind = VMT_RULE_DECLINE;
+		ret = 0;
 	} else {
 		ret = -EINVAL;
 	}
@@ -1086,6 +1116,12 @@ static void vmt_show_rule(const struct vmt_rule *r, struct vmt_text *b)
 	case VMT_RULE_TRAPPABLE:
 		vmt_printf(b, "trappable %u 0x%llx 0x%llx%s", r->index,
 			   r->offset, r->len, r->untrapped ? " open" : "");
+		break;
+	case VMT_RULE_LOGGING:
+		vmt_printf(b, "logging");
+		break;
+	case VMT_RULE_DECLINE:
+		vmt_printf(b, "decline");
 		break;
 	}
 	vmt_printf(b, "\n");

@@ -37,8 +37,10 @@
  *                    session=none|live|stopped saves=N loads=N resets=N
  *                    violations=N"; digest is xxh64 (seed 0) of the buffer,
  *                    violations counts calls the framework should not make
- *                    (a run state step skipping QUIESCED, save outside a
- *                    session, load while not STOPPED, ...)
+ *                    or break its promises (a run state step skipping
+ *                    QUIESCED, save outside a session, load while not
+ *                    STOPPED, nonzero bytes after the loaded state in its
+ *                    last page, ...)
  *   ctl          w   one command for one open device, "BDF COMMAND":
  *                      seed S           refill the buffer from seed S
  *                      dirty            change the pre-copy part (bytes
@@ -681,6 +683,10 @@ static int mgt_load(void *handle, const void *data, size_t len)
 	ret = mgt_take_fail(h, MGT_FAIL_LOAD);
 	if (ret)
 		goto out;
+	/* The framework zeroes the rest of the last page (its contract). */
+	if (len && memchr_inv(p + len, 0,
+			      (PAGE_SIZE - offset_in_page(p + len)) % PAGE_SIZE))
+		mgt_violation(h, "load() with nonzero bytes after the state in its last page");
 	size = mgt_check_state(data, len);
 	if (size < 0) {
 		ret = size;
