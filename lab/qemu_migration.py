@@ -25,6 +25,10 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.path.join(PROJECT, "build/guest/edu-workload.elf")
 EDU_MEDIATE_KO = os.path.join(PROJECT, "kernel/samples/edu-mediate.ko")
 EDU_ID = "1234:11e8"
+# edu-mediate moves edu's DMA buffer through the guest's memory, which
+# vfio-pci-mediate lets mediators reach only when told to (its header
+# kernel/user_dma.c says why); it is read at each open.
+USER_DMA_ACCESS = "/sys/module/vfio_pci_mediate/parameters/user_dma_access"
 
 # QEMU 7.2's vfio trace events worth keeping: state changes and the device
 # data each side moved (query-migrate has no device figures in 7.2).
@@ -352,10 +356,16 @@ class Lab:
             raise Failure("need two edu devices, found %d" % len(bdfs))
         self.edus = [Device(b) for b in bdfs[:2]]
         self.old_drivers = {}
+        self.old_user_dma_access = None
         if mediate:
             self.mediate()
 
     def mediate(self):
+        if self.old_user_dma_access is None:
+            with open(USER_DMA_ACCESS) as f:
+                self.old_user_dma_access = f.read().strip()
+            with open(USER_DMA_ACCESS, "w") as f:
+                f.write("1\n")
         if not os.path.isdir("/sys/module/edu_mediate"):
             sh("insmod", EDU_MEDIATE_KO)
         for dev in self.edus:
@@ -494,6 +504,10 @@ class Lab:
                 bind(bdf, old)
             except subprocess.CalledProcessError:
                 pass
+        if self.old_user_dma_access is not None:
+            with open(USER_DMA_ACCESS, "w") as f:
+                f.write(self.old_user_dma_access + "\n")
+            self.old_user_dma_access = None
 
 
 def figures(m):

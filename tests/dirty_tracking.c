@@ -20,11 +20,24 @@
  *    it has its pages pinned: the unmap succeeds at once (the framework's
  *    dma_unmap drops the pins), and the device then works on, with new
  *    memory at the same address, and no kernel warning.
+ *  - vaddr_invalidated_no_warning, v2_logging_any_alignment,
+ *    v2_logging_reports_each_write_once, type1_reports_each_write_once,
+ *    v2_logging_charged_to_user, concurrent_unmaps_vs_transfers: see each
+ *    test.
+ *
+ * The edu fixture lets mediators reach the user's memory
+ * (user_dma_access): type1 sees the pins only then.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <linux/vfio.h>
 
 #include "edu_fixture.h"
@@ -32,6 +45,7 @@
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
+#include "vfio_dev.h"
 
 #define PAGE 4096u
 /* The tracked memory: well inside edu's 28-bit DMA mask. */
@@ -299,3 +313,385 @@ TEST_NAMED(type1_unmap_with_pins, "dirty.type1_unmap_with_pins", 120)
 	ASSERT_EQ(kmsg_count_since(mark, "BUG", NULL), 0);
 }
 
+
+/* --- what the user cannot break, and reports that say each write once ---- */
+
+#define MEM2_IOVA 0x3000000ull
+#define MEM2_LEN (1ull << 20)
+
+/*
+ * The user invalidates the vaddr of one of two mapped ranges
+ * (VFIO_DMA_UNMAP_FLAG_VADDR, which Linux 6.1's type1 allows with no
+ * emulated-IOMMU device in the container).  type1 then WARNs at any
+ * vfio_pin_pages() or vfio_dma_rw(), so with user_dma_access off (the
+ * default) the framework makes neither: transfers into RAM work, a save
+ * that needs the user's memory fails with EPERM, a reset makes the
+ * device usable again, and the kernel log has no warning.
+ */
+TEST_NAMED(vaddr_invalidated_no_warning, "dirty.vaddr_invalidated_no_warning",
+	   120)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	struct vfio_iommu_type1_dma_unmap invalidate = {
+		.argsz = sizeof(invalidate),
+		.flags = VFIO_DMA_UNMAP_FLAG_VADDR,
+		.iova = MEM2_IOVA,
+		.size = MEM2_LEN,
+	};
+	struct tracked t;
+	uint8_t buf[256];
+	uint64_t mark;
+	void *mem2;
+	ssize_t n;
+
+	edu_setup_pair(bdf_a, bdf_b);
+	mt_user_dma_access_for_test(false);
+	open_tracked(bdf_a, &t);
+	MG_OK(t.dev, vfmig_dma_alloc(t.dev, MEM2_IOVA, MEM2_LEN, &mem2));
+	mark = kmsg_mark();
+	ASSERT_OK(ioctl(vfmig_container_fd(t.dev), VFIO_IOMMU_UNMAP_DMA,
+			&invalidate));
+
+	/* A round trip through edu's buffer, into RAM (announced). */
+	for (unsigned int i = 0; i < sizeof(buf); i++)
+		t.mem[i] = (uint8_t)(i ^ 0x3c);
+	edu_dma(t.dev, (uint32_t)MEM_IOVA, BUF_START, sizeof(buf), 0);
+	edu_dma(t.dev, BUF_START, (uint32_t)(MEM_IOVA + PAGE), sizeof(buf),
+		DMA_TO_RAM);
+	memcpy(buf, t.mem, sizeof(buf));
+	ASSERT_MEM_EQ(t.mem + PAGE, buf, sizeof(buf));
+
+	/* Capturing edu's buffer needs the user's memory: refused. */
+	MG_OK(t.dev, vfmig_mig_set_state(t.dev, VFMIG_STATE_STOP_COPY));
+	do {
+		n = vfmig_mig_read(t.dev, buf, sizeof(buf));
+	} while (n > 0);
+	test_log("reading the saved state: %s", n ? strerror((int)-n) : "end");
+	ASSERT_EQ(n, -EPERM);
+
+	MG_OK(t.dev, vfmig_reset(t.dev));
+	mg_expect_state(t.dev, VFMIG_STATE_RUNNING);
+	edu_wr(t.dev, REG_LIVENESS, 0x5a5a);
+	ASSERT_EQ(edu_rd(t.dev, REG_LIVENESS), ~0x5a5au);
+	edu_dma(t.dev, BUF_START, (uint32_t)(MEM_IOVA + 2 * PAGE), sizeof(buf),
+		DMA_TO_RAM);
+	ASSERT_MEM_EQ(t.mem + 2 * PAGE, t.mem + PAGE, sizeof(buf));
+	ASSERT_EQ(kmsg_count_since(mark, "WARNING", NULL), 0);
+	ASSERT_EQ(kmsg_count_since(mark, "VFIO_UPDATE_VADDR", NULL), 0);
+}
+
+/* Whether bit p of @bits is set. */
+static bool page_bit(const uint64_t *bits, unsigned int p)
+{
+	return bits[p / 64] & (1ull << (p % 64));
+}
+
+/* A transfer of @len bytes from edu's buffer to @iova, waited for. */
+static void write_ram(struct tracked *t, uint64_t iova, uint32_t len)
+{
+	edu_dma(t->dev, BUF_START, (uint32_t)iova, len, DMA_TO_RAM);
+}
+
+/*
+ * DMA logging for every argument the uAPI accepts: ranges aligned only to
+ * a page size below the CPU's (the first page of such a range is partly
+ * inside it), and a report window that starts inside a page, which is
+ * refused (EINVAL) before anything is forgotten.
+ */
+TEST_NAMED(v2_logging_any_alignment, "dirty.v2_logging_any_alignment", 120)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	struct vfmig_range range = {
+		.iova = MEM_IOVA + 0x200,
+		.length = MEM_LEN - 0x200,
+	};
+	uint64_t page_size = 512, bits[BITMAP_WORDS] = { 0 };
+	uint64_t window[2] = { 0 };
+	struct tracked t;
+
+	edu_setup_pair(bdf_a, bdf_b);
+	open_tracked(bdf_a, &t);
+	MG_OK(t.dev, vfmig_dma_logging_start(t.dev, &range, 1, &page_size));
+	test_log("logging in 512-byte pages from %#llx: the device takes %llu",
+		 (unsigned long long)range.iova,
+		 (unsigned long long)page_size);
+	ASSERT_EQ(page_size, (uint64_t)PAGE);
+
+	/* Page 0 is partly in the range; a write there is inside it. */
+	write_ram(&t, MEM_IOVA + 0x800, 64);
+	logging_report(&t, bits);
+	ASSERT_TRUE(page_bit(bits, 0));
+	ASSERT_EQ(count_bits(bits), 1u);
+
+	/* A window starting inside a page: refused, nothing forgotten. */
+	write_ram(&t, MEM_IOVA + 5 * PAGE, 64);
+	ASSERT_EQ(vfmig_dma_logging_report(t.dev, MEM_IOVA + 0x800, 8 * PAGE,
+					   PAGE, window), -EINVAL);
+	memset(bits, 0, sizeof(bits));
+	logging_report(&t, bits);
+	ASSERT_TRUE(page_bit(bits, 5));
+	ASSERT_EQ(count_bits(bits), 1u);
+
+	/* A window ending inside a page reports it, and keeps it for later. */
+	write_ram(&t, MEM_IOVA + 9 * PAGE + 0x800, 64);
+	memset(window, 0, sizeof(window));
+	MG_OK(t.dev, vfmig_dma_logging_report(t.dev, MEM_IOVA + 8 * PAGE,
+					      PAGE + 0x400, PAGE, window));
+	ASSERT_EQ(window[0], 2ull);
+	memset(bits, 0, sizeof(bits));
+	logging_report(&t, bits);
+	ASSERT_TRUE(page_bit(bits, 9));
+	ASSERT_EQ(count_bits(bits), 1u);
+	MG_OK(t.dev, vfmig_dma_logging_stop(t.dev));
+}
+
+/* A page the device wrote once is reported once, by DMA logging. */
+TEST_NAMED(v2_logging_reports_each_write_once,
+	   "dirty.v2_logging_reports_each_write_once", 120)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	uint64_t bits[BITMAP_WORDS];
+	struct tracked t;
+
+	edu_setup_pair(bdf_a, bdf_b);
+	open_tracked(bdf_a, &t);
+	logging_start(&t);
+	for (unsigned int page = 7; page < 10; page++) {
+		write_ram(&t, MEM_IOVA + (uint64_t)page * PAGE, 128);
+		memset(bits, 0, sizeof(bits));
+		logging_report(&t, bits);
+		ASSERT_TRUE(page_bit(bits, page));
+		ASSERT_EQ(count_bits(bits), 1u);
+		/* The device is idle: the next report has nothing. */
+		memset(bits, 0, sizeof(bits));
+		logging_report(&t, bits);
+		ASSERT_EQ(count_bits(bits), 0u);
+	}
+	MG_OK(t.dev, vfmig_dma_logging_stop(t.dev));
+}
+
+/*
+ * Through type1 (pins: user_dma_access on), the pages of a finished
+ * transfer are released once it is done, so a sync after the one that
+ * reported them has them no more.
+ */
+TEST_NAMED(type1_reports_each_write_once,
+	   "dirty.type1_reports_each_write_once", 120)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	uint64_t bits[BITMAP_WORDS] = { 0 };
+	struct tracked t;
+
+	edu_setup_pair(bdf_a, bdf_b);
+	open_tracked(bdf_a, &t);
+	dirty_pages_ioctl(&t, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
+	report(&t, bits);	/* type1's first report: everything */
+	for (unsigned int page = 7; page < 10; page++) {
+		write_ram(&t, MEM_IOVA + (uint64_t)page * PAGE, 128);
+		/* edu-mediate sees the engine idle within a poll or two. */
+		mt_sleep_ms(200);
+		memset(bits, 0, sizeof(bits));
+		report(&t, bits);
+		ASSERT_TRUE(page_bit(bits, page));
+		ASSERT_EQ(count_bits(bits), 1u);
+		memset(bits, 0, sizeof(bits));
+		report(&t, bits);
+		ASSERT_EQ(count_bits(bits), 0u);
+	}
+	dirty_pages_ioctl(&t, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
+}
+
+#define CGROUP_DIR "/tmp/dirty-tracking-cgroup"
+#define CGROUP_CHILD CGROUP_DIR "/logging"
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	return fclose(f) ? -errno : 0;
+}
+
+static uint64_t read_u64_file(const char *path)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen(path, "r");
+
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fscanf(f, "%llu", &v), 1);
+	fclose(f);
+	return v;
+}
+
+static int leave_cgroup(void *arg)
+{
+	char pid[32];
+
+	(void)arg;
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	write_file(CGROUP_DIR "/cgroup.procs", pid);
+	rmdir(CGROUP_CHILD);
+	return umount(CGROUP_DIR) || rmdir(CGROUP_DIR) ? -errno : 0;
+}
+
+/* Moves this process into a fresh memory cgroup for the test's length. */
+static void enter_memory_cgroup(void)
+{
+	char pid[32];
+
+	ASSERT_OK(mkdir(CGROUP_DIR, 0755));
+	if (mount("cgroup2", CGROUP_DIR, "cgroup2", 0, NULL)) {
+		rmdir(CGROUP_DIR);
+		SKIP("cannot mount cgroup2: %s", strerror(errno));
+	}
+	test_add_cleanup(leave_cgroup, NULL, "leave the test's cgroup");
+	ASSERT_OK(write_file(CGROUP_DIR "/cgroup.subtree_control", "+memory"));
+	ASSERT_OK(mkdir(CGROUP_CHILD, 0755));
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	ASSERT_OK(write_file(CGROUP_CHILD "/cgroup.procs", pid));
+}
+
+/*
+ * What DMA logging records for the user is charged to the user's memory
+ * cgroup: 1 GiB of written pages (262144 entries) recorded from this
+ * process grow its cgroup's memory.current by the xarray's size.
+ */
+TEST_NAMED(v2_logging_charged_to_user, "dirty.v2_logging_charged_to_user",
+	   180)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	struct vfmig_range range = { .iova = 0, .length = 1ull << 31 };
+	uint64_t page_size = PAGE, before, after;
+	struct vfmig_device *dev;
+
+	mg_setup_two_edu(bdf_a, bdf_b);
+	enter_memory_cgroup();
+	dev = mg_open(bdf_a);
+	MG_OK(dev, vfmig_dma_logging_start(dev, &range, 1, &page_size));
+	before = read_u64_file(CGROUP_CHILD "/memory.current");
+	mg_ctl(bdf_a, "wrote 0x40000000 0x40000000");
+	after = read_u64_file(CGROUP_CHILD "/memory.current");
+	test_log("memory.current %llu -> %llu after 262144 pages were recorded",
+		 (unsigned long long)before, (unsigned long long)after);
+	ASSERT_GT(after, before + (1u << 20));
+	MG_OK(dev, vfmig_dma_logging_stop(dev));
+	mg_close(dev);
+}
+
+/* One thread's range, mapped and unmapped over and over. */
+struct unmapper {
+	int container_fd;
+	uint64_t iova;
+	uint8_t *mem;
+	unsigned int rounds;
+	int error;
+};
+
+#define STRESS_RANGE_LEN (64ull * PAGE)
+#define STRESS_ROUNDS 300
+
+static void *map_unmap_loop(void *arg)
+{
+	struct unmapper *u = arg;
+
+	for (unsigned int i = 0; i < u->rounds && !u->error; i++) {
+		int ret = vfio_dma_map(u->container_fd, u->mem, u->iova,
+				       STRESS_RANGE_LEN,
+				       VFIO_DMA_MAP_FLAG_READ |
+				       VFIO_DMA_MAP_FLAG_WRITE);
+		long unmapped;
+
+		if (ret) {
+			u->error = ret;
+			break;
+		}
+		unmapped = vfio_dma_unmap(u->container_fd, u->iova,
+					  STRESS_RANGE_LEN);
+		if (unmapped != (long)STRESS_RANGE_LEN)
+			u->error = unmapped < 0 ? (int)unmapped : -EIO;
+	}
+	return NULL;
+}
+
+struct transfers {
+	struct vfmig_device *dev;
+	uint64_t iova[2];
+	atomic_bool stop;
+	unsigned long started, refused;
+};
+
+/* Transfers into the two ranges, not waited for, whatever is mapped. */
+static void *transfer_loop(void *arg)
+{
+	struct transfers *x = arg;
+
+	for (unsigned long n = 0; !atomic_load(&x->stop); n++) {
+		uint64_t iova = x->iova[n & 1] + (n % 64) * PAGE;
+
+		edu_wr(x->dev, REG_DMA_SRC, BUF_START);
+		edu_wr(x->dev, REG_DMA_DST, (uint32_t)iova);
+		edu_wr(x->dev, REG_DMA_CNT, 64);
+		/* Refused while the mediator tracks too many (EBUSY). */
+		if (vfmig_bar_write(x->dev, 0, REG_DMA_CMD, 4,
+				    DMA_RUN | DMA_TO_RAM))
+			x->refused++;
+		else
+			x->started++;
+	}
+	return NULL;
+}
+
+/*
+ * Two threads map and unmap their ranges STRESS_ROUNDS times each while a
+ * third keeps starting transfers into both, which edu-mediate announces
+ * (dirty_begin) as they start.  The default configuration pins nothing,
+ * so type1 never calls back into the framework from an unmap, and no lock
+ * of the framework is held across a call into type1: all must finish.
+ */
+TEST_NAMED(concurrent_unmaps_vs_transfers,
+	   "dirty.concurrent_unmaps_vs_transfers", 300)
+{
+	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
+	struct unmapper u[2];
+	struct transfers x = { 0 };
+	pthread_t tu[2], tx;
+	uint64_t mark, start;
+
+	edu_setup_pair(bdf_a, bdf_b);
+	mt_user_dma_access_for_test(false);
+	x.dev = mg_open(bdf_a);
+	MG_OK(x.dev, vfmig_enable_mem_and_dma(x.dev));
+	mt_expect_mediator(bdf_a, EDU_MEDIATOR);
+	mark = kmsg_mark();
+	for (int i = 0; i < 2; i++) {
+		u[i] = (struct unmapper){
+			.container_fd = vfmig_container_fd(x.dev),
+			.iova = MEM_IOVA + (uint64_t)i * STRESS_RANGE_LEN,
+			.rounds = STRESS_ROUNDS,
+		};
+		u[i].mem = mmap(NULL, STRESS_RANGE_LEN, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_TRUE(u[i].mem != MAP_FAILED);
+		x.iova[i] = u[i].iova;
+	}
+	start = mt_now_ms();
+	ASSERT_EQ(pthread_create(&tx, NULL, transfer_loop, &x), 0);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&tu[i], NULL, map_unmap_loop, &u[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(tu[i], NULL);
+	atomic_store(&x.stop, true);
+	pthread_join(tx, NULL);
+	test_log("%d x %d map+unmap cycles against %lu transfers started (%lu refused) in %llu ms",
+		 2, STRESS_ROUNDS, x.started, x.refused,
+		 (unsigned long long)(mt_now_ms() - start));
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(u[i].error, 0);
+	ASSERT_GT(x.started, 0ul);
+	edu_wait_clear(x.dev, REG_DMA_CMD, DMA_RUN);
+	edu_wr(x.dev, REG_LIVENESS, 1);
+	ASSERT_EQ(edu_rd(x.dev, REG_LIVENESS), ~1u);
+	ASSERT_EQ(kmsg_count_since(mark, "WARNING", NULL), 0);
+}

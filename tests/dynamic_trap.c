@@ -42,6 +42,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_mediate.h>
@@ -640,4 +641,295 @@ TEST_NAMED(sparse_areas_three_ranges, "trap.sparse_areas_three_ranges", 120)
 	ASSERT_EQ(map_bar0_errno(dev, 0xfe000, 2 * PAGE), EINVAL);
 	ASSERT_EQ(map_bar0_errno(dev, 0, EDU_BAR0_SIZE), EINVAL);
 	ASSERT_EQ(map_bar0_errno(dev, 0x5000, 0xfa000), 0);
+}
+
+/*
+ * An aware client of the test mediator with one offered range of
+ * @pages pages at BAR0 0x1000, and its eventfd; the range is mapped at
+ * *@map.
+ */
+static struct vfmig_device *open_offered_range(unsigned int pages,
+					       void **map, uint32_t *irq,
+					       int *efd)
+{
+	char bdf[PCI_BDF_LEN];
+	struct vfmig_device *dev;
+	struct vfmig_region_info info;
+
+	mt_setup_edu(bdf, "");
+	mt_register(1, true);
+	mt_set(1, "accept", "%s", bdf);
+	mt_set(1, "rules", "trappable 0 0x1000 %#x open", pages * PAGE);
+	dev = mg_open(bdf);
+	*irq = find_trap_irq(dev);
+	*efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(*efd, 0);
+	MG_OK(dev, vfmig_irq_set_eventfds(dev, *irq, 0, 1, efd));
+	MG_OK(dev, vfmig_region_info(dev, 0, &info));
+	*map = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    vfmig_device_fd(dev), (off_t)(info.offset + PAGE));
+	ASSERT_TRUE(*map != MAP_FAILED);
+	return dev;
+}
+
+/* In a child: touches @p; exits 0 if it could, 2 on SIGSEGV, 3 on SIGBUS. */
+static void on_fault_exit(int sig)
+{
+	_exit(sig == SIGSEGV ? 2 : 3);
+}
+
+static int touch_in_child(volatile uint32_t *p)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_OK(pid);
+	if (pid == 0) {
+		signal(SIGSEGV, on_fault_exit);
+		signal(SIGBUS, on_fault_exit);
+		(void)p[0];
+		_exit(0);
+	}
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	ASSERT_TRUE(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
+/*
+ * A mapping of a trappable range is the framework's to remove, so it
+ * must not escape: fork() does not copy it into the child, and it cannot
+ * be moved (mremap) or cut into parts (munmap or mprotect of a page of it).
+ * It is removed when the range is trapped (here: the client turns
+ * unaware).
+ */
+static bool readable(volatile uint32_t *p)
+{
+	uint32_t value;
+
+	return read_id_through(p, &value);
+}
+
+TEST_NAMED(mappings_not_inherited_split_or_moved,
+	   "trap.mappings_not_inherited_split_or_moved", 120)
+{
+	struct vfmig_device *dev;
+	volatile uint32_t *p;
+	void *map, *elsewhere;
+	uint32_t irq;
+	int efd;
+
+	dev = open_offered_range(2, &map, &irq, &efd);
+	p = map;
+	ASSERT_TRUE(readable(p));
+
+	/* The child has no such mapping at all. */
+	ASSERT_EQ(touch_in_child(p), 2);
+
+	elsewhere = mmap(NULL, 2 * PAGE, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_TRUE(elsewhere != MAP_FAILED);
+	ASSERT_TRUE(mremap(map, 2 * PAGE, 2 * PAGE,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, elsewhere) ==
+		    MAP_FAILED);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(munmap((uint8_t *)map + PAGE, PAGE), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_EQ(mprotect(map, PAGE, PROT_READ), -1);
+	ASSERT_EQ(errno, EINVAL);
+	ASSERT_TRUE(readable(p));
+
+	/* Unaware again: the range traps, and the mapping is gone. */
+	MG_OK(dev, vfmig_irq_disable(dev, irq));
+	ASSERT_FALSE(readable(p));
+	ASSERT_OK(munmap(map, 2 * PAGE));
+	close(efd);
+}
+
+/* Threads that make the client unaware at the same moment, over and over. */
+struct removers {
+	struct vfmig_device *dev;
+	uint32_t irq;
+	int efd;
+	pthread_barrier_t step;
+	int error;
+};
+
+static void *unaware_loop(void *arg)
+{
+	struct removers *r = arg;
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set),
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+		.index = r->irq,
+	};
+
+	for (int i = 0; i < 200; i++) {
+		int ret;
+
+		pthread_barrier_wait(&r->step);
+		/*
+		 * Both at once, past libvfmig's lock: two removal passes over
+		 * the same mappings.
+		 */
+		ret = ioctl(vfmig_device_fd(r->dev), VFIO_DEVICE_SET_IRQS, &set);
+		pthread_barrier_wait(&r->step);
+		if (ret)
+			r->error = -errno;
+	}
+	return NULL;
+}
+
+/*
+ * Removal passes that overlap must both finish: two threads turn the
+ * client unaware at the same moment, 200 times, while the range is
+ * mapped in this process and in three children (each mapping is removed
+ * by every pass that runs).
+ */
+TEST_NAMED(overlapping_removals_finish, "trap.overlapping_removals_finish",
+	   300)
+{
+	struct removers r = { 0 };
+	struct vfmig_region_info info;
+	pthread_t t[2];
+	uint64_t start;
+	void *map;
+
+	r.dev = open_offered_range(1, &map, &r.irq, &r.efd);
+	MG_OK(r.dev, vfmig_region_info(r.dev, 0, &info));
+	for (int c = 0; c < 3; c++) {
+		pid_t pid;
+
+		fflush(stdout);
+		pid = fork();
+		ASSERT_OK(pid);
+		if (pid == 0) {
+			/* The device fd is inherited; the mapping is not. */
+			void *own = mmap(NULL, PAGE, PROT_READ, MAP_SHARED,
+					 vfmig_device_fd(r.dev),
+					 (off_t)(info.offset + PAGE));
+
+			if (own == MAP_FAILED)
+				_exit(1);
+			(void)*(volatile uint32_t *)own;
+			for (;;)
+				pause();
+		}
+		mt_kill_at_end(pid);
+	}
+	mt_sleep_ms(200);
+	ASSERT_EQ(pthread_barrier_init(&r.step, NULL, 3), 0);
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(pthread_create(&t[i], NULL, unaware_loop, &r), 0);
+	start = mt_now_ms();
+	for (int i = 0; i < 200; i++) {
+		pthread_barrier_wait(&r.step);
+		pthread_barrier_wait(&r.step);
+		/* Aware again: the range opens for the next round. */
+		MG_OK(r.dev, vfmig_irq_set_eventfds(r.dev, r.irq, 0, 1, &r.efd));
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	test_log("200 rounds of two overlapping removals in %llu ms",
+		 (unsigned long long)(mt_now_ms() - start));
+	ASSERT_EQ(r.error, 0);
+	ASSERT_OK(munmap(map, PAGE));
+	close(r.efd);
+}
+
+/* What a trap may wait for the user is bounded, whatever root asks. */
+TEST_NAMED(ack_timeout_bounded, "trap.ack_timeout_bounded", 60)
+{
+	unsigned int now = 0;
+	FILE *f;
+
+	lab_require();
+	set_timeout_for_test(1000);
+	ASSERT_EQ(write_timeout_param(10001), -EINVAL);
+	ASSERT_EQ(write_timeout_param(0), -EINVAL);
+	ASSERT_EQ(write_timeout_param(3600000), -EINVAL);
+	ASSERT_OK(write_timeout_param(10000));
+	f = fopen(TIMEOUT_PARAM, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fscanf(f, "%u", &now), 1);
+	fclose(f);
+	ASSERT_EQ(now, 10000u);
+}
+
+/* A child that runs @fn(@dev) and exits with its status (0 for success). */
+static pid_t fork_device_call(struct vfmig_device *dev,
+			      int (*fn)(struct vfmig_device *dev))
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_OK(pid);
+	if (pid == 0)
+		_exit(fn(dev) ? 1 : 0);
+	mt_kill_at_end(pid);
+	return pid;
+}
+
+static int to_pre_copy(struct vfmig_device *dev)
+{
+	return vfmig_mig_set_state(dev, VFMIG_STATE_PRE_COPY);
+}
+
+/* GET MIG_DEVICE_STATE, past libvfmig: it takes the device's migration lock. */
+static int get_state(struct vfmig_device *dev)
+{
+	struct {
+		struct vfio_device_feature feature;
+		struct vfio_device_feature_mig_state state;
+	} req = {
+		.feature.argsz = sizeof(req),
+		.feature.flags = VFIO_DEVICE_FEATURE_GET |
+				 VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+	};
+
+	return ioctl(vfmig_device_fd(dev), VFIO_DEVICE_FEATURE, &req);
+}
+
+/*
+ * While one process's state change waits for the user's acknowledgement
+ * (edu-mediate traps its registers for PRE_COPY; nobody acknowledges), a
+ * second process sharing the device blocks on its migration lock: killed,
+ * it must go at once, not when the first one's wait is over.
+ */
+TEST_NAMED(killed_waiter_leaves_at_once, "trap.killed_waiter_leaves_at_once",
+	   120)
+{
+	struct vfmig_device *dev = open_edu();
+	uint64_t count, t0, took;
+	pid_t holder, waiter;
+	uint32_t irq;
+	int efd, status;
+
+	set_timeout_for_test(4000);
+	irq = find_trap_irq(dev);
+	efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	ASSERT_GE(efd, 0);
+	MG_OK(dev, vfmig_irq_set_eventfds(dev, irq, 0, 1, &efd));
+	ASSERT_EQ(read(efd, &count, sizeof(count)), (ssize_t)sizeof(count));
+
+	holder = fork_device_call(dev, to_pre_copy);
+	mt_sleep_ms(500);
+	waiter = fork_device_call(dev, get_state);
+	mt_sleep_ms(300);
+	ASSERT_EQ(waitpid(waiter, &status, WNOHANG), 0);
+
+	t0 = mt_now_ms();
+	ASSERT_OK(kill(waiter, SIGKILL));
+	ASSERT_EQ(waitpid(waiter, &status, 0), waiter);
+	took = mt_now_ms() - t0;
+	test_log("the waiting process was gone %llu ms after SIGKILL",
+		 (unsigned long long)took);
+	ASSERT_LT(took, 1000u);
+
+	ASSERT_EQ(waitpid(holder, &status, 0), holder);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	MG_OK(dev, vfmig_irq_disable(dev, irq));
+	close(efd);
 }

@@ -62,6 +62,8 @@ void edu_setup_pair(char bdf_a[PCI_BDF_LEN], char bdf_b[PCI_BDF_LEN])
 	mt_find_two_edu(bdf_a, bdf_b);
 	mt_bind_mediate(bdf_a);
 	mt_bind_mediate(bdf_b);
+	/* edu's DMA buffer moves through the user's memory. */
+	mt_user_dma_access_for_test(true);
 	edu_module_load_for_test();
 }
 

@@ -47,7 +47,9 @@ void edu_module_load_for_test(void);
 
 /*
  * Inside the lab: both edu devices bound to vfio-pci-mediate (restored at
- * the end) and edu-mediate loaded.  Nothing is opened yet.
+ * the end), mediators allowed to reach the user's DMA memory (edu-mediate
+ * moves edu's buffer through it; user_dma_access restored at the end) and
+ * edu-mediate loaded.  Nothing is opened yet.
  */
 void edu_setup_pair(char bdf_a[PCI_BDF_LEN], char bdf_b[PCI_BDF_LEN]);
 

@@ -854,3 +854,38 @@ TEST_NAMED(save_fails_unmapped_scratch, "edu.save_fails_unmapped_scratch", 300)
 	munmap(ro, PAGE);
 	mg_buf_free(&st);
 }
+
+/*
+ * A user loops loading a state edu-mediate refuses (its framing is fine,
+ * its version is not): each load fails with EINVAL, and the kernel log
+ * gets only the first few of the refusals.
+ */
+TEST_NAMED(refused_states_not_logged_each, "edu.refused_states_not_logged_each",
+	   300)
+{
+	const unsigned int rounds = 100;
+	struct side a, b;
+	struct mg_buf st = { 0 };
+	struct mg_stream layout;
+	uint64_t mark;
+	int lines;
+
+	setup_two(&a, &b);
+	mg_save(a.dev, &st, false);
+	mg_stream_parse(st.data, st.len, &layout);
+	/* struct edu_state starts with its version. */
+	mg_put_le(st.data + layout.data_off[0] +
+		  sizeof(struct vfio_pci_mediate_stream_record), 4, 99);
+	mg_stream_reseal(st.data, st.len);
+
+	mark = kmsg_mark();
+	for (unsigned int i = 0; i < rounds; i++) {
+		ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), -EINVAL);
+		MG_OK(b.dev, vfmig_reset(b.dev));
+	}
+	lines = kmsg_count_since(mark, vfmig_bdf(b.dev), NULL);
+	test_log("%u refused states: %d kernel log lines name %s", rounds,
+		 lines, vfmig_bdf(b.dev));
+	ASSERT_LT(lines, 50);
+	mg_buf_free(&st);
+}

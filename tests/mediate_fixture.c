@@ -394,6 +394,38 @@ void mt_bind_mediate(const char *bdf)
 	lab_bind(bdf, DRIVER_VFIO_PCI_MEDIATE);
 }
 
+#define USER_DMA_ACCESS_PARAM \
+	"/sys/module/vfio_pci_mediate/parameters/user_dma_access"
+
+static int write_user_dma_access(bool on)
+{
+	FILE *f = fopen(USER_DMA_ACCESS_PARAM, "w");
+
+	if (!f)
+		return -errno;
+	fputs(on ? "1\n" : "0\n", f);
+	return fclose(f) ? -errno : 0;
+}
+
+static int restore_user_dma_access(void *arg)
+{
+	return write_user_dma_access(arg != NULL);
+}
+
+void mt_user_dma_access_for_test(bool on)
+{
+	FILE *f = fopen(USER_DMA_ACCESS_PARAM, "r");
+	char was = 0;
+
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fscanf(f, " %c", &was), 1);
+	fclose(f);
+	ASSERT_OK(write_user_dma_access(on));
+	test_add_cleanup(restore_user_dma_access,
+			 was == 'Y' || was == '1' ? (void *)1 : NULL,
+			 "restore user_dma_access");
+}
+
 void mt_check_edu_id(const struct vfio_dev *dev)
 {
 	uint32_t id = 0;

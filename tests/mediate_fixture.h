@@ -104,6 +104,13 @@ void mt_find_two_edu(char a[PCI_BDF_LEN], char b[PCI_BDF_LEN]);
 void mt_bind_mediate(const char *bdf);
 
 /*
+ * Sets vfio-pci-mediate's user_dma_access option (whether mediators may
+ * reach the user's DMA memory; read at each open) for this test and puts
+ * the old value back at its end.
+ */
+void mt_user_dma_access_for_test(bool on);
+
+/*
  * The usual start of a test: inside the lab, the first edu bound to
  * vfio-pci-mediate (restored at the end) and the module loaded with params.
  */

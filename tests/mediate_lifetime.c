@@ -3,7 +3,8 @@
  * Lifetime of mediators against open devices: the serving mediator's
  * module cannot be unloaded while the device is open; ->release() runs
  * exactly once however the open ends (close, kill -9, unbind);
- * unregistering waits for the opens it serves; a mediator that arrives
+ * unregistering asks the users of the devices it serves to release them
+ * (device request IRQ) and waits for the opens it serves; a mediator that arrives
  * after the bind applies from the next open; and a mediator module is
  * autoloaded by alias on the first open after a bind.
  *
@@ -13,11 +14,14 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -256,6 +260,87 @@ TEST_NAMED(unregister_waits_for_release,
 	mt_expect_mediator(bdf, "none");
 	lab_close(dev);
 	ASSERT_EQ(mt_stat(1, "open_calls"), 1);
+}
+
+/*
+ * The device's user, as a VMM would: it listens on the device request IRQ
+ * and, when asked, releases the device.  Reports 'r' (ready) and then 'q'
+ * (asked) on report_fd.
+ */
+static pid_t spawn_request_listener(const char *bdf, int report_fd)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_OK(pid);
+	if (pid == 0) {
+		struct {
+			struct vfio_irq_set set;
+			int32_t fd;
+		} req = {
+			.set.argsz = sizeof(req),
+			.set.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				     VFIO_IRQ_SET_ACTION_TRIGGER,
+			.set.index = VFIO_PCI_REQ_IRQ_INDEX,
+			.set.count = 1,
+		};
+		struct vfio_dev dev;
+		uint64_t count;
+
+		mt_close_inherited_fds(report_fd);
+		req.fd = eventfd(0, 0);
+		if (req.fd < 0 || vfio_dev_open(&dev, bdf) < 0 ||
+		    ioctl(dev.device_fd, VFIO_DEVICE_SET_IRQS, &req) ||
+		    write(report_fd, "r", 1) != 1)
+			_exit(1);
+		if (read(req.fd, &count, sizeof(count)) != sizeof(count) ||
+		    write(report_fd, "q", 1) != 1)
+			_exit(1);
+		vfio_dev_close(&dev);
+		for (;;)
+			pause();
+	}
+	mt_kill_at_end(pid);
+	return pid;
+}
+
+/* The next byte on fd within ms, or 0. */
+static char read_report(int fd, unsigned int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c = 0;
+
+	if (poll(&p, 1, (int)ms) == 1 && read(fd, &c, 1) != 1)
+		c = 0;
+	return c;
+}
+
+TEST_NAMED(unregister_asks_users_to_release,
+	   "lifetime.unregister_asks_users_to_release", 60)
+{
+	char bdf[PCI_BDF_LEN];
+	pid_t user, unregisterer;
+	int fds[2], status;
+
+	setup_one(bdf);
+	ASSERT_OK(pipe(fds));
+	user = spawn_request_listener(bdf, fds[1]);
+	close(fds[1]);
+	ASSERT_EQ(read_report(fds[0], FINISH_WAIT_MS), 'r');
+	mt_expect_mediator(bdf, "test1");
+
+	/* Unregistering (a PF driver's remove, say) asks the user to let go. */
+	unregisterer = spawn(unregister_child, NULL);
+	if (read_report(fds[0], 5000) != 'q')
+		FAIL("unregistering the mediator did not signal the device request IRQ within 5 s");
+	status = wait_child(unregisterer, FINISH_WAIT_MS);
+	ASSERT_NE(status, -1);
+	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ASSERT_EQ(mt_stat(1, "releases"), 1);
+	mt_expect_mediator(bdf, "none");
+	close(fds[0]);
+	kill_and_reap(user);
 }
 
 TEST_NAMED(loaded_after_bind_applies_next_open,
