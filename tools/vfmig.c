@@ -34,6 +34,7 @@ enum {
 struct options {
 	bool json;
 	const char *driver;
+	bool open;			/* list: open each device */
 	bool v1;
 	enum vfmig_v1_access v1_access;
 	size_t chunk;
@@ -264,12 +265,11 @@ static void json_migration(struct json *j, const struct mig_caps *c)
 /* --- list --- */
 
 /*
- * What list and info both say of a device in JSON: its sysfs description
- * (@id, "vvvv:dddd", only in list) and whether it could be opened.
+ * What list and info both say in JSON of a device's sysfs description
+ * (@id, "vvvv:dddd", only in list).
  */
-static void json_device_fields(struct json *j,
-			       const struct vfmig_pci_device *d,
-			       const char *id, const struct mig_caps *c)
+static void json_sysfs_fields(struct json *j,
+			      const struct vfmig_pci_device *d, const char *id)
 {
 	json_kv_string(j, "bdf", d->bdf);
 	if (id)
@@ -284,6 +284,11 @@ static void json_device_fields(struct json *j,
 	else
 		json_null(j);
 	json_kv_string(j, "protocol", d->protocol);
+}
+
+/* ... and of whether it could be opened, once it has been tried. */
+static void json_open_fields(struct json *j, const struct mig_caps *c)
+{
 	json_kv_bool(j, "in_use", c->open_err == -EBUSY);
 	json_key(j, "error");
 	if (c->open_err && c->open_err != -EBUSY)
@@ -292,6 +297,11 @@ static void json_device_fields(struct json *j,
 		json_null(j);
 }
 
+/*
+ * sysfs only, as lspci: opening a device runs its driver's open and close
+ * paths (a mediator's open, maybe a reset), which a listing must not
+ * cause unless asked to (@o->open).
+ */
 static int cmd_list(const struct options *o)
 {
 	struct vfmig_pci_device *devs;
@@ -314,29 +324,37 @@ static int cmd_list(const struct options *o)
 			o->driver, strcmp(o->driver, DEFAULT_DRIVER) ? " --driver " : "",
 			strcmp(o->driver, DEFAULT_DRIVER) ? o->driver : "");
 	} else {
-		printf("%-13s %-9s %-5s %-20s %-8s %s\n", "BDF", "ID", "GROUP",
-		       "MEDIATOR", "PROTOCOL", "MIGRATION");
+		printf("%-13s %-9s %-5s %-20s %s\n", "BDF", "ID", "GROUP",
+		       "MEDIATOR", o->open ? "PROTOCOL MIGRATION" : "PROTOCOL");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vfmig_pci_device *d = &devs[i];
 		struct mig_caps c;
 		char id[16], buf[128];
 
-		open_and_probe(d->bdf, &c);
+		if (o->open)
+			open_and_probe(d->bdf, &c);
 		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
 		if (!o->json) {
-			printf("%-13s %-9s %-5d %-20s %-8s %s\n", d->bdf, id,
+			printf("%-13s %-9s %-5d %-20s ", d->bdf, id,
 			       d->iommu_group,
 			       d->has_mediator_attr && d->mediator[0] ?
-			       d->mediator : "-",
-			       d->protocol, caps_text(&c, buf, sizeof(buf)));
-			if (c.open_err && c.open_err != -EBUSY)
+			       d->mediator : "-");
+			if (o->open)
+				printf("%-8s %s\n", d->protocol,
+				       caps_text(&c, buf, sizeof(buf)));
+			else
+				printf("%s\n", d->protocol);
+			if (o->open && c.open_err && c.open_err != -EBUSY)
 				fprintf(stderr, "vfmig: %s\n", c.open_msg);
 			continue;
 		}
 		json_object_begin(&j);
-		json_device_fields(&j, d, id, &c);
-		json_migration(&j, &c);
+		json_sysfs_fields(&j, d, id);
+		if (o->open) {
+			json_open_fields(&j, &c);
+			json_migration(&j, &c);
+		}
 		json_object_end(&j);
 	}
 	if (o->json) {
@@ -517,7 +535,8 @@ static void print_info_json(const struct vfmig_pci_device *d,
 
 	json_init(&j, stdout);
 	json_object_begin(&j);
-	json_device_fields(&j, d, NULL, c);
+	json_sysfs_fields(&j, d, NULL);
+	json_open_fields(&j, c);
 	if (dev) {
 		vfmig_device_info(dev, &di);
 		json_kv_u64(&j, "flags_value", di.flags);
@@ -689,7 +708,7 @@ static int stdout_checked(int rc)
 /* --- command line --- */
 
 enum option_id {
-	OPT_JSON, OPT_HELP, OPT_VERSION, OPT_DRIVER, OPT_V1, OPT_PREAD,
+	OPT_JSON, OPT_HELP, OPT_VERSION, OPT_DRIVER, OPT_OPEN, OPT_V1, OPT_PREAD,
 	OPT_MMAP, OPT_CHUNK, OPT_PRECOPY, OPT_ROUNDS, OPT_RUN,
 	OPT_COUNT
 };
@@ -707,6 +726,7 @@ static const struct option_spec option_specs[OPT_COUNT] = {
 	[OPT_HELP] = { "help", 'h', false },
 	[OPT_VERSION] = { "version", 0, false },
 	[OPT_DRIVER] = { "driver", 0, true },
+	[OPT_OPEN] = { "open", 0, false },
 	[OPT_V1] = { "v1", 0, false },
 	[OPT_PREAD] = { "pread", 0, false },
 	[OPT_MMAP] = { "mmap", 0, false },
@@ -735,9 +755,10 @@ struct command {
 static const struct command commands[CMD_COUNT] = {
 	[CMD_LIST] = {
 		.name = "list", .args_text = "no arguments",
-		.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_DRIVER),
-		.synopsis = { "vfmig [--json] list [--driver NAME]" },
-		.summary = "List the devices bound to the driver (default " DEFAULT_DRIVER ") and the migration they offer.",
+		.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_DRIVER) |
+			   OPT_BIT(OPT_OPEN),
+		.synopsis = { "vfmig [--json] list [--driver NAME] [--open]" },
+		.summary = "List the devices bound to the driver (default " DEFAULT_DRIVER ") from sysfs; --open opens each to show the migration it offers.",
 	},
 	[CMD_BIND] = {
 		.name = "bind", .min_args = 1, .max_args = 1,
@@ -1007,6 +1028,7 @@ static int take_options(const struct command_line *cl,
 		seen[id] = cl->seen_at[id] != 0;
 	*o = (struct options){ .driver = DEFAULT_DRIVER };
 	o->json = seen[OPT_JSON];
+	o->open = seen[OPT_OPEN];
 	if (seen[OPT_DRIVER])
 		o->driver = cl->value[OPT_DRIVER];
 	o->v1 = seen[OPT_V1];
