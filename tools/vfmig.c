@@ -58,6 +58,14 @@ static int exit_code(int err)
 
 /* --- names --- */
 
+/* "vvvv:dddd", as lspci -n prints it: the same in list, info and JSON. */
+static const char *pci_id_text(const struct vfmig_pci_device *d, char *buf,
+			       size_t len)
+{
+	snprintf(buf, len, "%04x:%04x", d->vendor, d->device);
+	return buf;
+}
+
 static const char *region_name(uint32_t index, char *buf, size_t len)
 {
 	static const char *const names[] = {
@@ -264,16 +272,14 @@ static void json_migration(struct json *j, const struct mig_caps *c)
 
 /* --- list --- */
 
-/*
- * What list and info both say in JSON of a device's sysfs description
- * (@id, "vvvv:dddd", only in list).
- */
+/* What list and info both say in JSON of a device's sysfs description. */
 static void json_sysfs_fields(struct json *j,
-			      const struct vfmig_pci_device *d, const char *id)
+			      const struct vfmig_pci_device *d)
 {
+	char id[16];
+
 	json_kv_string(j, "bdf", d->bdf);
-	if (id)
-		json_kv_string(j, "id", id);
+	json_kv_string(j, "id", pci_id_text(d, id, sizeof(id)));
 	json_kv_u64(j, "vendor", d->vendor);
 	json_kv_u64(j, "device", d->device);
 	json_kv_string(j, "driver", d->driver);
@@ -334,9 +340,9 @@ static int cmd_list(const struct options *o)
 
 		if (o->open)
 			open_and_probe(d->bdf, &c);
-		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
 		if (!o->json) {
-			printf("%-13s %-9s %-5d %-20s ", d->bdf, id,
+			printf("%-13s %-9s %-5d %-20s ", d->bdf,
+			       pci_id_text(d, id, sizeof(id)),
 			       d->iommu_group,
 			       d->has_mediator_attr && d->mediator[0] ?
 			       d->mediator : "-");
@@ -350,7 +356,7 @@ static int cmd_list(const struct options *o)
 			continue;
 		}
 		json_object_begin(&j);
-		json_sysfs_fields(&j, d, id);
+		json_sysfs_fields(&j, d);
 		if (o->open) {
 			json_open_fields(&j, &c);
 			json_migration(&j, &c);
@@ -468,11 +474,12 @@ static void print_info_text(const struct vfmig_pci_device *d,
 			    struct vfmig_device *dev, const struct mig_caps *c)
 {
 	struct vfmig_device_info di;
-	char fb[128], caps[128];
+	char id[16], fb[128], caps[128];
 	int ret;
 
-	printf("%s %04x:%04x driver %s, IOMMU group %d\n", d->bdf, d->vendor,
-	       d->device, d->driver[0] ? d->driver : "none", d->iommu_group);
+	printf("%s %s driver %s, IOMMU group %d\n", d->bdf,
+	       pci_id_text(d, id, sizeof(id)),
+	       d->driver[0] ? d->driver : "none", d->iommu_group);
 	printf("mediator: %s\n",
 	       !d->has_mediator_attr ? "- (no mediator attribute)" :
 	       d->mediator[0] ? d->mediator : "none");
@@ -535,7 +542,7 @@ static void print_info_json(const struct vfmig_pci_device *d,
 
 	json_init(&j, stdout);
 	json_object_begin(&j);
-	json_sysfs_fields(&j, d, NULL);
+	json_sysfs_fields(&j, d);
 	json_open_fields(&j, c);
 	if (dev) {
 		vfmig_device_info(dev, &di);
