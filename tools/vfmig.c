@@ -5,9 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +34,7 @@ enum {
 struct options {
 	bool json;
 	const char *driver;
+	bool open;			/* list: open each device */
 	bool v1;
 	enum vfmig_v1_access v1_access;
 	size_t chunk;
@@ -55,22 +56,15 @@ static int exit_code(int err)
 	}
 }
 
-static void usage(FILE *out)
-{
-	fprintf(out,
-		"usage: vfmig [--json] list [--driver NAME]\n"
-		"       vfmig bind BDF [--driver NAME]\n"
-		"       vfmig unbind BDF\n"
-		"       vfmig [--json] info BDF\n"
-		"       vfmig save BDF FILE [--v1 [--pread|--mmap] [--precopy-rounds N]] [--precopy] [--chunk BYTES] [--run]\n"
-		"       vfmig load BDF FILE [--v1 [--pread|--mmap]] [--chunk BYTES] [--run]\n"
-		"       vfmig --help | --version\n"
-		"\n"
-		"BDF is a PCI address (0000:00:03.0 or 00:03.0); FILE - is stdin/stdout.\n"
-		"The default driver is " DEFAULT_DRIVER ". See vfmig(1).\n");
-}
-
 /* --- names --- */
+
+/* "vvvv:dddd", as lspci -n prints it: the same in list, info and JSON. */
+static const char *pci_id_text(const struct vfmig_pci_device *d, char *buf,
+			       size_t len)
+{
+	snprintf(buf, len, "%04x:%04x", d->vendor, d->device);
+	return buf;
+}
 
 static const char *region_name(uint32_t index, char *buf, size_t len)
 {
@@ -278,17 +272,14 @@ static void json_migration(struct json *j, const struct mig_caps *c)
 
 /* --- list --- */
 
-/*
- * What list and info both say of a device in JSON: its sysfs description
- * (@id, "vvvv:dddd", only in list) and whether it could be opened.
- */
-static void json_device_fields(struct json *j,
-			       const struct vfmig_pci_device *d,
-			       const char *id, const struct mig_caps *c)
+/* What list and info both say in JSON of a device's sysfs description. */
+static void json_sysfs_fields(struct json *j,
+			      const struct vfmig_pci_device *d)
 {
+	char id[16];
+
 	json_kv_string(j, "bdf", d->bdf);
-	if (id)
-		json_kv_string(j, "id", id);
+	json_kv_string(j, "id", pci_id_text(d, id, sizeof(id)));
 	json_kv_u64(j, "vendor", d->vendor);
 	json_kv_u64(j, "device", d->device);
 	json_kv_string(j, "driver", d->driver);
@@ -299,6 +290,11 @@ static void json_device_fields(struct json *j,
 	else
 		json_null(j);
 	json_kv_string(j, "protocol", d->protocol);
+}
+
+/* ... and of whether it could be opened, once it has been tried. */
+static void json_open_fields(struct json *j, const struct mig_caps *c)
+{
 	json_kv_bool(j, "in_use", c->open_err == -EBUSY);
 	json_key(j, "error");
 	if (c->open_err && c->open_err != -EBUSY)
@@ -307,6 +303,11 @@ static void json_device_fields(struct json *j,
 		json_null(j);
 }
 
+/*
+ * sysfs only, as lspci: opening a device runs its driver's open and close
+ * paths (a mediator's open, maybe a reset), which a listing must not
+ * cause unless asked to (@o->open).
+ */
 static int cmd_list(const struct options *o)
 {
 	struct vfmig_pci_device *devs;
@@ -329,29 +330,37 @@ static int cmd_list(const struct options *o)
 			o->driver, strcmp(o->driver, DEFAULT_DRIVER) ? " --driver " : "",
 			strcmp(o->driver, DEFAULT_DRIVER) ? o->driver : "");
 	} else {
-		printf("%-13s %-9s %-5s %-20s %-8s %s\n", "BDF", "ID", "GROUP",
-		       "MEDIATOR", "PROTOCOL", "MIGRATION");
+		printf("%-13s %-9s %-5s %-20s %s\n", "BDF", "ID", "GROUP",
+		       "MEDIATOR", o->open ? "PROTOCOL MIGRATION" : "PROTOCOL");
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct vfmig_pci_device *d = &devs[i];
 		struct mig_caps c;
 		char id[16], buf[128];
 
-		open_and_probe(d->bdf, &c);
-		snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
+		if (o->open)
+			open_and_probe(d->bdf, &c);
 		if (!o->json) {
-			printf("%-13s %-9s %-5d %-20s %-8s %s\n", d->bdf, id,
+			printf("%-13s %-9s %-5d %-20s ", d->bdf,
+			       pci_id_text(d, id, sizeof(id)),
 			       d->iommu_group,
 			       d->has_mediator_attr && d->mediator[0] ?
-			       d->mediator : "-",
-			       d->protocol, caps_text(&c, buf, sizeof(buf)));
-			if (c.open_err && c.open_err != -EBUSY)
+			       d->mediator : "-");
+			if (o->open)
+				printf("%-8s %s\n", d->protocol,
+				       caps_text(&c, buf, sizeof(buf)));
+			else
+				printf("%s\n", d->protocol);
+			if (o->open && c.open_err && c.open_err != -EBUSY)
 				fprintf(stderr, "vfmig: %s\n", c.open_msg);
 			continue;
 		}
 		json_object_begin(&j);
-		json_device_fields(&j, d, id, &c);
-		json_migration(&j, &c);
+		json_sysfs_fields(&j, d);
+		if (o->open) {
+			json_open_fields(&j, &c);
+			json_migration(&j, &c);
+		}
 		json_object_end(&j);
 	}
 	if (o->json) {
@@ -465,11 +474,12 @@ static void print_info_text(const struct vfmig_pci_device *d,
 			    struct vfmig_device *dev, const struct mig_caps *c)
 {
 	struct vfmig_device_info di;
-	char fb[128], caps[128];
+	char id[16], fb[128], caps[128];
 	int ret;
 
-	printf("%s %04x:%04x driver %s, IOMMU group %d\n", d->bdf, d->vendor,
-	       d->device, d->driver[0] ? d->driver : "none", d->iommu_group);
+	printf("%s %s driver %s, IOMMU group %d\n", d->bdf,
+	       pci_id_text(d, id, sizeof(id)),
+	       d->driver[0] ? d->driver : "none", d->iommu_group);
 	printf("mediator: %s\n",
 	       !d->has_mediator_attr ? "- (no mediator attribute)" :
 	       d->mediator[0] ? d->mediator : "none");
@@ -532,7 +542,8 @@ static void print_info_json(const struct vfmig_pci_device *d,
 
 	json_init(&j, stdout);
 	json_object_begin(&j);
-	json_device_fields(&j, d, NULL, c);
+	json_sysfs_fields(&j, d);
+	json_open_fields(&j, c);
 	if (dev) {
 		vfmig_device_info(dev, &di);
 		json_kv_u64(&j, "flags_value", di.flags);
@@ -700,6 +711,297 @@ static int stdout_checked(int rc)
 	return rc;
 }
 
+
+/* --- command line --- */
+
+enum option_id {
+	OPT_JSON, OPT_HELP, OPT_VERSION, OPT_DRIVER, OPT_OPEN, OPT_V1, OPT_PREAD,
+	OPT_MMAP, OPT_CHUNK, OPT_PRECOPY, OPT_ROUNDS, OPT_RUN,
+	OPT_COUNT
+};
+
+#define OPT_BIT(id) (1u << (id))
+
+struct option_spec {
+	const char *name;	/* the long name, without "--" */
+	char short_name;	/* 0 if none; only flags have one */
+	bool takes_value;
+};
+
+static const struct option_spec option_specs[OPT_COUNT] = {
+	[OPT_JSON] = { "json", 'j', false },
+	[OPT_HELP] = { "help", 'h', false },
+	[OPT_VERSION] = { "version", 0, false },
+	[OPT_DRIVER] = { "driver", 0, true },
+	[OPT_OPEN] = { "open", 0, false },
+	[OPT_V1] = { "v1", 0, false },
+	[OPT_PREAD] = { "pread", 0, false },
+	[OPT_MMAP] = { "mmap", 0, false },
+	[OPT_CHUNK] = { "chunk", 0, true },
+	[OPT_PRECOPY] = { "precopy", 0, false },
+	[OPT_ROUNDS] = { "precopy-rounds", 0, true },
+	[OPT_RUN] = { "run", 0, false },
+};
+
+enum command_id {
+	CMD_LIST, CMD_BIND, CMD_UNBIND, CMD_INFO, CMD_SAVE, CMD_LOAD, CMD_HELP,
+	CMD_COUNT
+};
+
+struct command {
+	const char *name;
+	int min_args, max_args;
+	const char *args_text;	/* the arguments it takes, for a wrong count */
+	bool first_arg_is_bdf;
+	unsigned int options;	/* OPT_BIT()s of the options it takes */
+	const char *synopsis[3];	/* its usage lines, NULL-terminated */
+	const char *summary;	/* what it does, one line */
+};
+
+/* Every command also takes --help, which prints its synopsis and summary. */
+static const struct command commands[CMD_COUNT] = {
+	[CMD_LIST] = {
+		.name = "list", .args_text = "no arguments",
+		.options = OPT_BIT(OPT_JSON) | OPT_BIT(OPT_DRIVER) |
+			   OPT_BIT(OPT_OPEN),
+		.synopsis = { "vfmig [--json] list [--driver NAME] [--open]" },
+		.summary = "List the devices bound to the driver (default " DEFAULT_DRIVER ") from sysfs; --open opens each to show the migration it offers.",
+	},
+	[CMD_BIND] = {
+		.name = "bind", .min_args = 1, .max_args = 1,
+		.args_text = "BDF", .first_arg_is_bdf = true,
+		.options = OPT_BIT(OPT_DRIVER),
+		.synopsis = { "vfmig bind BDF [--driver NAME]" },
+		.summary = "Bind the device to the driver (default " DEFAULT_DRIVER ") through its driver_override.",
+	},
+	[CMD_UNBIND] = {
+		.name = "unbind", .min_args = 1, .max_args = 1,
+		.args_text = "BDF", .first_arg_is_bdf = true,
+		.synopsis = { "vfmig unbind BDF" },
+		.summary = "Clear the device's driver_override and let the kernel bind it to the driver that claims it.",
+	},
+	[CMD_INFO] = {
+		.name = "info", .min_args = 1, .max_args = 1,
+		.args_text = "BDF", .first_arg_is_bdf = true,
+		.options = OPT_BIT(OPT_JSON),
+		.synopsis = { "vfmig [--json] info BDF" },
+		.summary = "Open the device through VFIO and show its regions, interrupts, mediator and migration support.",
+	},
+	[CMD_SAVE] = {
+		.name = "save", .min_args = 2, .max_args = 2,
+		.args_text = "BDF FILE", .first_arg_is_bdf = true,
+		.options = OPT_BIT(OPT_V1) | OPT_BIT(OPT_PREAD) |
+			   OPT_BIT(OPT_MMAP) | OPT_BIT(OPT_ROUNDS) |
+			   OPT_BIT(OPT_PRECOPY) | OPT_BIT(OPT_CHUNK) |
+			   OPT_BIT(OPT_RUN),
+		.synopsis = {
+			"vfmig save BDF FILE [--precopy] [--chunk BYTES] [--run]",
+			"vfmig save BDF FILE --v1 [--pread|--mmap] [--precopy-rounds N] [--run]",
+		},
+		.summary = "Save the device's migration state to FILE (- for standard output).",
+	},
+	[CMD_LOAD] = {
+		.name = "load", .min_args = 2, .max_args = 2,
+		.args_text = "BDF FILE", .first_arg_is_bdf = true,
+		.options = OPT_BIT(OPT_V1) | OPT_BIT(OPT_PREAD) |
+			   OPT_BIT(OPT_MMAP) | OPT_BIT(OPT_CHUNK) |
+			   OPT_BIT(OPT_RUN),
+		.synopsis = { "vfmig load BDF FILE [--v1 [--pread|--mmap]] [--chunk BYTES] [--run]" },
+		.summary = "Load state that vfmig save wrote from FILE (- for standard input) into the device.",
+	},
+	[CMD_HELP] = {
+		.name = "help", .max_args = 1,
+		.args_text = "at most one COMMAND",
+		.synopsis = { "vfmig help [COMMAND]" },
+		.summary = "Print the synopsis of every command, or that of COMMAND with what it does.",
+	},
+};
+
+static void print_synopsis(FILE *out, const struct command *cmd, bool *first)
+{
+	for (const char *const *line = cmd->synopsis; *line; line++) {
+		fprintf(out, "%s%s\n", *first ? "usage: " : "       ", *line);
+		*first = false;
+	}
+}
+
+static void usage(FILE *out)
+{
+	bool first = true;
+
+	for (int i = 0; i < CMD_COUNT; i++)
+		print_synopsis(out, &commands[i], &first);
+	fprintf(out,
+		"       vfmig COMMAND --help\n"
+		"       vfmig --help | --version\n"
+		"\n"
+		"BDF is a PCI address (0000:00:03.0 or 00:03.0); FILE - is stdin/stdout.\n"
+		"Each command takes only the options its synopsis shows.\n"
+		"The default driver is " DEFAULT_DRIVER ". See vfmig(1).\n");
+}
+
+static void command_help(FILE *out, const struct command *cmd)
+{
+	bool first = true;
+
+	print_synopsis(out, cmd, &first);
+	fprintf(out, "%s\n", cmd->summary);
+}
+
+/*
+ * Prints "vfmig CMD: <message>", with "(see vfmig CMD --help)" when
+ * @see_help: that shows which options go with CMD.  Returns EXIT_USAGE.
+ */
+__attribute__((format(printf, 3, 4)))
+static int usage_error(const struct command *cmd, bool see_help,
+		       const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "vfmig%s%s: ", cmd ? " " : "", cmd ? cmd->name : "");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (see_help)
+		fprintf(stderr, " (see vfmig %s%s--help)", cmd ? cmd->name : "",
+			cmd ? " " : "");
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (int i = 0; i < CMD_COUNT; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+/* argv as read, before anything is checked against the command. */
+struct command_line {
+	const char *command;		/* the first argument, or NULL */
+	char **args;			/* the arguments after it */
+	int nargs;
+	int seen_at[OPT_COUNT];		/* argv index of its first use; 0: absent */
+	const char *value[OPT_COUNT];	/* its last value */
+	char malformed[160];		/* the first option not understood, why */
+};
+
+static void note_malformed(struct command_line *cl, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void note_malformed(struct command_line *cl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cl->malformed[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(cl->malformed, sizeof(cl->malformed), fmt, ap);
+	va_end(ap);
+}
+
+static void note_option(struct command_line *cl, int id, int at,
+			const char *value)
+{
+	if (!cl->seen_at[id])
+		cl->seen_at[id] = at;
+	cl->value[id] = value;
+}
+
+/* "--name", "--name=VALUE" or "--name VALUE" at argv[i]; returns the last index used. */
+static int read_long_option(struct command_line *cl, int argc, char **argv,
+			    int i)
+{
+	const char *name = argv[i] + 2, *eq = strchr(name, '=');
+	size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+	for (int id = 0; id < OPT_COUNT; id++) {
+		const struct option_spec *spec = &option_specs[id];
+
+		if (strlen(spec->name) != len || strncmp(spec->name, name, len))
+			continue;
+		if (!spec->takes_value) {
+			if (eq)
+				note_malformed(cl, "--%s takes no value", spec->name);
+			else
+				note_option(cl, id, i, NULL);
+		} else if (eq) {
+			note_option(cl, id, i, eq + 1);
+		} else if (i + 1 < argc) {
+			i++;
+			note_option(cl, id, i - 1, argv[i]);
+		} else {
+			note_malformed(cl, "--%s needs a value", spec->name);
+		}
+		return i;
+	}
+	note_malformed(cl, "unknown option '--%.*s'", (int)len, name);
+	return i;
+}
+
+/* "-j", "-h" or both in one word. */
+static void read_short_options(struct command_line *cl, char **argv, int i)
+{
+	for (const char *p = argv[i] + 1; *p; p++) {
+		int id;
+
+		for (id = 0; id < OPT_COUNT; id++)
+			if (option_specs[id].short_name == *p)
+				break;
+		if (id == OPT_COUNT)
+			note_malformed(cl, "unknown option '-%c'", *p);
+		else
+			note_option(cl, id, i, NULL);
+	}
+}
+
+/*
+ * Options may come before or after the command and its arguments (as
+ * with getopt's permutation); "--" ends them.  The arguments are moved to
+ * the front of argv, in order.
+ */
+static void read_command_line(int argc, char **argv, struct command_line *cl)
+{
+	bool options_ended = false;
+	int nwords = 0;
+
+	memset(cl, 0, sizeof(*cl));
+	for (int i = 1; i < argc; i++) {
+		char *word = argv[i];
+
+		if (options_ended || word[0] != '-' || !word[1])
+			argv[1 + nwords++] = word;	/* "-" is a FILE */
+		else if (!strcmp(word, "--"))
+			options_ended = true;
+		else if (word[1] == '-')
+			i = read_long_option(cl, argc, argv, i);
+		else
+			read_short_options(cl, argv, i);
+	}
+	if (nwords) {
+		cl->command = argv[1];
+		cl->args = argv + 2;
+		cl->nargs = nwords - 1;
+	}
+}
+
+/* The first option given that @cmd does not take, or -1. */
+static int misplaced_option(const struct command_line *cl,
+			    const struct command *cmd)
+{
+	int first = -1;
+
+	for (int id = 0; id < OPT_COUNT; id++) {
+		if (!cl->seen_at[id] || id == OPT_HELP ||
+		    (cmd->options & OPT_BIT(id)))
+			continue;
+		if (first < 0 || cl->seen_at[id] < cl->seen_at[first])
+			first = id;
+	}
+	return first;
+}
+
 static bool parse_size(const char *s, size_t *out)
 {
 	unsigned long long v;
@@ -719,120 +1021,137 @@ static bool parse_size(const char *s, size_t *out)
 	return true;
 }
 
+/* The options' values, and the combinations a command cannot honour. */
+static int take_options(const struct command_line *cl,
+			const struct command *cmd, struct options *o)
+{
+	static const enum option_id v1_only[] = {
+		OPT_PREAD, OPT_MMAP, OPT_ROUNDS,
+	};
+	bool seen[OPT_COUNT];
+	size_t rounds;
+
+	for (int id = 0; id < OPT_COUNT; id++)
+		seen[id] = cl->seen_at[id] != 0;
+	*o = (struct options){ .driver = DEFAULT_DRIVER };
+	o->json = seen[OPT_JSON];
+	o->open = seen[OPT_OPEN];
+	if (seen[OPT_DRIVER])
+		o->driver = cl->value[OPT_DRIVER];
+	o->v1 = seen[OPT_V1];
+	o->precopy = seen[OPT_PRECOPY];
+	o->run = seen[OPT_RUN];
+	if (seen[OPT_CHUNK] && !parse_size(cl->value[OPT_CHUNK], &o->chunk))
+		return usage_error(cmd, false, "--chunk %s: give a size from 1 byte to 1G (suffix k or M allowed)",
+				   cl->value[OPT_CHUNK]);
+	if (seen[OPT_ROUNDS]) {
+		if (!parse_size(cl->value[OPT_ROUNDS], &rounds) ||
+		    rounds > 1000000)
+			return usage_error(cmd, false, "--precopy-rounds %s: give a number from 1 to 1000000",
+					   cl->value[OPT_ROUNDS]);
+		o->precopy_rounds = (unsigned int)rounds;
+	}
+	if (seen[OPT_PREAD] && seen[OPT_MMAP])
+		return usage_error(cmd, false, "--pread and --mmap exclude each other");
+	o->v1_access = seen[OPT_PREAD] ? VFMIG_V1_PREAD :
+		       seen[OPT_MMAP] ? VFMIG_V1_MMAP : VFMIG_V1_AUTO;
+	for (size_t i = 0; i < sizeof(v1_only) / sizeof(v1_only[0]); i++)
+		if (seen[v1_only[i]] && !o->v1)
+			return usage_error(cmd, false, "--%s goes with --v1",
+					   option_specs[v1_only[i]].name);
+	/* A v1 save has no PRE_COPY state and reads whole buffers. */
+	if (o->v1 && seen[OPT_PRECOPY])
+		return usage_error(cmd, false, "--precopy is for v2; a --v1 save takes --precopy-rounds N");
+	if (o->v1 && seen[OPT_CHUNK] && cmd == &commands[CMD_SAVE])
+		return usage_error(cmd, false, "--chunk does nothing in a --v1 save, which reads each buffer the device offers whole");
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_DRIVER = 256, OPT_V1, OPT_PREAD, OPT_MMAP, OPT_CHUNK,
-	       OPT_PRECOPY, OPT_ROUNDS, OPT_RUN, OPT_VERSION };
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "driver", required_argument, NULL, OPT_DRIVER },
-		{ "v1", no_argument, NULL, OPT_V1 },
-		{ "pread", no_argument, NULL, OPT_PREAD },
-		{ "mmap", no_argument, NULL, OPT_MMAP },
-		{ "chunk", required_argument, NULL, OPT_CHUNK },
-		{ "precopy", no_argument, NULL, OPT_PRECOPY },
-		{ "precopy-rounds", required_argument, NULL, OPT_ROUNDS },
-		{ "run", no_argument, NULL, OPT_RUN },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct options o = { .driver = DEFAULT_DRIVER };
-	const char *cmd;
-	size_t rounds;
-	int c;
+	const struct command *cmd = NULL;
+	struct command_line cl;
+	struct options o;
+	char bdf[VFMIG_BDF_LEN];
+	int misplaced, ret;
 
-	while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'j': o.json = true; break;
-		case 'h': usage(stdout); return EXIT_OK;
-		case OPT_VERSION: printf("vfmig %s\n", VFMIG_VERSION); return EXIT_OK;
-		case OPT_DRIVER: o.driver = optarg; break;
-		case OPT_V1: o.v1 = true; break;
-		case OPT_PREAD: o.v1_access = VFMIG_V1_PREAD; break;
-		case OPT_MMAP: o.v1_access = VFMIG_V1_MMAP; break;
-		case OPT_CHUNK:
-			if (!parse_size(optarg, &o.chunk)) {
-				fprintf(stderr, "vfmig: --chunk %s: give a size from 1 byte to 1G (suffix k or M allowed)\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			break;
-		case OPT_PRECOPY: o.precopy = true; break;
-		case OPT_ROUNDS:
-			if (!parse_size(optarg, &rounds) || rounds > 1000000) {
-				fprintf(stderr, "vfmig: --precopy-rounds %s: give a number from 1 to 1000000\n",
-					optarg);
-				return EXIT_USAGE;
-			}
-			o.precopy_rounds = (unsigned int)rounds;
-			break;
-		case OPT_RUN: o.run = true; break;
-		default: usage(stderr); return EXIT_USAGE;
+	read_command_line(argc, argv, &cl);
+	if (cl.command) {
+		cmd = find_command(cl.command);
+		if (!cmd) {
+			fprintf(stderr, "vfmig: unknown command '%s'\n",
+				cl.command);
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
-	if (optind >= argc) {
+	if (cl.malformed[0])
+		return usage_error(cmd, true, "%s", cl.malformed);
+	if (!cmd) {
+		if (cl.seen_at[OPT_HELP]) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		if (cl.seen_at[OPT_VERSION]) {
+			printf("vfmig %s\n", VFMIG_VERSION);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "vfmig: no command given\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	cmd = argv[optind++];
-	argc -= optind;
-	argv += optind;
-
-#define NEED_ARGS(n)							\
-	do {								\
-		if (argc != (n)) {					\
-			fprintf(stderr, "vfmig %s: expected %d argument%s, got %d\n", \
-				cmd, (n), (n) == 1 ? "" : "s", argc);	\
-			usage(stderr);					\
-			return EXIT_USAGE;				\
-		}							\
-	} while (0)
-
-	if (argc >= 1 && strcmp(cmd, "list") && strcmp(cmd, "help")) {
-		char bdf[VFMIG_BDF_LEN];
-
-		if (vfmig_parse_bdf(argv[0], bdf)) {
-			fprintf(stderr, "vfmig %s: '%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)\n",
-				cmd, argv[0]);
-			return EXIT_USAGE;
-		}
-	}
-	if (o.json && strcmp(cmd, "list") && strcmp(cmd, "info") &&
-	    strcmp(cmd, "help")) {
-		fprintf(stderr, "vfmig %s: --json goes with list and info\n", cmd);
-		return EXIT_USAGE;
-	}
-	if (!strcmp(cmd, "list")) {
-		NEED_ARGS(0);
-		return stdout_checked(cmd_list(&o));
-	}
-	if (!strcmp(cmd, "bind")) {
-		NEED_ARGS(1);
-		return cmd_bind(&o, argv[0]);
-	}
-	if (!strcmp(cmd, "unbind")) {
-		NEED_ARGS(1);
-		return cmd_unbind(argv[0]);
-	}
-	if (!strcmp(cmd, "info")) {
-		NEED_ARGS(1);
-		return stdout_checked(cmd_info(&o, argv[0]));
-	}
-	if (!strcmp(cmd, "save") || !strcmp(cmd, "load")) {
-		NEED_ARGS(2);
-		if ((o.v1_access != VFMIG_V1_AUTO || o.precopy_rounds) && !o.v1) {
-			fprintf(stderr, "vfmig %s: --pread, --mmap and --precopy-rounds go with --v1\n",
-				cmd);
-			return EXIT_USAGE;
-		}
-		return cmd_transfer(&o, argv[0], argv[1], cmd[0] == 's');
-	}
-	if (!strcmp(cmd, "help")) {
-		usage(stdout);
+	/* --help asks for help whatever else is given. */
+	if (cl.seen_at[OPT_HELP]) {
+		command_help(stdout, cmd);
 		return EXIT_OK;
 	}
-	fprintf(stderr, "vfmig: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return EXIT_USAGE;
+	misplaced = misplaced_option(&cl, cmd);
+	if (misplaced >= 0)
+		return usage_error(cmd, true, "option --%s does not apply to %s",
+				   option_specs[misplaced].name, cmd->name);
+	if (cl.nargs < cmd->min_args || cl.nargs > cmd->max_args) {
+		fprintf(stderr, "vfmig %s: expected %s, got %d argument%s\n",
+			cmd->name, cmd->args_text, cl.nargs,
+			cl.nargs == 1 ? "" : "s");
+		command_help(stderr, cmd);
+		return EXIT_USAGE;
+	}
+	ret = take_options(&cl, cmd, &o);
+	if (ret)
+		return ret;
+	if (cmd->first_arg_is_bdf && vfmig_parse_bdf(cl.args[0], bdf))
+		return usage_error(cmd, false, "'%s' is not a PCI address: give DDDD:BB:DD.F or BB:DD.F (see lspci -D)",
+				   cl.args[0]);
+
+	switch ((enum command_id)(cmd - commands)) {
+	case CMD_LIST:
+		return stdout_checked(cmd_list(&o));
+	case CMD_BIND:
+		return cmd_bind(&o, cl.args[0]);
+	case CMD_UNBIND:
+		return cmd_unbind(cl.args[0]);
+	case CMD_INFO:
+		return stdout_checked(cmd_info(&o, cl.args[0]));
+	case CMD_SAVE:
+	case CMD_LOAD:
+		return cmd_transfer(&o, cl.args[0], cl.args[1],
+				    cmd == &commands[CMD_SAVE]);
+	case CMD_HELP:
+		if (!cl.nargs) {
+			usage(stdout);
+			return EXIT_OK;
+		}
+		cmd = find_command(cl.args[0]);
+		if (!cmd) {
+			fprintf(stderr, "vfmig help: unknown command '%s'\n",
+				cl.args[0]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		command_help(stdout, cmd);
+		return EXIT_OK;
+	case CMD_COUNT:
+		break;
+	}
+	return EXIT_FAILED;
 }
