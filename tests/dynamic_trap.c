@@ -643,6 +643,14 @@ TEST_NAMED(sparse_areas_three_ranges, "trap.sparse_areas_three_ranges", 120)
 	ASSERT_EQ(map_bar0_errno(dev, 0x5000, 0xfa000), 0);
 }
 
+static size_t offered_map_len;
+
+/* Whatever of the mapping is still there (a test may have moved or cut it). */
+static int unmap_offered_range(void *p)
+{
+	return munmap(p, offered_map_len);
+}
+
 /*
  * An aware client of the test mediator with one offered range of
  * @pages pages at BAR0 0x1000, and its eventfd; the range is mapped at
@@ -669,6 +677,9 @@ static struct vfmig_device *open_offered_range(unsigned int pages,
 	*map = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED,
 		    vfmig_device_fd(dev), (off_t)(info.offset + PAGE));
 	ASSERT_TRUE(*map != MAP_FAILED);
+	/* A mapping keeps the device open: gone before its binding goes back. */
+	offered_map_len = pages * PAGE;
+	test_add_cleanup(unmap_offered_range, *map, "munmap the offered range");
 	return dev;
 }
 
@@ -743,7 +754,6 @@ TEST_NAMED(mappings_not_inherited_split_or_moved,
 	/* Unaware again: the range traps, and the mapping is gone. */
 	MG_OK(dev, vfmig_irq_disable(dev, irq));
 	ASSERT_FALSE(readable(p));
-	ASSERT_OK(munmap(map, 2 * PAGE));
 	close(efd);
 }
 
@@ -834,7 +844,6 @@ TEST_NAMED(overlapping_removals_finish, "trap.overlapping_removals_finish",
 	test_log("200 rounds of two overlapping removals in %llu ms",
 		 (unsigned long long)(mt_now_ms() - start));
 	ASSERT_EQ(r.error, 0);
-	ASSERT_OK(munmap(map, PAGE));
 	close(r.efd);
 }
 
