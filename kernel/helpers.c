@@ -7,6 +7,7 @@
 
 #include <linux/io.h>
 #include <linux/nospec.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <asm/unaligned.h>
 
@@ -241,6 +242,16 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	if (!io)
 		return -ENOMEM;
 
+	/*
+	 * Woken from runtime suspend (LOW_POWER_ENTRY) as vfio-pci-core
+	 * wakes it for the user's own accesses; before memory_lock, which
+	 * the core's resume takes for write.
+	 */
+	ret = pm_runtime_resume_and_get(&pdev->dev);
+	if (ret) {
+		pci_info_ratelimited(pdev, "runtime resume failed %d\n", ret);
+		return -EIO;
+	}
 	down_read(&vdev->memory_lock);
 	if (!mdev->enabled)
 		ret = -ENODEV;
@@ -250,6 +261,7 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	else
 		bar_copy(io + offset, buf, count, write);
 	up_read(&vdev->memory_lock);
+	pm_runtime_put(&pdev->dev);
 	return ret;
 }
 
@@ -263,8 +275,9 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
  * @count: bytes to read; done as naturally aligned accesses of at most 4
  *	bytes, as vfio-pci does
  *
- * Process context; takes the core's memory_lock for read, so it must not
- * be called with that held for write.
+ * Process context; wakes the device from runtime suspend if it must (as
+ * vfio-pci's own accesses do) and takes the core's memory_lock for read,
+ * so it must not be called with that lock held.
  *
  * Return: 0; -EINVAL if the range is outside the BAR; -EIO if the user
  * disabled memory decode or the device is in a low-power state; -ENODEV

@@ -7,7 +7,6 @@
 
 #include <linux/mm.h>
 #include <linux/nospec.h>
-#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -193,22 +192,16 @@ out_unlock:
  * in barmap[]); the core then finds the BAR mapped and never maps it
  * itself.  BARs the core would refuse are left to its error.
  */
-static int vpm_setup_barmap(struct vfio_pci_mediate_device *mdev,
-			    unsigned int index)
+static noinline int vpm_map_bar(struct vfio_pci_mediate_device *mdev,
+				 unsigned int bar)
 {
 	struct vfio_pci_core_device *vdev = &mdev->core_device;
 	struct pci_dev *pdev = vdev->pdev;
 	void __iomem *io;
-	int bar, ret = 0;
+	int ret = 0;
 
-	if (index > VFIO_PCI_BAR5_REGION_INDEX)
+	if (!pci_resource_start(pdev, bar))
 		return 0;
-	bar = array_index_nospec(index, PCI_STD_NUM_BARS);
-	/* Pairs with the release below: a mapping seen is a mapping made. */
-	if (smp_load_acquire(&vdev->barmap[bar]) ||
-	    !pci_resource_start(pdev, bar))
-		return 0;
-
 	mutex_lock(&mdev->barmap_lock);
 	if (vdev->barmap[bar])
 		goto out_unlock;
@@ -226,6 +219,20 @@ static int vpm_setup_barmap(struct vfio_pci_mediate_device *mdev,
 out_unlock:
 	mutex_unlock(&mdev->barmap_lock);
 	return ret;
+}
+
+static int vpm_setup_barmap(struct vfio_pci_mediate_device *mdev,
+			    unsigned int index)
+{
+	unsigned int bar;
+
+	if (index > VFIO_PCI_BAR5_REGION_INDEX)
+		return 0;
+	bar = array_index_nospec(index, PCI_STD_NUM_BARS);
+	/* Pairs with the release above: a mapping seen is a mapping made. */
+	if (likely(smp_load_acquire(&mdev->core_device.barmap[bar])))
+		return 0;
+	return vpm_map_bar(mdev, bar);
 }
 
 /* The BAR an ioeventfd writes is prepared like any first use of it. */
@@ -297,50 +304,6 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	return vfio_pci_core_ioctl(core_vdev, cmd, arg);
 }
 
-/*
- * Offer an access to the mediator if it lies inside a mediated region;
- * *pt tells whether vfio-pci-core must do it instead.  The device is woken
- * from runtime suspend (LOW_POWER_ENTRY) for the mediator's part as
- * vfio-pci-core wakes it for its own accesses.
- */
-static ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
-			   char __user *buf, size_t count, loff_t *ppos,
-			   bool iswrite, bool *pt)
-{
-	struct pci_dev *pdev = mdev->core_device.pdev;
-	const struct vfio_pci_mediate_ops *ops;
-	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
-	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
-	u64 size;
-	ssize_t ret;
-
-	*pt = true;
-	if (!mdev->mediator || !count || !is_mediated_index(index))
-		return 0;
-	ops = mdev->mediator->ops;
-	if (!ops->rw)
-		return 0;
-	size = mediated_region_size(pdev, index);
-	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
-	if (offset >= size)
-		return 0;
-	*pt = false;
-	/* vfio-pci would trim it and reach past what the mediator sees. */
-	if (count > size - offset)
-		return -EINVAL;
-
-	ret = pm_runtime_resume_and_get(&pdev->dev);
-	if (ret) {
-		pci_info_ratelimited(pdev, "runtime resume failed %zd\n", ret);
-		return -EIO;
-	}
-	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, pt);
-	pm_runtime_put(&pdev->dev);
-	if (!*pt && ret > 0)
-		*ppos += ret;
-	return ret;
-}
-
 /* vfio-pci-core's read/write, the BAR prepared first (vpm_setup_barmap()). */
 ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
 				 char __user *buf, size_t count, loff_t *ppos,
@@ -350,22 +313,64 @@ ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
 	int ret;
 
 	ret = vpm_setup_barmap(mdev, VFIO_PCI_OFFSET_TO_INDEX(*ppos));
-	if (ret)
+	if (unlikely(ret))
 		return ret;
 	if (iswrite)
 		return vfio_pci_core_write(&vdev->vdev, buf, count, ppos);
 	return vfio_pci_core_read(&vdev->vdev, buf, count, ppos);
 }
 
+/*
+ * An access while a mediator with ->rw serves the device: offered to it if
+ * it lies inside a mediated region, else (or if it passes) vfio-pci-core's.
+ * Kept out of line so that the path with no mediator has no stack frame
+ * of its own (vfio_pci_mediate_read/write() jump to the core).
+ */
+static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
+				    char __user *buf, size_t count,
+				    loff_t *ppos, bool iswrite)
+{
+	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
+	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
+	bool pt = false;
+	ssize_t ret;
+	u64 size;
+
+	if (!count || !is_mediated_index(index))
+		goto pass;
+	size = mediated_region_size(mdev->core_device.pdev, index);
+	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
+	if (offset >= size)
+		goto pass;
+	/* vfio-pci would trim it and reach past what the mediator sees. */
+	if (count > size - offset)
+		return -EINVAL;
+
+	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, &pt);
+	if (!pt) {
+		if (ret > 0)
+			*ppos += ret;
+		return ret;
+	}
+pass:
+	return vfio_pci_mediate_core_rw(mdev, buf, count, ppos, iswrite);
+}
+
+/* Whether accesses go to a mediator's ->rw; the VFIO fops run while open. */
+static bool mediates_rw(struct vfio_pci_mediate_device *mdev)
+{
+	return mdev->mediator && mdev->mediator->ops->rw;
+}
+
 ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
 			      size_t count, loff_t *ppos)
 {
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
-	bool pt;
-	ssize_t ret = mediated_rw(mdev, buf, count, ppos, false, &pt);
 
-	return pt ? vfio_pci_mediate_core_rw(mdev, buf, count, ppos, false) :
-		    ret;
+	if (mediates_rw(mdev))
+		return mediated_rw(mdev, buf, count, ppos, false);
+	return vfio_pci_mediate_core_rw(mdev, buf, count, ppos, false);
 }
 
 ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
@@ -375,11 +380,10 @@ ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
 	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
 	/* rw takes one buffer type for both directions, as vfio-pci-core. */
 	char __user *ubuf = (char __user *)buf;
-	bool pt;
-	ssize_t ret = mediated_rw(mdev, ubuf, count, ppos, true, &pt);
 
-	return pt ? vfio_pci_mediate_core_rw(mdev, ubuf, count, ppos, true) :
-		    ret;
+	if (mediates_rw(mdev))
+		return mediated_rw(mdev, ubuf, count, ppos, true);
+	return vfio_pci_mediate_core_rw(mdev, ubuf, count, ppos, true);
 }
 
 int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
