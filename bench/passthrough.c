@@ -15,16 +15,18 @@
  * widely with 24 batches a round as with 6.  So the benchmark compares
  * side by side, over many opens:
  *
- * - A round binds one edu device to stock vfio-pci and the other to
- *   vfio-pci-mediate and opens both.  It times the stock device against
+ * - In a round one edu device is on stock vfio-pci and the other on
+ *   vfio-pci-mediate, and the round opens both.  It times the stock device against
  *   the mediate one with no mediator, then reopens the mediate one with
  *   test0 serving it and times it again against the same stock device.
  *   Each timing alternates short batches (~BATCH_NS) between the two
  *   devices, who goes first alternating too, so drift falls on both.
- * - Rounds swap the devices' roles (binding each to the other driver)
- *   every round and the order of the two mediate configurations every
- *   other round, so device and order effects cancel; every round
- *   reopens every device, so each round is a fresh draw of placement.
+ * - Rounds alternate the order of the two mediate configurations and
+ *   swap the devices' roles (binding each to the other driver) every
+ *   ROLE_ROUNDS rounds, so device and order effects cancel; every round
+ *   reopens every device, so each round is a fresh draw.  Roles do not
+ *   swap every round because the first open after a bind to
+ *   vfio-pci-mediate asks modprobe for a mediator module (~0.3 s here).
  * - Each round gives paired ratios: mediate / stock for each access kind
  *   and path (pread+pwrite, mmap read+write), and pt / none, the
  *   mediator's callbacks alone.  A figure is the median of its per-round
@@ -60,8 +62,10 @@
 #define EDU_REG_LIVENESS 0x04
 #define EDU_ID_VALUE 0x010000edu
 
-/* About 0.6 s a round (0.2 s of it timing): under 3 minutes in all. */
-#define DEFAULT_ROUNDS 240
+/* About 0.3 s a round (0.2 s of it timing): about 2 minutes in all. */
+#define DEFAULT_ROUNDS 400
+/* Rounds between swaps of the devices' roles. */
+#define ROLE_ROUNDS 4
 #define WARMUP_ACCESSES 500
 /* Batches per device per access kind per timing, alternating devices. */
 #define DEFAULT_BATCHES 6
@@ -397,8 +401,9 @@ int main(void)
 	if (access(MEDIATOR_DEBUGFS "/accept", W_OK) != 0)
 		die("the test mediator must be loaded (insmod tests/kernel/vfio-pci-mediate-test.ko, debugfs mounted)",
 		    errno);
-	/* Whole cycles of the role swap and the order swap. */
-	rounds = rounds < 8 ? 8 : (rounds + 3) / 4 * 4;
+	/* Whole cycles of the role swap (which holds the order's). */
+	rounds = (rounds + 2 * ROLE_ROUNDS - 1) / (2 * ROLE_ROUNDS) *
+		 (2 * ROLE_ROUNDS);
 
 	for (int c = 0; c < CONFIGS; c++) {
 		for (int k = 0; k < ACCESS_KINDS; k++)
@@ -419,16 +424,18 @@ int main(void)
 	       "# each: stock vfio-pci on one device against vfio-pci-mediate on the\n"
 	       "# other, with no mediator and with test0 passing through (reopened in\n"
 	       "# between), %d alternating batches of ~%.0f ms per device and access kind;\n"
-	       "# roles swapped every round, the mediate configurations' order every other\n",
+	       "# the mediate configurations' order alternating, roles swapped every %d\n"
+	       "# rounds\n",
 	       bdfs[0], bdfs[1], EDU_REG_LIVENESS, rounds, batches,
-	       BATCH_NS / 1e6);
+	       BATCH_NS / 1e6, ROLE_ROUNDS);
 	if (control)
 		printf("# CONTROL (BENCH_CONTROL=1): the \"mediate\" device is on vfio-pci too, so\n"
 		       "# every ratio compares vfio-pci with itself and should be 1\n");
 	for (int round = 0; round < rounds; round++) {
-		const char *stock_bdf = bdfs[round % 2];
-		const char *mediate_bdf = bdfs[1 - round % 2];
-		int pt_first = (round / 2) % 2;
+		int swap = (round / ROLE_ROUNDS) % 2;
+		const char *stock_bdf = bdfs[swap];
+		const char *mediate_bdf = bdfs[1 - swap];
+		int pt_first = round % 2;
 		struct bench_device stock, mediate;
 		struct bench_device *devs[2] = { &stock, &mediate };
 		double round_ns[CONFIGS][2][ACCESS_KINDS];
