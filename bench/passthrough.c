@@ -8,21 +8,46 @@
  * through (instance test0 of the test mediator, tests/kernel, in its
  * passthrough mode; it must be loaded).
  *
- * Both lab edu devices are open at once, one on stock vfio-pci and one in
- * a mediate configuration, and short batches of accesses alternate between
- * them, so that the noise of this machine (TCG in a shared host) falls on
- * both sides alike.  Rounds alternate between the two mediate
- * configurations and swap the devices every other round, so each
- * configuration meets each device.  Each figure is the median over the
- * rounds that measured it; each ratio the median of the per-round ratios
- * against the stock device measured side by side.
+ * Method.  This machine is noisy (TCG, 2 host cores shared with other
+ * VMs) and its speed drifts by more than the 2% to be resolved.  The cost
+ * of an access also shifts by several percent from one open of a device
+ * to the next and stays so while it is open: per-round ratios spread as
+ * widely with 24 batches a round as with 6.  So the benchmark compares
+ * side by side, over many opens:
+ *
+ * - In a round one edu device is on stock vfio-pci and the other on
+ *   vfio-pci-mediate, and the round opens both.  It times the stock device against
+ *   the mediate one with no mediator, then reopens the mediate one with
+ *   test0 serving it and times it again against the same stock device.
+ *   Each timing alternates short batches (~BATCH_NS) between the two
+ *   devices, who goes first alternating too, so drift falls on both.
+ * - Rounds alternate the order of the two mediate configurations and
+ *   swap the devices' roles (binding each to the other driver) every
+ *   ROLE_ROUNDS rounds, so device and order effects cancel; every round
+ *   reopens every device, so each round is a fresh draw.  Roles do not
+ *   swap every round because the first open after a bind to
+ *   vfio-pci-mediate asks modprobe for a mediator module (~0.3 s here).
+ * - Each round gives paired ratios: mediate / stock for each access kind
+ *   and path (pread+pwrite, mmap read+write), and pt / none, the
+ *   mediator's callbacks alone.  A figure is the median of its per-round
+ *   ratios, with a distribution-free 95% confidence interval for that
+ *   median from order statistics: sorted, the interval runs from the
+ *   k-th smallest to the k-th largest ratio, k the largest with
+ *   P(Binomial(rounds, 1/2) < k) <= 2.5%.  It assumes only that rounds
+ *   are independent draws of one distribution, not its shape.
+ * - A target counts as met when the whole interval is at or below it,
+ *   missed when the whole interval is above it, and unresolved otherwise.
  *
  * Runs inside the lab (bench/passthrough boots it and loads the test
  * mediator).  A benchmark: it prints the ratios against the targets and
- * does not fail on them.
+ * does not fail on them.  BENCH_ROUNDS and BENCH_BATCHES set the rounds
+ * and the batches per timing, BENCH_VERBOSE=1 prints each round's ratios,
+ * and BENCH_CONTROL=1 binds the "mediate" device to vfio-pci as well: an
+ * A/A run whose ratios show the method's own bias and spread.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,14 +62,18 @@
 #define EDU_REG_LIVENESS 0x04
 #define EDU_ID_VALUE 0x010000edu
 
-/* A multiple of 4: both mediate configurations, each way round. */
-#define DEFAULT_ROUNDS 16
-#define WARMUP_ACCESSES 2000
-/* Batches per figure per round, alternating drivers batch by batch. */
-#define BATCHES 40
+/* About 0.3 s a round (0.2 s of it timing): about 2 minutes in all. */
+#define DEFAULT_ROUNDS 400
+/* Rounds between swaps of the devices' roles. */
+#define ROLE_ROUNDS 4
+#define WARMUP_ACCESSES 500
+/* Batches per device per access kind per timing, alternating devices. */
+#define DEFAULT_BATCHES 6
 /* Each batch lasts about this long, so cheap mmap accesses are not lost in
  * timer noise while batches stay short against the machine's drift. */
 #define BATCH_NS 2e6
+/* Two-sided confidence of the intervals. */
+#define CI_LEVEL 0.95
 
 #define MEDIATOR_DEBUGFS "/sys/kernel/debug/vfio_pci_mediate_test/test0"
 #define MEDIATOR_NAME "test0"
@@ -52,21 +81,24 @@
 enum access_kind { PREAD_READ, PWRITE_WRITE, MMAP_READ, MMAP_WRITE,
 		   ACCESS_KINDS };
 
-static const char *const access_names[ACCESS_KINDS] = {
-	"pread  read ", "pwrite write", "mmap   read ", "mmap   write",
+/* The per-round ratios: one per access kind, then the two paths. */
+enum figure { RW_PATH = ACCESS_KINDS, MMAP_PATH, FIGURES };
+
+static const char *const figure_names[FIGURES] = {
+	"pread  read", "pwrite write", "mmap   read", "mmap   write",
+	"pread/pwrite path", "mmap path",
 };
 
 enum config { STOCK, MEDIATE, MEDIATED_PT, CONFIGS };
 
 static const struct {
 	const char *name;
-	const char *driver;
 	/* Targets for the ratio to stock: pread/pwrite path, mmap path. */
 	double target_rw, target_mmap;
 } configs[CONFIGS] = {
-	[STOCK] = { DRIVER_VFIO_PCI, DRIVER_VFIO_PCI, 1, 1 },
-	[MEDIATE] = { "mediate, none", DRIVER_VFIO_PCI_MEDIATE, 1.02, 1.02 },
-	[MEDIATED_PT] = { "mediate, pt", DRIVER_VFIO_PCI_MEDIATE, 1.05, 1.01 },
+	[STOCK] = { DRIVER_VFIO_PCI, 1, 1 },
+	[MEDIATE] = { "mediate, none", 1.02, 1.02 },
+	[MEDIATED_PT] = { "mediate, pt", 1.05, 1.01 },
 };
 
 struct bench_device {
@@ -74,6 +106,11 @@ struct bench_device {
 	uint64_t liveness_offset; /* file offset for pread/pwrite */
 	volatile uint32_t *bar0;  /* mmap of BAR0 */
 	size_t bar0_size;
+};
+
+/* A median and its confidence interval. */
+struct estimate {
+	double median, low, high;
 };
 
 static void die(const char *what, int err)
@@ -132,6 +169,21 @@ static long mediator_pt_calls(const char *bdf)
 			line++;
 	}
 	return -1;
+}
+
+/* Dies unless bdf's current open is served by the mediator named. */
+static void expect_mediator(const char *bdf, const char *mediator)
+{
+	char name[64];
+	int ret = pci_read_attr(bdf, "mediator", name, sizeof(name));
+
+	if (ret < 0)
+		die("reading the device's mediator attribute", -ret);
+	if (strcmp(name, mediator) != 0) {
+		fprintf(stderr, "passthrough: %s is served by %s, not %s\n",
+			bdf, name, mediator);
+		exit(1);
+	}
 }
 
 static double now_ns(void)
@@ -225,11 +277,36 @@ static int compare_doubles(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *values, int count)
+/*
+ * The median of count values (sorted in place) and the interval between
+ * the k-th smallest and the k-th largest, k the largest for which
+ * P(B < k) <= (1 - CI_LEVEL) / 2, B ~ Binomial(count, 1/2): the median
+ * lies below the k-th smallest only if fewer than k values fall below
+ * it, which for independent draws happens with probability P(B < k).
+ * With fewer than 6 values no k qualifies; the interval is then the range.
+ */
+static struct estimate estimate_median(double *values, int count)
 {
+	double tail = (1 - CI_LEVEL) / 2, below = 0;
+	struct estimate e;
+	int k = 0;
+
 	qsort(values, count, sizeof(*values), compare_doubles);
-	return count % 2 ? values[count / 2] :
-			   (values[count / 2 - 1] + values[count / 2]) / 2;
+	e.median = count % 2 ? values[count / 2] :
+			       (values[count / 2 - 1] + values[count / 2]) / 2;
+	for (int j = 0; j < count; j++) {
+		/* P(B = j), through logarithms: 2^-count underflows. */
+		below += exp(lgamma(count + 1.0) - lgamma(j + 1.0) -
+			     lgamma(count - j + 1.0) - count * log(2.0));
+		if (below > tail)
+			break;
+		k = j + 1;
+	}
+	if (k == 0)
+		k = 1;
+	e.low = values[k - 1];
+	e.high = values[count - k];
+	return e;
 }
 
 static int env_int(const char *name, int fallback)
@@ -240,42 +317,76 @@ static int env_int(const char *name, int fallback)
 	return parsed > 0 ? parsed : fallback;
 }
 
-/* Mean ns per access of one kind on each device (total_ns[driver]),
+/* Mean ns per access of one kind on each device (ns[0], ns[1]),
  * measured in batches that alternate between the two devices. */
-static void time_interleaved(struct bench_device devs[2], enum access_kind kind,
-			     double total_ns[2])
+static void time_interleaved(struct bench_device *devs[2],
+			     enum access_kind kind, int batches, int round,
+			     double ns[2])
 {
-	double warm = time_accesses(&devs[0], kind, WARMUP_ACCESSES);
+	double warm = time_accesses(devs[0], kind, WARMUP_ACCESSES);
 	int batch = warm > 0 ? (int)(BATCH_NS / warm) : 1000;
 
-	time_accesses(&devs[1], kind, WARMUP_ACCESSES);
+	time_accesses(devs[1], kind, WARMUP_ACCESSES);
 	if (batch < 16)
 		batch = 16;
-	total_ns[0] = total_ns[1] = 0;
-	for (int b = 0; b < BATCHES; b++)
+	ns[0] = ns[1] = 0;
+	for (int b = 0; b < batches; b++)
 		for (int turn = 0; turn < 2; turn++) {
 			/* Alternate who goes first, against drift. */
-			int d = (b + turn) % 2;
+			int d = (b + turn + round) % 2;
 
-			total_ns[d] += time_accesses(&devs[d], kind, batch);
+			ns[d] += time_accesses(devs[d], kind, batch);
 		}
-	total_ns[0] /= BATCHES;
-	total_ns[1] /= BATCHES;
+	ns[0] /= batches;
+	ns[1] /= batches;
+}
+
+/* Per-round ratios of mediated to stock, ns[0] stock and ns[1] mediated. */
+static void round_ratios(double ns[2][ACCESS_KINDS], double ratio[FIGURES])
+{
+	for (int k = 0; k < ACCESS_KINDS; k++)
+		ratio[k] = ns[1][k] / ns[0][k];
+	ratio[RW_PATH] = (ns[1][PREAD_READ] + ns[1][PWRITE_WRITE]) /
+			 (ns[0][PREAD_READ] + ns[0][PWRITE_WRITE]);
+	ratio[MMAP_PATH] = (ns[1][MMAP_READ] + ns[1][MMAP_WRITE]) /
+			   (ns[0][MMAP_READ] + ns[0][MMAP_WRITE]);
+}
+
+static void print_estimate(struct estimate e)
+{
+	printf("  %6.3f [%5.3f, %5.3f]", e.median, e.low, e.high);
+}
+
+static const char *verdict(struct estimate e, double target)
+{
+	if (e.high <= target)
+		return "met";
+	if (e.low > target)
+		return "NOT met";
+	return "unresolved (interval spans it)";
 }
 
 int main(void)
 {
 	int rounds = env_int("BENCH_ROUNDS", DEFAULT_ROUNDS);
-	/* ns[c][k][r]: round r's figure for config c, kind k (if measured). */
+	int batches = env_int("BENCH_BATCHES", DEFAULT_BATCHES);
+	int verbose = env_int("BENCH_VERBOSE", 0);
+	int control = env_int("BENCH_CONTROL", 0);
+	const char *mediate_driver = control ? DRIVER_VFIO_PCI :
+					       DRIVER_VFIO_PCI_MEDIATE;
+	/* ns[c][k][i]: figure i of config c, kind k; stock has two a round. */
 	double *ns[CONFIGS][ACCESS_KINDS];
-	/* ratio[c][k][r] to the stock device of the same round; k ==
-	 * ACCESS_KINDS: pread+pwrite, ACCESS_KINDS + 1: mmap read+write. */
-	double *ratio[CONFIGS][ACCESS_KINDS + 2];
-	int measured[CONFIGS] = { 0 };
+	/* ratio[c][f][round] to the stock device of the same round, for
+	 * MEDIATE and MEDIATED_PT (ratio[STOCK] stays unused). */
+	double *ratio[CONFIGS][FIGURES];
+	/* The two mediate configurations against each other, by round. */
+	double *pt_over_none[FIGURES];
+	struct estimate est[CONFIGS][FIGURES], pt_over_none_est[FIGURES];
 	long mediated_calls = 0;
 	char bdfs[2][PCI_BDF_LEN];
 	struct pci_binding saved[2];
 	const char *lab = getenv("LAB");
+	double start = now_ns(), timing_ns = 0;
 	int ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -290,15 +401,18 @@ int main(void)
 	if (access(MEDIATOR_DEBUGFS "/accept", W_OK) != 0)
 		die("the test mediator must be loaded (insmod tests/kernel/vfio-pci-mediate-test.ko, debugfs mounted)",
 		    errno);
-	if (rounds < 4)
-		rounds = 4;
+	/* Whole cycles of the role swap (which holds the order's). */
+	rounds = (rounds + 2 * ROLE_ROUNDS - 1) / (2 * ROLE_ROUNDS) *
+		 (2 * ROLE_ROUNDS);
 
 	for (int c = 0; c < CONFIGS; c++) {
 		for (int k = 0; k < ACCESS_KINDS; k++)
-			ns[c][k] = calloc(rounds, sizeof(double));
-		for (int k = 0; k < ACCESS_KINDS + 2; k++)
-			ratio[c][k] = calloc(rounds, sizeof(double));
+			ns[c][k] = calloc(2 * rounds, sizeof(double));
+		for (int f = 0; f < FIGURES; f++)
+			ratio[c][f] = calloc(rounds, sizeof(double));
 	}
+	for (int f = 0; f < FIGURES; f++)
+		pt_over_none[f] = calloc(rounds, sizeof(double));
 
 	for (int i = 0; i < 2; i++) {
 		ret = pci_binding_save(bdfs[i], &saved[i]);
@@ -307,58 +421,90 @@ int main(void)
 	}
 
 	printf("# passthrough: edu %s and %s, BAR0+0x%02x, 4-byte accesses; %d rounds,\n"
-	       "# stock vfio-pci against one mediate configuration at a time, devices swapped\n"
-	       "# every other round, %d alternating batches of ~%.0f ms per figure\n",
-	       bdfs[0], bdfs[1], EDU_REG_LIVENESS, rounds, BATCHES,
-	       BATCH_NS / 1e6);
+	       "# each: stock vfio-pci on one device against vfio-pci-mediate on the\n"
+	       "# other, with no mediator and with test0 passing through (reopened in\n"
+	       "# between), %d alternating batches of ~%.0f ms per device and access kind;\n"
+	       "# the mediate configurations' order alternating, roles swapped every %d\n"
+	       "# rounds\n",
+	       bdfs[0], bdfs[1], EDU_REG_LIVENESS, rounds, batches,
+	       BATCH_NS / 1e6, ROLE_ROUNDS);
+	if (control)
+		printf("# CONTROL (BENCH_CONTROL=1): the \"mediate\" device is on vfio-pci too, so\n"
+		       "# every ratio compares vfio-pci with itself and should be 1\n");
 	for (int round = 0; round < rounds; round++) {
-		/* This round: stock against cfg, stock on bdfs[swap]. */
-		enum config cfg = round % 2 ? MEDIATED_PT : MEDIATE;
-		int swap = (round / 2) % 2, r;
-		enum config side[2] = { STOCK, cfg };
-		struct bench_device devs[2];
-		double total[ACCESS_KINDS][2];
-		long calls;
+		int swap = (round / ROLE_ROUNDS) % 2;
+		const char *stock_bdf = bdfs[swap];
+		const char *mediate_bdf = bdfs[1 - swap];
+		int pt_first = round % 2;
+		struct bench_device stock, mediate;
+		struct bench_device *devs[2] = { &stock, &mediate };
+		double round_ns[CONFIGS][2][ACCESS_KINDS];
+		double start_timing;
 
-		/* test0 serves only the mediated-pt device, from its open. */
-		mediator_serve(cfg == MEDIATED_PT ? bdfs[1 - swap] : "none");
-		for (int d = 0; d < 2; d++) {
-			const char *bdf = bdfs[(swap + d) % 2];
+		ret = pci_bind(stock_bdf, DRIVER_VFIO_PCI);
+		if (ret < 0)
+			die(DRIVER_VFIO_PCI, -ret);
+		ret = pci_bind(mediate_bdf, mediate_driver);
+		if (ret < 0)
+			die(mediate_driver, -ret);
+		open_device(&stock, stock_bdf);
 
-			ret = pci_bind(bdf, configs[side[d]].driver);
-			if (ret < 0)
-				die(configs[side[d]].driver, -ret);
-			open_device(&devs[d], bdf);
+		for (int turn = 0; turn < 2; turn++) {
+			enum config cfg = turn == pt_first ? MEDIATED_PT :
+							     MEDIATE;
+
+			/* test0 serves only the mediated-pt open. */
+			if (!control)
+				mediator_serve(cfg == MEDIATED_PT ?
+					       mediate_bdf : "none");
+			open_device(&mediate, mediate_bdf);
+			if (!control)
+				expect_mediator(mediate_bdf,
+						cfg == MEDIATED_PT ?
+						MEDIATOR_NAME : "none");
+			start_timing = now_ns();
+			for (int k = 0; k < ACCESS_KINDS; k++) {
+				double both[2];
+
+				time_interleaved(devs, k, batches, round,
+						 both);
+				round_ns[cfg][0][k] = both[0];
+				round_ns[cfg][1][k] = both[1];
+			}
+			timing_ns += now_ns() - start_timing;
+			if (cfg == MEDIATED_PT && !control) {
+				long calls = mediator_pt_calls(mediate_bdf);
+
+				if (calls <= 0)
+					die("test0 saw no call for the mediated device",
+					    EIO);
+				mediated_calls += calls;
+			}
+			close_device(&mediate);
 		}
-		if (cfg == MEDIATED_PT && mediator_pt_calls(bdfs[1 - swap]) < 0)
-			die("test0 does not serve the mediated device", ENODEV);
+		close_device(&stock);
 
-		for (int k = 0; k < ACCESS_KINDS; k++)
-			time_interleaved(devs, k, total[k]);
+		for (int c = MEDIATE; c < CONFIGS; c++) {
+			double r[FIGURES];
 
-		r = measured[cfg]++;
-		for (int k = 0; k < ACCESS_KINDS; k++) {
-			ns[STOCK][k][measured[STOCK]] = total[k][0];
-			ns[cfg][k][r] = total[k][1];
-			ratio[cfg][k][r] = total[k][1] / total[k][0];
+			round_ratios(round_ns[c], r);
+			for (int f = 0; f < FIGURES; f++)
+				ratio[c][f][round] = r[f];
+			for (int k = 0; k < ACCESS_KINDS; k++) {
+				ns[STOCK][k][2 * round + c - MEDIATE] =
+					round_ns[c][0][k];
+				ns[c][k][round] = round_ns[c][1][k];
+			}
 		}
-		measured[STOCK]++;
-		ratio[cfg][ACCESS_KINDS][r] =
-			(total[PREAD_READ][1] + total[PWRITE_WRITE][1]) /
-			(total[PREAD_READ][0] + total[PWRITE_WRITE][0]);
-		ratio[cfg][ACCESS_KINDS + 1][r] =
-			(total[MMAP_READ][1] + total[MMAP_WRITE][1]) /
-			(total[MMAP_READ][0] + total[MMAP_WRITE][0]);
-
-		if (cfg == MEDIATED_PT) {
-			calls = mediator_pt_calls(bdfs[1 - swap]);
-			if (calls <= 0)
-				die("test0 saw no call for the mediated device",
-				    EIO);
-			mediated_calls += calls;
-		}
-		for (int d = 0; d < 2; d++)
-			close_device(&devs[d]);
+		for (int f = 0; f < FIGURES; f++)
+			pt_over_none[f][round] = ratio[MEDIATED_PT][f][round] /
+						 ratio[MEDIATE][f][round];
+		if (verbose)
+			printf("# round %3d stock on %s: none/stock rw %.3f mmap %.3f, pt/stock rw %.3f mmap %.3f\n",
+			       round, stock_bdf, ratio[MEDIATE][RW_PATH][round],
+			       ratio[MEDIATE][MMAP_PATH][round],
+			       ratio[MEDIATED_PT][RW_PATH][round],
+			       ratio[MEDIATED_PT][MMAP_PATH][round]);
 	}
 	mediator_serve("none");
 	for (int i = 0; i < 2; i++) {
@@ -367,30 +513,48 @@ int main(void)
 			die("restoring the device's driver", -ret);
 	}
 
-	printf("# the pt mediator's callbacks ran %ld times (each pread and pwrite, approximately)\n",
-	       mediated_calls);
-	printf("%-14s %12s %14s %8s %14s %8s\n", "ns per access",
-	       configs[STOCK].name, configs[MEDIATE].name, "ratio",
-	       configs[MEDIATED_PT].name, "ratio");
+	printf("# %.0f s in all, %.0f s of it timing accesses; the pt mediator's callbacks\n"
+	       "# ran %ld times (each pread and pwrite, approximately)\n",
+	       (now_ns() - start) / 1e9, timing_ns / 1e9, mediated_calls);
+	for (int f = 0; f < FIGURES; f++) {
+		for (int c = MEDIATE; c < CONFIGS; c++)
+			est[c][f] = estimate_median(ratio[c][f], rounds);
+		pt_over_none_est[f] = estimate_median(pt_over_none[f], rounds);
+	}
+
+	printf("\nns per access, median  %12s %14s %14s\n",
+	       configs[STOCK].name, configs[MEDIATE].name,
+	       configs[MEDIATED_PT].name);
 	for (int k = 0; k < ACCESS_KINDS; k++)
-		printf("%-14s %12.1f %14.1f %8.3f %14.1f %8.3f\n",
-		       access_names[k],
-		       median(ns[STOCK][k], measured[STOCK]),
-		       median(ns[MEDIATE][k], measured[MEDIATE]),
-		       median(ratio[MEDIATE][k], measured[MEDIATE]),
-		       median(ns[MEDIATED_PT][k], measured[MEDIATED_PT]),
-		       median(ratio[MEDIATED_PT][k], measured[MEDIATED_PT]));
+		printf("%-21s %13.1f %14.1f %14.1f\n", figure_names[k],
+		       estimate_median(ns[STOCK][k], 2 * rounds).median,
+		       estimate_median(ns[MEDIATE][k], rounds).median,
+		       estimate_median(ns[MEDIATED_PT][k], rounds).median);
 
-	for (int c = MEDIATE; c < CONFIGS; c++) {
-		double rw = median(ratio[c][ACCESS_KINDS], measured[c]);
-		double map = median(ratio[c][ACCESS_KINDS + 1], measured[c]);
+	printf("\nratio, median of %d per-round ratios [%.0f%% CI]\n", rounds,
+	       CI_LEVEL * 100);
+	printf("%-18s   %-24s %-24s %-24s\n", "", "mediate, none / stock",
+	       "mediate, pt / stock", "pt / none");
+	for (int f = 0; f < FIGURES; f++) {
+		printf("%-18s", figure_names[f]);
+		print_estimate(est[MEDIATE][f]);
+		print_estimate(est[MEDIATED_PT][f]);
+		print_estimate(pt_over_none_est[f]);
+		printf("\n");
+	}
 
-		printf("ratio %-13s/stock, pread/pwrite path: %.3f (target <= %.2f: %s)\n",
-		       configs[c].name, rw, configs[c].target_rw,
-		       rw <= configs[c].target_rw ? "met" : "NOT met");
-		printf("ratio %-13s/stock, mmap path:         %.3f (target <= %.2f: %s)\n",
-		       configs[c].name, map, configs[c].target_mmap,
-		       map <= configs[c].target_mmap ? "met" : "NOT met");
+	printf("\n");
+	for (int c = MEDIATE; c < CONFIGS && !control; c++) {
+		printf("%-13s / stock, pread/pwrite path: %.3f [%.3f, %.3f], target <= %.2f: %s\n",
+		       configs[c].name, est[c][RW_PATH].median,
+		       est[c][RW_PATH].low, est[c][RW_PATH].high,
+		       configs[c].target_rw,
+		       verdict(est[c][RW_PATH], configs[c].target_rw));
+		printf("%-13s / stock, mmap path:         %.3f [%.3f, %.3f], target <= %.2f: %s\n",
+		       configs[c].name, est[c][MMAP_PATH].median,
+		       est[c][MMAP_PATH].low, est[c][MMAP_PATH].high,
+		       configs[c].target_mmap,
+		       verdict(est[c][MMAP_PATH], configs[c].target_mmap));
 	}
 	return 0;
 }
