@@ -26,7 +26,8 @@
  *    vfio_pin_pages(); a group that has pinned once is trusted from then on
  *    to pin every page its devices write, and type1 reports for it only
  *    pages pinned since the last report.  Where the user's memory may be
- *    pinned (user_dma_access, see user_dma.c), each write's pages are
+ *    pinned (user_dma_access, for a device alone in its IOMMU group: see
+ *    user_dma.c), each write's pages are
  *    pinned until it ends, so QEMU 7.2 re-sends only pages that really
  *    changed; the user unmapping pinned pages (our vfio_device_ops
  *    .dma_unmap) and the end of the open unpin what is left.  Otherwise
@@ -64,29 +65,30 @@ void vpm_dirty_init(struct vfio_pci_mediate_device *mdev)
 	xa_init_flags(&mdev->dirty.logged, XA_FLAGS_ACCOUNT);
 }
 
-/* Records the pages @first_pfn..+@npage that overlap a logged range. */
+/*
+ * Records the pages @first_pfn..+@npage that lie in a logged range: each
+ * range once (up to 256 of them, the pages of up to VPM_DIRTY_MAX_WRITES
+ * writes of up to 512 pages each), not each page against every range.
+ */
 static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
 			  unsigned long npage)
 {
-	unsigned long pfn;
+	unsigned long last_pfn = first_pfn + npage - 1, pfn, p0, p1;
 	u32 i;
 	int ret;
 
 	lockdep_assert_held(&d->lock);
-	for (pfn = first_pfn; pfn < first_pfn + npage; pfn++) {
-		u64 start = (u64)pfn << PAGE_SHIFT;
-		u64 last = start + PAGE_SIZE - 1;
-
-		for (i = 0; i < d->nr_ranges; i++)
-			if (start <= d->ranges[i].last &&
-			    d->ranges[i].start <= last)
-				break;
-		if (i == d->nr_ranges)
-			continue;
-		ret = xa_err(xa_store(&d->logged, pfn, xa_mk_value(0),
-				      GFP_KERNEL_ACCOUNT));
-		if (ret)
-			return ret;
+	for (i = 0; i < d->nr_ranges; i++) {
+		p0 = max_t(unsigned long, first_pfn,
+			   d->ranges[i].start >> PAGE_SHIFT);
+		p1 = min_t(unsigned long, last_pfn,
+			   d->ranges[i].last >> PAGE_SHIFT);
+		for (pfn = p0; pfn <= p1; pfn++) {
+			ret = xa_err(xa_store(&d->logged, pfn, xa_mk_value(0),
+					      GFP_KERNEL));
+			if (ret)
+				return ret;
+		}
 	}
 	return 0;
 }
@@ -197,8 +199,9 @@ unwind:
  * dirty on every DMA logging report and, where they are pinned, on every
  * sync of type1's dirty tracking, and on the first one after.
  *
- * Where user_dma_access allows pinning (vfio_pci_mediate_user_dma_access()),
- * the pages the user has mapped writable for the device are pinned, which
+ * Where user_dma_access allows pinning (see kernel/user_dma.c: on, and the
+ * device alone in its IOMMU group), the pages the user has mapped writable
+ * for the device are pinned, which
  * tells type1's dirty tracking about them; the first such call trusts
  * this device's IOMMU group with reporting all its DMA writes from then
  * on: a mediator that calls it must call it before every transfer its
@@ -207,8 +210,11 @@ unwind:
  * (type1 v1, no IOMMU): it then reports all pages dirty anyway.
  *
  * Context: process context, may sleep.  The user's own syscalls only (it
- * may fault in the user's memory through the mm that mapped the DMA).
- * Return: 0; -EINVAL for a zero, wrapping or too long range; -EBUSY when
+ * may fault in the user's memory through the mm that mapped the DMA), not
+ * ->open() (the device is not on type1's list of devices to tell about
+ * unmaps yet).
+ * Return: 0; -EPERM from ->open(); -EINVAL for a zero, wrapping or too
+ * long range; -EBUSY when
  * VPM_DIRTY_MAX_WRITES writes are in flight already; -ENOMEM; another
  * negative errno if pinning failed.  On error the device must not start
  * the transfer.
@@ -222,12 +228,14 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 	dma_addr_t first;
 	int npage, ret;
 
+	if (mdev->in_open)
+		return -EPERM;
 	if (!vpm_dirty_pages(iova, len, &first, &npage))
 		return -EINVAL;
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
-	if (w && mdev->user_dma_access)
+	if (w && mdev->user_dma_pin)
 		pages = kcalloc(npage, sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!w || (mdev->user_dma_access && !pages)) {
+	if (!w || (mdev->user_dma_pin && !pages)) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -243,7 +251,7 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 	 * Pinned under @lock, so that our dma_unmap, which waits for @lock,
 	 * finds these pins and drops them before type1 looks again.
 	 */
-	if (mdev->user_dma_access) {
+	if (mdev->user_dma_pin) {
 		ret = vpm_dirty_pin(mdev, w, pages);
 		if (ret)
 			goto out_unlock;
@@ -306,7 +314,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_end);
  * device of the container pinned pages, and unmaps only once none are
  * left (it retries, and BUG()s after ten tries).  A transfer still running
  * there then hits an IOMMU fault, as it would without us.  Without pins
- * (user_dma_access off) this device never makes type1 call it.
+ * this device never makes type1 call it.
  */
 void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
 			 u64 length)
@@ -472,6 +480,8 @@ static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
 
 	if (!PAGE_ALIGNED(iova))
 		return -EINVAL;
+	if (!length)
+		return 0;
 	/* Outside @lock: the mediator ends its finished writes. */
 	if (ops->dirty_sync)
 		ops->dirty_sync(mdev->handle);

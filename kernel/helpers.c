@@ -99,7 +99,8 @@ static const struct vfio_pci_regops mediated_region_ops = {
  * @data: passed to every callback in @ops
  *
  * The region appears after the standard ones for the rest of this open
- * and is released (->release) when the device is closed.  Only valid from
+ * and is released (->release) when the device is closed, or at once if
+ * the ->open() that registers it then declines or fails.  Only valid from
  * within the mediator's ->open(), before it accepts.  Process context.
  *
  * Return: 0, -EPERM outside ->open(), -EINVAL without ->rw, -ENOMEM.
@@ -228,8 +229,8 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	struct vfio_pci_core_device *vdev = &mdev->core_device;
 	struct pci_dev *pdev = vdev->pdev;
 	void __iomem *io;
+	int ret = 0, awake;
 	u64 len;
-	int ret = 0;
 
 	if (bar >= PCI_STD_NUM_BARS)
 		return -EINVAL;
@@ -243,15 +244,13 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 		return -ENOMEM;
 
 	/*
-	 * Woken from runtime suspend (LOW_POWER_ENTRY) as vfio-pci-core
-	 * wakes it for the user's own accesses; before memory_lock, which
-	 * the core's resume takes for write.
+	 * Kept awake for the access, never woken here: the user's own
+	 * accesses wake the device (mediated_rw()), the mediator's own do
+	 * not end the user's low-power state.  -EINVAL: no runtime PM.
 	 */
-	ret = pm_runtime_resume_and_get(&pdev->dev);
-	if (ret) {
-		pci_info_ratelimited(pdev, "runtime resume failed %d\n", ret);
+	awake = pm_runtime_get_if_active(&pdev->dev, true);
+	if (!awake)
 		return -EIO;
-	}
 	down_read(&vdev->memory_lock);
 	if (!mdev->enabled)
 		ret = -ENODEV;
@@ -261,7 +260,8 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	else
 		bar_copy(io + offset, buf, count, write);
 	up_read(&vdev->memory_lock);
-	pm_runtime_put(&pdev->dev);
+	if (awake > 0)
+		pm_runtime_put(&pdev->dev);
 	return ret;
 }
 
@@ -275,9 +275,12 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
  * @count: bytes to read; done as naturally aligned accesses of at most 4
  *	bytes, as vfio-pci does
  *
- * Process context; wakes the device from runtime suspend if it must (as
- * vfio-pci's own accesses do) and takes the core's memory_lock for read,
- * so it must not be called with that lock held.
+ * Process context; takes the core's memory_lock for read, so it must not
+ * be called with that held for write.  It does not wake the device from
+ * runtime suspend (LOW_POWER_ENTRY): the framework wakes it for the
+ * user's read and write before the mediator's ->rw, as vfio-pci does for
+ * its own, but the mediator's own accesses (a worker, a migration
+ * callback outside an ioctl) find it asleep: -EIO.
  *
  * Return: 0; -EINVAL if the range is outside the BAR; -EIO if the user
  * disabled memory decode or the device is in a low-power state; -ENODEV

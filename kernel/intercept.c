@@ -7,6 +7,7 @@
 
 #include <linux/mm.h>
 #include <linux/nospec.h>
+#include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -71,7 +72,6 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 	bool pt = false;
 	bool trap_bar;
 	int ret;
-
 
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
@@ -193,7 +193,7 @@ out_unlock:
  * itself.  BARs the core would refuse are left to its error.
  */
 static noinline int vpm_map_bar(struct vfio_pci_mediate_device *mdev,
-				 unsigned int bar)
+				unsigned int bar)
 {
 	struct vfio_pci_core_device *vdev = &mdev->core_device;
 	struct pci_dev *pdev = vdev->pdev;
@@ -321,6 +321,26 @@ ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
 }
 
 /*
+ * The device woken from runtime suspend (LOW_POWER_ENTRY) for an access of
+ * the user's that the mediator handles, as vfio-pci-core wakes it for its
+ * own: 1 if it was (put it back after), 0 if it was awake (while it is
+ * open and not in low power the core holds it so), or an errno.
+ */
+static int wake_for_user(struct pci_dev *pdev)
+{
+	int ret;
+
+	if (pm_runtime_active(&pdev->dev))
+		return 0;
+	ret = pm_runtime_resume_and_get(&pdev->dev);
+	if (ret) {
+		pci_info_ratelimited(pdev, "runtime resume failed %d\n", ret);
+		return -EIO;
+	}
+	return 1;
+}
+
+/*
  * An access while a mediator with ->rw serves the device: offered to it if
  * it lies inside a mediated region, else (or if it passes) vfio-pci-core's.
  * Kept out of line so that the path with no mediator has no stack frame
@@ -331,15 +351,17 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 				    loff_t *ppos, bool iswrite)
 {
 	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	struct pci_dev *pdev = mdev->core_device.pdev;
 	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
 	bool pt = false;
 	ssize_t ret;
+	int woke;
 	u64 size;
 
 	if (!count || !is_mediated_index(index))
 		goto pass;
-	size = mediated_region_size(mdev->core_device.pdev, index);
+	size = mediated_region_size(pdev, index);
 	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
 	if (offset >= size)
 		goto pass;
@@ -347,7 +369,12 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 	if (count > size - offset)
 		return -EINVAL;
 
+	woke = wake_for_user(pdev);
+	if (woke < 0)
+		return woke;
 	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, &pt);
+	if (woke)
+		pm_runtime_put(&pdev->dev);
 	if (!pt) {
 		if (ret > 0)
 			*ppos += ret;

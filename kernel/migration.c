@@ -541,6 +541,6 @@ static ssize_t migration_refused_show(struct device *dev,
 	struct vfio_pci_mediate_device *mdev =
 		container_of(vdev, struct vfio_pci_mediate_device, core_device);
 
-	return sysfs_emit(buf, "%llu\n", READ_ONCE(mdev->mig.refused));
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(mdev->mig.refused));
 }
 DEVICE_ATTR_RO(migration_refused);

@@ -64,7 +64,8 @@ enum vpm_mig_client {
  *	which may run with vfio-pci-core's memory_lock held for write (so it
  *	cannot take @lock), and acted on by the next vpm_mig_lock()
  * @refused: streams refused since the device was bound (sysfs
- *	migration_refused); written under @lock, read with READ_ONCE()
+ *	migration_refused); written under @lock, read with READ_ONCE() (a
+ *	long, so that the read cannot tear)
  * @refusal_rs: how often a refusal may be logged, per device
  *
  * Every other member is protected by @lock; @ops is also read without it
@@ -81,7 +82,7 @@ struct vpm_migration {
 	struct vpm_mig_v2_file *v2_file;
 	struct list_head v2_dropped;
 	unsigned long flags;
-	u64 refused;
+	unsigned long refused;
 	struct ratelimit_state refusal_rs;
 };
 

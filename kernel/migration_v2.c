@@ -124,7 +124,9 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 	size_t done = 0;
 	ssize_t ret = 0;
 
-	mutex_lock(&f->lock);
+	/* Its holder may wait for the migration lock (bounded, killable). */
+	if (mutex_lock_killable(&f->lock))
+		return -EINTR;
 	if (f->disabled) {
 		ret = -ENODEV;
 		goto out_unlock;
@@ -190,7 +192,9 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 	size_t done = 0;
 	ssize_t ret = 0;
 
-	mutex_lock(&f->lock);
+	/* Its holder may wait for the migration lock (bounded, killable). */
+	if (mutex_lock_killable(&f->lock))
+		return -EINTR;
 	if (f->disabled) {
 		ret = -ENODEV;
 		goto out_unlock;
@@ -252,7 +256,9 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	if (info.argsz < minsz)
 		return -EINVAL;
 
-	mutex_lock(&f->lock);
+	/* Its holder may wait for the migration lock (bounded, killable). */
+	if (mutex_lock_killable(&f->lock))
+		return -EINTR;
 	if (f->disabled) {
 		ret = -ENODEV;
 		goto out_unlock;

@@ -15,10 +15,12 @@
 
 /*
  * Protects the registry list, each registration's served list and users
- * count, and each device's mediator, handle and served_node.  Held across
- * a mediator's ->open() so that unregister cannot race with it; never held
- * across ->release() or any other callback.  vfio-pci-core's igate is
- * taken under it (the device request of unregister).
+ * count (written under it, read with READ_ONCE() by unregister's wait),
+ * and each device's mediator, handle and served_node.  Held across a
+ * mediator's ->open(), and the ->release of the regions an open that it
+ * refused registered, so that unregister cannot race with them; never
+ * held across ->release() or any other callback.  vfio-pci-core's igate
+ * is taken under it (the device request of unregister).
  */
 static DEFINE_MUTEX(vfio_pci_mediate_registry_lock);
 static LIST_HEAD(vfio_pci_mediate_registry);
@@ -91,14 +93,13 @@ out_unlock:
 }
 EXPORT_SYMBOL_GPL(vfio_pci_register_mediate_ops);
 
+/*
+ * A wait condition, so no lock: @users only changes under the registry
+ * lock, and the wake-up follows its last decrement.
+ */
 static bool registration_unused(struct vfio_pci_mediate_registration *reg)
 {
-	bool unused;
-
-	mutex_lock(&vfio_pci_mediate_registry_lock);
-	unused = !reg->users;
-	mutex_unlock(&vfio_pci_mediate_registry_lock);
-	return unused;
+	return !READ_ONCE(reg->users);
 }
 
 /* Asks the users of every device @reg serves to release it (request IRQ). */
@@ -167,13 +168,14 @@ static void request_mediator_module(struct vfio_pci_mediate_device *mdev)
 }
 
 /*
- * A mediator declined: take back what its ->open() set up through the
- * helpers before it did (regions, trappable ranges, the logging offer),
- * so that the next mediator, or plain passthrough, finds the device as
- * the open found it.
+ * A mediator's ->open() declined or failed: take back what it set up
+ * through the helpers before (regions, trappable ranges, the logging
+ * offer), now, while its module is still pinned (the regions' ->release
+ * is its code), so that the next mediator, or plain passthrough, finds
+ * the device as the open found it.
  */
-static void undo_declined_open(struct vfio_pci_mediate_device *mdev,
-			       int regions)
+static void undo_refused_open(struct vfio_pci_mediate_device *mdev,
+			      int regions)
 {
 	vpm_release_regions_from(mdev, regions);
 	vpm_trap_open_declined(mdev);
@@ -199,14 +201,13 @@ static int offer_open(struct vfio_pci_mediate_device *mdev,
 	ret = ops->open(mdev, vdev->pdev, &handle);
 	mdev->in_open = false;
 
-	if (ret == -ENODEV)
-		undo_declined_open(mdev, regions);
 	if (ret) {
+		undo_refused_open(mdev, regions);
 		module_put(ops->owner);
 		return ret;
 	}
 
-	reg->users++;
+	WRITE_ONCE(reg->users, reg->users + 1);
 	list_add_tail(&mdev->served_node, &reg->served);
 	mdev->mediator = reg;
 	mdev->handle = handle;
@@ -261,7 +262,8 @@ void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *mdev)
 	list_del(&mdev->served_node);
 	mdev->mediator = NULL;
 	mdev->handle = NULL;
-	if (!--reg->users)
+	WRITE_ONCE(reg->users, reg->users - 1);
+	if (!reg->users)
 		wake_up(&reg->unused);
 	mutex_unlock(&vfio_pci_mediate_registry_lock);
 	/* Last: the module's code ran until here. */

@@ -402,6 +402,8 @@ int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *mdev,
 		goto out_unlock;
 	}
 	r = &t->ranges[t->nr_ranges];
+	/* Nothing of an earlier open's range, or a declined mediator's. */
+	memset(r, 0, sizeof(*r));
 	r->index = index;
 	r->offset = offset;
 	r->size = size;
@@ -800,7 +802,7 @@ int vpm_trap_open(struct vfio_pci_mediate_device *mdev)
 						 NULL);
 }
 
-/* What ->open() declared goes; no eventfd, ack or mapping exists yet. */
+/* What ->open() declared goes; no eventfd, ack or mapping exists now. */
 static void vpm_trap_forget(struct vpm_trap *t)
 {
 	lockdep_assert_held(&t->lock);
@@ -821,7 +823,10 @@ void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev)
 
 /*
  * The last fd is closed, so no mapping is left (each holds the file) and
- * no ioctl runs; only the timeout may still be queued.
+ * no ioctl runs; only the timeout may still be queued.  The client is
+ * unaware from now on, so the mediator's trap() and untrap(), valid until
+ * its ->release(), still work and never wait (vpm_trap_release() then
+ * forgets the ranges).
  */
 void vpm_trap_close(struct vfio_pci_mediate_device *mdev)
 {
@@ -833,6 +838,15 @@ void vpm_trap_close(struct vfio_pci_mediate_device *mdev)
 	if (t->trigger)
 		eventfd_ctx_put(t->trigger);
 	t->trigger = NULL;
+	mutex_unlock(&t->lock);
+}
+
+/* After the mediator's ->release(): the open's ranges are gone. */
+void vpm_trap_release(struct vfio_pci_mediate_device *mdev)
+{
+	struct vpm_trap *t = &mdev->trap;
+
+	mutex_lock(&t->lock);
 	vpm_trap_forget(t);
 	mutex_unlock(&t->lock);
 }

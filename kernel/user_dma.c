@@ -20,12 +20,24 @@
  *
  * So mediators reach the user's memory only where the administrator said
  * the device's users may be trusted with that: module option
- * user_dma_access, off by default and sampled at each open.  Off,
- * vfio_pci_mediate_dma_rw() fails with -EPERM and nothing is pinned:
- * type1 then reports every mapped page dirty, as it does for any device
- * that nobody mediates, and VFIO DMA logging, which needs no pins, still
- * reports exactly what the mediator announced (dirty.c).
+ * user_dma_access, off by default and sampled at each open.  On, even a
+ * correct VMM that uses VFIO_UPDATE_VADDR (QEMU's CPR) meets the WARN,
+ * and the deadlock can take a mediator's worker that ends writes (edu's)
+ * with it.  Off, vfio_pci_mediate_dma_rw() fails with -EPERM and nothing
+ * is pinned: type1 reports every mapped page dirty, as it does for any
+ * device that nobody mediates, and VFIO DMA logging, which needs no pins,
+ * still reports exactly what the mediator announced (dirty.c).
+ *
+ * type1 trusts a whole IOMMU group with reporting its DMA once any of its
+ * devices pinned a page, until the group leaves the container.  So pages
+ * are pinned only for a device alone in its group (another device there
+ * would go unreported), and a container whose group was trusted keeps
+ * that trust across a later open that pins nothing (the option turned off
+ * meanwhile, or a mediator that does not report writes): its device's
+ * writes then go unreported.  VMMs detach the group when they close the
+ * device (QEMU does); change the option while no VM uses a device.
  */
+#include <linux/iommu.h>
 #include <linux/moduleparam.h>
 #include <linux/vfio.h>
 
@@ -34,12 +46,33 @@
 static bool user_dma_access;
 module_param(user_dma_access, bool, 0644);
 MODULE_PARM_DESC(user_dma_access,
-		 "Let mediators read, write and pin the memory a device's user mapped for DMA (type1's vfio_dma_rw() and vfio_pin_pages(), made for emulated-IOMMU devices). On, a device's user can make type1 WARN (VFIO_DMA_UNMAP_FLAG_VADDR) and deadlock its own concurrent unmaps; off, mediators that need it fail with -EPERM and type1 reports all mapped memory dirty. Applies from a device's next open (default: off)");
+		 "Let mediators read and pin the memory a device's user mapped for DMA through type1 (made for emulated-IOMMU devices: the user can then make type1 WARN); read at each open (default: off)");
+
+static int count_device(struct device *dev, void *count)
+{
+	(*(unsigned int *)count)++;
+	return 0;
+}
+
+/* Whether @pdev is the only device of its IOMMU group. */
+static bool alone_in_group(struct pci_dev *pdev)
+{
+	struct iommu_group *group = iommu_group_get(&pdev->dev);
+	unsigned int count = 0;
+
+	if (!group)
+		return false;
+	iommu_group_for_each_dev(group, &count, count_device);
+	iommu_group_put(group);
+	return count == 1;
+}
 
 /* From the device's open: what this open may do. */
 void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev)
 {
 	mdev->user_dma_access = READ_ONCE(user_dma_access);
+	mdev->user_dma_pin = mdev->user_dma_access &&
+			     alone_in_group(mdev->core_device.pdev);
 }
 
 /**
@@ -52,7 +85,7 @@ void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev)
  *
  * Goes through the user's IOMMU mappings of the device's container
  * (vfio_dma_rw()), so it only works while the device is open, from the
- * mediator's callbacks between ->open() and ->release(), and only where
+ * mediator's callbacks after ->open() and before ->release(), and only where
  * the user has mapped @iova for the whole range.  The type1 backend copies
  * through the mm that mapped the DMA, so call it only in the context of
  * the user's own syscalls (the ops called from the VFIO file operations),
@@ -62,7 +95,7 @@ void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev)
  * (it may fault in the user's memory).
  *
  * Return: 0; -EINVAL for a zero or wrapping range; -EPERM when
- * user_dma_access is off; -EFAULT (or another negative errno of the IOMMU
+ * user_dma_access is off or from ->open(); -EFAULT (or another negative errno of the IOMMU
  * backend) when the range is not mapped or lacks the needed permission.
  */
 int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
@@ -70,6 +103,9 @@ int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
 {
 	if (!len || iova + len - 1 < iova)
 		return -EINVAL;
+	/* Not from ->open(): the device is not on type1's list yet. */
+	if (mdev->in_open)
+		return -EPERM;
 	if (!mdev->user_dma_access) {
 		pci_notice_ratelimited(mdev->core_device.pdev,
 				       "mediator denied access to the user's DMA memory: vfio-pci-mediate's user_dma_access is off\n");
@@ -83,9 +119,10 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_dma_rw);
  * vfio_pci_mediate_user_dma_access() - whether this open reaches user memory
  * @mdev: the device, from the mediator's ->open() on
  *
- * Return: true if vfio_pci_mediate_dma_rw() may succeed and
- * vfio_pci_mediate_dirty_begin() pins pages for type1's dirty tracking in
- * this open, i.e. user_dma_access was on when it began.
+ * Return: true if vfio_pci_mediate_dma_rw() may succeed in this open, i.e.
+ * user_dma_access was on when it began; vfio_pci_mediate_dirty_begin()
+ * then also pins pages for type1's dirty tracking, if the device is alone
+ * in its IOMMU group.
  */
 bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev)
 {

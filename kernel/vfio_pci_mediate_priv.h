@@ -158,6 +158,7 @@ struct vpm_trap {
  *	device may be accessed from kernel helpers
  * @user_dma_access: this open may reach the user's DMA memory (user_dma.c);
  *	set at open
+ * @user_dma_pin: and pin pages of it for type1 (alone in its IOMMU group)
  * @barmap_lock: serialises the first use of each BAR (claiming and mapping
  *	it for vfio-pci-core, vpm_setup_barmap()); held only across that,
  *	never across user memory; taken under the mm's mmap_lock (mmap)
@@ -184,6 +185,7 @@ struct vfio_pci_mediate_device {
 	bool autoload_done;
 	bool enabled;
 	bool user_dma_access;
+	bool user_dma_pin;
 	struct mutex barmap_lock;
 	struct mutex bar_lock;
 	void __iomem *bar_io[PCI_STD_NUM_BARS];
@@ -236,6 +238,7 @@ void vpm_trap_init(struct vfio_pci_mediate_device *mdev);
 int vpm_trap_open(struct vfio_pci_mediate_device *mdev);
 void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev);
 void vpm_trap_close(struct vfio_pci_mediate_device *mdev);
+void vpm_trap_release(struct vfio_pci_mediate_device *mdev);
 bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
 int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
 		  struct vm_area_struct *vma);

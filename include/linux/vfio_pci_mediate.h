@@ -103,7 +103,7 @@ enum vfio_pci_mediate_run_state {
  *	is STOPPED.  Apply it now or keep it until the next
  *	->set_run_state(); return 0 or a negative errno (the load fails with
  *	it, and the refusal is counted and logged ratelimited by the
- *	framework: log no more than that yourself).  @data is only valid
+ *	framework: if you log why, ratelimit it too).  @data is only valid
  *	during the call.
  *
  * The framework turns these into both VFIO migration protocols (the v1
@@ -131,12 +131,16 @@ struct vfio_pci_mediate_migration_ops {
  * @open: the device @pdev, bound to vfio-pci-mediate, is being opened
  *	through VFIO (first fd).  Return 0 and set *@handle to serve this
  *	open, -ENODEV to decline (the next mediator is asked), or any other
- *	negative errno to fail the open with it (regions it registered are
- *	then released when the device is disabled).  The device is enabled
- *	(vfio_pci_core_enable() done).  Process context, may sleep; called
- *	with the registry lock held, so it must not register or unregister
- *	mediators.  @mdev is the handle for the vfio_pci_mediate_*() helpers
- *	and stays valid until ->release().
+ *	negative errno to fail the open with it.  When it declines or fails,
+ *	the framework takes back at once what it set up through the helpers
+ *	(regions, whose ->release runs then, trappable ranges, the logging
+ *	offer): free anything else yourself.  The device is enabled
+ *	(vfio_pci_core_enable() done) but not yet known to the IOMMU backend
+ *	as a user of the container: vfio_pci_mediate_dirty_begin() and
+ *	vfio_pci_mediate_dma_rw() fail here (-EPERM).  Process context, may
+ *	sleep; called with the registry lock held, so it must not register
+ *	or unregister mediators.  @mdev is the handle for the
+ *	vfio_pci_mediate_*() helpers and stays valid until ->release().
  * @release: the open that ->open() accepted has ended, however it ended
  *	(close of the last fd, process killed, device unbound).  Called
  *	exactly once per successful ->open(), after the device was disabled
@@ -188,8 +192,9 @@ struct vfio_pci_mediate_migration_ops {
  *	(after it stopped; the return value is ignored).  A mediator that
  *	learns of the device's writes by trapping its command registers
  *	traps them here (vfio_pci_mediate_trap()).  Not called when the
- *	device is closed with logging on.  Process context, may sleep; no
- *	framework lock held.  Optional.
+ *	device is closed with logging on.  Process context, may sleep; the
+ *	framework's DMA logging lock is held (start and stop are
+ *	serialised), no other.  Optional.
  * @dirty_sync: a DMA logging report is about to be made: end
  *	(vfio_pci_mediate_dirty_end()) every write whose transfer has
  *	finished, so that its pages are reported this once and not again
@@ -240,7 +245,9 @@ void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops);
  *	Optional: without it mmap fails with -EINVAL.
  * @add_capability: add capabilities to the region's info beyond its type
  *	(e.g. sparse mmap).  Optional.
- * @release: the open ends; called once, before the mediator's ->release().
+ * @release: the open ends; called once: at close, before the mediator's
+ *	->release(), or, if the ->open() that registered the region then
+ *	declined or failed, right after it (with the registry lock held).
  *	Optional.
  *
  * Each callback gets the @data given to vfio_pci_mediate_register_region().

@@ -188,11 +188,17 @@ struct vfio_pci_mediate_stream_trailer {
  * generation at least as new as the change, or until @ack_timeout_ms
  * have passed.  Then they are removed: a later access through them gets
  * SIGBUS.  Only after that does the mediator rely on seeing every access.
- * A client that does not acknowledge in time is told so in the kernel log.
+ * A client that does not acknowledge in time is told so in the kernel log
+ * (ratelimited).
  * The operation that made the mediator trap (e.g. a migration state
  * change) waits for this; a client that acknowledges from another thread
  * than the one waiting avoids paying the timeout.  A range that becomes
  * untrapped may be mmapped as soon as the generation is seen.
+ *
+ * A mapping of a trappable range stays whole and where it was made, so
+ * that a trap can always remove it: a child of fork() does not inherit it,
+ * and mremap() of it, or munmap(), mprotect() and the like of part of it,
+ * fail with EINVAL.
  */
 #define VFIO_PCI_MEDIATE_REGION_TYPE \
 	((__u32)VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0xffff)	/* no PCI vendor */
@@ -226,7 +232,8 @@ struct vfio_pci_mediate_trap_range {
  * @ack: the newest generation the client has followed; the only field
  *	the client writes (8 bytes at once; larger than @generation: EINVAL)
  * @ack_timeout_ms: how long a trap waits for @ack before it removes the
- *	client's mappings anyway
+ *	client's mappings anyway (1 to 10000, the module option
+ *	trap_ack_timeout_ms of vfio-pci-mediate)
  * @reserved: zero
  * @ranges: the trappable ranges
  *
