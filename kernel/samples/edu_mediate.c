@@ -734,15 +734,15 @@ static int edu_find_scratch(struct edu_dev *edu, u32 *iova)
 	int err[EDU_NR_SCRATCH];
 	unsigned int i;
 
+	/* No page can be borrowed at all in this open. */
+	if (!vfio_pci_mediate_user_dma_access(edu->mdev))
+		return -EPERM;
 	for (i = 0; i < edu->nr_scratch; i++) {
 		err[i] = edu_borrow(edu, edu->scratch[i]);
 		if (!err[i]) {
 			*iova = edu->scratch[i];
 			return 0;
 		}
-		/* No page can be borrowed at all in this open. */
-		if (err[i] == -EPERM)
-			return -EPERM;
 	}
 	for (i = 0; i < edu->nr_scratch; i++)
 		edu_warn(edu,
@@ -887,7 +887,7 @@ static int edu_settle_reset(struct edu_dev *edu)
 }
 
 /* What an errno from the device paths most likely means, for the log. */
-static const char *edu_err_hint(int err)
+static const char *edu_err_hint(struct edu_dev *edu, int err)
 {
 	switch (err) {
 	case -EIO:
@@ -897,7 +897,9 @@ static const char *edu_err_hint(int err)
 	case -EFAULT:
 		return " (no page the user's DMA went through is still mapped for the device)";
 	case -EPERM:
-		return " (reaching the user's DMA memory needs vfio-pci-mediate user_dma_access=1)";
+		if (!vfio_pci_mediate_user_dma_access(edu->mdev))
+			return " (reaching the user's DMA memory needs vfio-pci-mediate user_dma_access=1)";
+		return " (the page is not mapped writable for the device)";
 	default:
 		return "";
 	}
@@ -924,7 +926,7 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 		ret = edu_read(edu, offs[i], &regs[i]);
 	if (ret) {
 		edu_warn(edu, "cannot save the device state: %pe%s\n",
-			 ERR_PTR(ret), edu_err_hint(ret));
+			 ERR_PTR(ret), edu_err_hint(edu, ret));
 		return ret;
 	}
 	if (waited && edu->stop_blind)
@@ -952,7 +954,7 @@ static int edu_capture(struct edu_dev *edu, struct edu_state *st)
 	ret = edu_capture_buffer(edu, st);
 	if (ret)
 		edu_warn(edu, "cannot save the DMA buffer: %pe%s\n",
-			 ERR_PTR(ret), edu_err_hint(ret));
+			 ERR_PTR(ret), edu_err_hint(edu, ret));
 	return ret;
 }
 
@@ -991,7 +993,7 @@ static int edu_apply(struct edu_dev *edu, struct edu_state *st)
 		ret = edu_write(edu, EDU_REG_IRQ_ACK, ~0u);
 	if (ret) {
 		edu_warn(edu, "cannot restore the device state: %pe%s\n",
-			 ERR_PTR(ret), edu_err_hint(ret));
+			 ERR_PTR(ret), edu_err_hint(edu, ret));
 		return ret;
 	}
 	edu->irq_to_raise = le32_to_cpu(st->irq_status);
@@ -1464,7 +1466,7 @@ static int edu_set_run_state(void *handle,
 			edu_warn(edu,
 				 "cannot raise the pending interrupt status %#x: %pe%s\n",
 				 edu->irq_to_raise, ERR_PTR(ret),
-				 edu_err_hint(ret));
+				 edu_err_hint(edu, ret));
 		else
 			edu->irq_to_raise = 0;
 	}
@@ -1624,8 +1626,8 @@ static int edu_load(void *handle, const void *data, size_t len)
 				  false);
 		if (ret) {
 			edu_warn(edu,
-				 "refusing device state: its DMA buffer goes through IOVA %#llx, which is not mapped for this device (%d)\n",
-				 iova, ret);
+				 "refusing device state: its DMA buffer goes through IOVA %#llx, which cannot be read for this device: %pe%s\n",
+				 iova, ERR_PTR(ret), edu_err_hint(edu, ret));
 			goto out_unlock;
 		}
 	}
