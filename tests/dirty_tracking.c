@@ -445,28 +445,43 @@ TEST_NAMED(v2_logging_any_alignment, "dirty.v2_logging_any_alignment", 120)
 	MG_OK(t.dev, vfmig_dma_logging_stop(t.dev));
 }
 
+/*
+ * Three transfers, one page each, each waited for; after each, one
+ * report (@report_fn, @settle_ms after the transfer) has that page alone,
+ * and the next one has nothing: the device is idle.
+ */
+static void each_write_reported_once(struct tracked *t,
+				     void (*report_fn)(struct tracked *,
+						       uint64_t *),
+				     unsigned int settle_ms)
+{
+	uint64_t bits[BITMAP_WORDS];
+
+	for (unsigned int page = 7; page < 10; page++) {
+		write_ram(t, MEM_IOVA + (uint64_t)page * PAGE, 128);
+		mt_sleep_ms(settle_ms);
+		memset(bits, 0, sizeof(bits));
+		report_fn(t, bits);
+		ASSERT_TRUE(page_bit(bits, page));
+		ASSERT_EQ(count_bits(bits), 1u);
+		memset(bits, 0, sizeof(bits));
+		report_fn(t, bits);
+		ASSERT_EQ(count_bits(bits), 0u);
+	}
+}
+
 /* A page the device wrote once is reported once, by DMA logging. */
 TEST_NAMED(v2_logging_reports_each_write_once,
 	   "dirty.v2_logging_reports_each_write_once", 120)
 {
 	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
-	uint64_t bits[BITMAP_WORDS];
 	struct tracked t;
 
 	edu_setup_pair(bdf_a, bdf_b);
 	open_tracked(bdf_a, &t);
 	logging_start(&t);
-	for (unsigned int page = 7; page < 10; page++) {
-		write_ram(&t, MEM_IOVA + (uint64_t)page * PAGE, 128);
-		memset(bits, 0, sizeof(bits));
-		logging_report(&t, bits);
-		ASSERT_TRUE(page_bit(bits, page));
-		ASSERT_EQ(count_bits(bits), 1u);
-		/* The device is idle: the next report has nothing. */
-		memset(bits, 0, sizeof(bits));
-		logging_report(&t, bits);
-		ASSERT_EQ(count_bits(bits), 0u);
-	}
+	/* The mediator ends finished transfers before each report. */
+	each_write_reported_once(&t, logging_report, 0);
 	MG_OK(t.dev, vfmig_dma_logging_stop(t.dev));
 }
 
@@ -486,18 +501,8 @@ TEST_NAMED(type1_reports_each_write_once,
 	open_tracked(bdf_a, &t);
 	dirty_pages_ioctl(&t, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
 	report(&t, bits);	/* type1's first report: everything */
-	for (unsigned int page = 7; page < 10; page++) {
-		write_ram(&t, MEM_IOVA + (uint64_t)page * PAGE, 128);
-		/* edu-mediate sees the engine idle within a poll or two. */
-		mt_sleep_ms(200);
-		memset(bits, 0, sizeof(bits));
-		report(&t, bits);
-		ASSERT_TRUE(page_bit(bits, page));
-		ASSERT_EQ(count_bits(bits), 1u);
-		memset(bits, 0, sizeof(bits));
-		report(&t, bits);
-		ASSERT_EQ(count_bits(bits), 0u);
-	}
+	/* edu-mediate sees the engine idle within a poll or two. */
+	each_write_reported_once(&t, report, 200);
 	dirty_pages_ioctl(&t, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 }
 
