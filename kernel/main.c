@@ -139,7 +139,7 @@ out_disable:
 	vpm_trap_close(mdev);
 	/* Released after disable, as on close; nothing if none attached. */
 	vfio_pci_mediate_detach(mdev);
-	vpm_trap_release(mdev);
+	vpm_trap_forget(mdev);
 	vpm_dirty_close(mdev);
 	return ret;
 }
@@ -161,7 +161,7 @@ static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
 	vfio_pci_core_close_device(core_vdev);
 	vfio_pci_mediate_unmap_bars(mdev);
 	vfio_pci_mediate_detach(mdev);
-	vpm_trap_release(mdev);
+	vpm_trap_forget(mdev);
 	vpm_dirty_close(mdev);
 }
 

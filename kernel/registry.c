@@ -178,7 +178,7 @@ static void undo_refused_open(struct vfio_pci_mediate_device *mdev,
 			      int regions)
 {
 	vpm_release_regions_from(mdev, regions);
-	vpm_trap_open_declined(mdev);
+	vpm_trap_forget(mdev);
 	vpm_dirty_open_declined(mdev);
 }
 

@@ -802,22 +802,19 @@ int vpm_trap_open(struct vfio_pci_mediate_device *mdev)
 						 NULL);
 }
 
-/* What ->open() declared goes; no eventfd, ack or mapping exists now. */
-static void vpm_trap_forget(struct vpm_trap *t)
-{
-	lockdep_assert_held(&t->lock);
-	t->nr_ranges = 0;
-	t->generation = 0;
-	t->ack = 0;
-}
-
-/* The mediator declined ->open(): its trappable ranges go with it. */
-void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev)
+/*
+ * The ranges a mediator's ->open() declared go: after its ->release(), or
+ * when that ->open() refused the device.  No eventfd, ack or mapping
+ * exists by then.
+ */
+void vpm_trap_forget(struct vfio_pci_mediate_device *mdev)
 {
 	struct vpm_trap *t = &mdev->trap;
 
 	mutex_lock(&t->lock);
-	vpm_trap_forget(t);
+	t->nr_ranges = 0;
+	t->generation = 0;
+	t->ack = 0;
 	mutex_unlock(&t->lock);
 }
 
@@ -825,8 +822,8 @@ void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev)
  * The last fd is closed, so no mapping is left (each holds the file) and
  * no ioctl runs; only the timeout may still be queued.  The client is
  * unaware from now on, so the mediator's trap() and untrap(), valid until
- * its ->release(), still work and never wait (vpm_trap_release() then
- * forgets the ranges).
+ * its ->release(), still work and never wait (vpm_trap_forget() then
+ * follows).
  */
 void vpm_trap_close(struct vfio_pci_mediate_device *mdev)
 {
@@ -838,15 +835,5 @@ void vpm_trap_close(struct vfio_pci_mediate_device *mdev)
 	if (t->trigger)
 		eventfd_ctx_put(t->trigger);
 	t->trigger = NULL;
-	mutex_unlock(&t->lock);
-}
-
-/* After the mediator's ->release(): the open's ranges are gone. */
-void vpm_trap_release(struct vfio_pci_mediate_device *mdev)
-{
-	struct vpm_trap *t = &mdev->trap;
-
-	mutex_lock(&t->lock);
-	vpm_trap_forget(t);
 	mutex_unlock(&t->lock);
 }

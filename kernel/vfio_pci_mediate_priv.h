@@ -236,9 +236,8 @@ void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
 #define VPM_TRAP_IRQ_INDEX VFIO_PCI_NUM_IRQS
 void vpm_trap_init(struct vfio_pci_mediate_device *mdev);
 int vpm_trap_open(struct vfio_pci_mediate_device *mdev);
-void vpm_trap_open_declined(struct vfio_pci_mediate_device *mdev);
 void vpm_trap_close(struct vfio_pci_mediate_device *mdev);
-void vpm_trap_release(struct vfio_pci_mediate_device *mdev);
+void vpm_trap_forget(struct vfio_pci_mediate_device *mdev);
 bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
 int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
 		  struct vm_area_struct *vma);
