@@ -140,19 +140,24 @@ int vpm_mig_next_state(u32 cur, u32 target, u32 *next)
 
 static void catch_up_with_reset(struct vfio_pci_mediate_device *mdev);
 
+/* A reset behind migration's back since the lock was last taken.  Held. */
+static void catch_up_if_reset(struct vfio_pci_mediate_device *mdev)
+{
+	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags))
+		catch_up_with_reset(mdev);
+}
+
 void vpm_mig_lock(struct vfio_pci_mediate_device *mdev)
 {
 	mutex_lock(&mdev->mig.lock);
-	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags))
-		catch_up_with_reset(mdev);
+	catch_up_if_reset(mdev);
 }
 
 int vpm_mig_lock_killable(struct vfio_pci_mediate_device *mdev)
 {
 	if (mutex_lock_killable(&mdev->mig.lock))
 		return -EINTR;
-	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags))
-		catch_up_with_reset(mdev);
+	catch_up_if_reset(mdev);
 	return 0;
 }
 
