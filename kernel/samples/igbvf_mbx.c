@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * igbvf-mediate, the VF side of the PF/VF mailbox: the reset handshake a
+ * VF driver does when it starts, done by the mediator on a destination VF
+ * before the source's state goes in.  The PF driver (igb) only serves a
+ * VF's requests, and only enables its receive and transmit, after that
+ * handshake; a guest driver that migrated has done it on the source, not
+ * here, and would otherwise see its requests refused.
+ *
+ * The mailbox register's PFSTS, PFACK and RSTD bits clear when read, so
+ * every read is folded into what was seen so far.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/delay.h>
+#include <linux/etherdevice.h>
+#include <linux/jiffies.h>
+#include <linux/sched/signal.h>
+
+#include "igbvf_mediate.h"
+
+/* igbvf's own bounds: 1 s for the PF to answer, polled every 500 us. */
+#define IGBVF_MBX_WAIT_MS	1000
+#define IGBVF_MBX_POLL_US	500
+
+/*
+ * Waits until any of @bits is seen in the mailbox register (folded into
+ * *@seen, which callers clear of the bits they consumed).  Bounded, and
+ * killable: the caller is the device user's syscall.
+ */
+static int igbvf_mbx_wait(struct igbvf_dev *ivf, u32 bits, u32 *seen)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(IGBVF_MBX_WAIT_MS);
+	u32 val;
+	int ret;
+
+	for (;;) {
+		ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &val);
+		if (ret)
+			return ret;
+		*seen |= val;
+		if (*seen & bits)
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		usleep_range(IGBVF_MBX_POLL_US, 2 * IGBVF_MBX_POLL_US);
+	}
+}
+
+/* Takes the buffer for the VF; the PF may hold it for a while. */
+static int igbvf_mbx_lock(struct igbvf_dev *ivf, u32 *seen)
+{
+	unsigned long deadline = jiffies + msecs_to_jiffies(IGBVF_MBX_WAIT_MS);
+	u32 val;
+	int ret;
+
+	for (;;) {
+		ret = igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_VFU);
+		if (!ret)
+			ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &val);
+		if (ret)
+			return ret;
+		*seen |= val;
+		if (val & IGBVF_MBX_VFU)
+			return 0;
+		if (time_after(jiffies, deadline))
+			return -ETIMEDOUT;
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		usleep_range(IGBVF_MBX_POLL_US, 2 * IGBVF_MBX_POLL_US);
+	}
+}
+
+/* Sends @msg and waits for the PF to take it. */
+static int igbvf_mbx_send(struct igbvf_dev *ivf, const u32 *msg,
+			  unsigned int words, u32 *seen)
+{
+	unsigned int i;
+	int ret;
+
+	ret = igbvf_mbx_lock(ivf, seen);
+	for (i = 0; !ret && i < words; i++)
+		ret = igbvf_wr(ivf, IGBVF_VMBMEM(i), msg[i]);
+	/* REQ without VFU: the request, and the buffer handed back. */
+	if (!ret)
+		ret = igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_REQ);
+	if (ret)
+		return ret;
+	*seen &= ~IGBVF_MBX_PFACK;
+	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFACK, seen);
+	*seen &= ~IGBVF_MBX_PFACK;
+	return ret;
+}
+
+/* Waits for the PF's message and takes it. */
+static int igbvf_mbx_receive(struct igbvf_dev *ivf, u32 *msg,
+			     unsigned int words, u32 *seen)
+{
+	unsigned int i;
+	int ret;
+
+	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFSTS, seen);
+	if (ret)
+		return ret;
+	*seen &= ~IGBVF_MBX_PFSTS;
+	ret = igbvf_mbx_lock(ivf, seen);
+	for (i = 0; !ret && i < words; i++)
+		ret = igbvf_rd(ivf, IGBVF_VMBMEM(i), &msg[i]);
+	/* ACK without VFU: the message taken, the buffer handed back. */
+	if (!ret)
+		ret = igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_ACK);
+	return ret;
+}
+
+/**
+ * igbvf_mbx_reset() - reset the VF's queues and interrupts and do the VF
+ * driver's reset handshake with the PF
+ * @ivf: the open VF
+ * @mac: set to the MAC address the PF gave the VF (zero if none)
+ *
+ * Afterwards the PF serves the VF's mailbox requests and has enabled its
+ * receive and transmit; the VF's queues are disabled.
+ *
+ * Return: 0, -ETIMEDOUT if the PF did not answer within a second, -EPROTO
+ * if it answered something else, -EINTR if the caller was killed, or the
+ * error of a register access.
+ */
+int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
+{
+	u32 msg[3] = { IGBVF_MSG_RESET };
+	u32 seen = 0, ctrl;
+	int ret;
+
+	ret = igbvf_rd(ivf, IGBVF_CTRL, &ctrl);
+	if (!ret)
+		ret = igbvf_wr(ivf, IGBVF_CTRL, ctrl | IGBVF_CTRL_RST);
+	if (ret)
+		return ret;
+	/* A PF in reset (RSTI) answers nothing: wait until it is out. */
+	ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &seen);
+	if (ret)
+		return ret;
+	if (seen & IGBVF_MBX_RSTI) {
+		unsigned long deadline = jiffies +
+					 msecs_to_jiffies(IGBVF_MBX_WAIT_MS);
+		u32 val = seen;
+
+		while (val & IGBVF_MBX_RSTI) {
+			if (time_after(jiffies, deadline))
+				return -ETIMEDOUT;
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			usleep_range(IGBVF_MBX_POLL_US, 2 * IGBVF_MBX_POLL_US);
+			ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &val);
+			if (ret)
+				return ret;
+		}
+	}
+	seen = 0;
+
+	ret = igbvf_mbx_send(ivf, msg, 1, &seen);
+	if (!ret)
+		ret = igbvf_mbx_receive(ivf, msg, ARRAY_SIZE(msg), &seen);
+	if (ret)
+		return ret;
+	if (msg[0] == (IGBVF_MSG_RESET | IGBVF_MSG_ACK | IGBVF_MSG_CTS) ||
+	    msg[0] == (IGBVF_MSG_RESET | IGBVF_MSG_ACK)) {
+		/* The address's bytes in mailbox order, from word 1 on. */
+		__le32 addr[2] = { cpu_to_le32(msg[1]), cpu_to_le32(msg[2]) };
+
+		memcpy(mac, addr, ETH_ALEN);
+		return 0;
+	}
+	if (msg[0] == (IGBVF_MSG_RESET | IGBVF_MSG_NACK) ||
+	    msg[0] == (IGBVF_MSG_RESET | IGBVF_MSG_NACK | IGBVF_MSG_CTS)) {
+		eth_zero_addr(mac);
+		return 0;
+	}
+	return -EPROTO;
+}
