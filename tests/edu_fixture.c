@@ -14,46 +14,9 @@
 #include "lab_fixture.h"
 #include "migration_fixture.h"
 
-static bool edu_module_loaded(void)
-{
-	return access("/sys/module/" EDU_MODULE, F_OK) == 0;
-}
-
-static int unload_cleanup(void *arg)
-{
-	uint64_t deadline = mt_now_ms() + 10000;
-
-	(void)arg;
-	while (edu_module_loaded()) {
-		if (syscall(SYS_delete_module, EDU_MODULE, O_NONBLOCK) == 0)
-			return 0;
-		if (errno != EAGAIN && errno != EBUSY)
-			break;
-		if (mt_now_ms() > deadline)
-			break;
-		mt_sleep_ms(50);
-	}
-	if (!edu_module_loaded())
-		return 0;
-	test_log("cannot unload %s: %s", EDU_MODULE, strerror(errno));
-	return -errno;
-}
-
 void edu_module_load_for_test(void)
 {
-	char path[PATH_MAX];
-	int fd;
-
-	test_add_cleanup(unload_cleanup, NULL, "unload " EDU_MODULE);
-	if (edu_module_loaded())
-		return;
-	snprintf(path, sizeof(path), "%s/kernel/samples/edu-mediate.ko",
-		 lab_project_dir());
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		FAIL("%s: %s (run make modules)", path, strerror(errno));
-	ASSERT_OK(syscall(SYS_finit_module, fd, "", 0));
-	close(fd);
+	mt_sample_load_for_test(EDU_MODULE, "edu-mediate.ko", "");
 }
 
 void edu_setup_pair(char bdf_a[PCI_BDF_LEN], char bdf_b[PCI_BDF_LEN])

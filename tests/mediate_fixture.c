@@ -426,6 +426,52 @@ void mt_user_dma_access_for_test(bool on)
 			 "restore user_dma_access");
 }
 
+static bool sample_loaded(const char *module)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "/sys/module/%s", module);
+	return access(path, F_OK) == 0;
+}
+
+static int sample_unload_cleanup(void *arg)
+{
+	const char *module = arg;
+	uint64_t deadline = mt_now_ms() + UNLOAD_WAIT_MS;
+
+	while (sample_loaded(module)) {
+		if (syscall(SYS_delete_module, module, O_NONBLOCK) == 0)
+			return 0;
+		if (errno != EAGAIN && errno != EBUSY)
+			break;
+		if (mt_now_ms() > deadline)
+			break;
+		mt_sleep_ms(50);
+	}
+	if (!sample_loaded(module))
+		return 0;
+	test_log("cannot unload %s: %s", module, strerror(errno));
+	return -errno;
+}
+
+void mt_sample_load_for_test(const char *module, const char *ko,
+			     const char *params)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	test_add_cleanup(sample_unload_cleanup, (void *)module, module);
+	if (sample_loaded(module))
+		return;
+	snprintf(path, sizeof(path), "%s/kernel/samples/%s",
+		 lab_project_dir(), ko);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		FAIL("%s: %s (run make modules)", path, strerror(errno));
+	ASSERT_OK(syscall(SYS_finit_module, fd, params, 0));
+	close(fd);
+}
+
 void mt_check_edu_id(const struct vfio_dev *dev)
 {
 	uint32_t id = 0;

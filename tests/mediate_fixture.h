@@ -111,6 +111,14 @@ void mt_bind_mediate(const char *bdf);
 void mt_user_dma_access_for_test(bool on);
 
 /*
+ * Loads the sample mediator @module (its name in /sys/module, e.g.
+ * "edu_mediate") from kernel/samples/@ko with @params for this test, and
+ * unloads it at its end.  Already loaded: left as it is (params unused).
+ */
+void mt_sample_load_for_test(const char *module, const char *ko,
+			     const char *params);
+
+/*
  * The usual start of a test: inside the lab, the first edu bound to
  * vfio-pci-mediate (restored at the end) and the module loaded with params.
  */
