@@ -1,0 +1,646 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * igbvf-mediate (kernel/samples/igbvf_main.c) seen from a VFIO client,
+ * through libvfmig, on two VFs of the lab's igb PF (LAB_MACHINE=igb),
+ * both bound to vfio-pci-mediate.  The test plays the VF's driver: it
+ * programs the registers and talks to the PF through the VF's mailbox.
+ *
+ *  - the mediator takes the VFs of an igb PF, found by alias;
+ *  - round trip, v2 and v1: VF A's queues, interrupt routing and
+ *    throttling, programmed with distinctive values (rings that give the
+ *    device nothing to do), come out on VF B, the queue enables only once
+ *    B runs;
+ *  - leaving RUNNING stops the queues; RUNNING gives them back;
+ *  - after a load, the PF serves B's mailbox (the mediator did the VF's
+ *    reset handshake); after a mere reset of B it does not;
+ *  - with apply_pf_config, B comes out with A's configuration in the PF
+ *    (MAC, VLAN and QoS, spoof check, trust); without it, a state whose
+ *    configuration differs from B's is refused at load and B keeps its own;
+ *  - a state with a ring that makes no sense is refused.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <linux/vfio.h>
+
+#include "harness.h"
+#include "lab_fixture.h"
+#include "mediate_fixture.h"
+#include "migration_fixture.h"
+#include "vfio_dev.h"
+
+#define IGBVF_MODULE "igbvf_mediate"
+#define IGBVF_MEDIATOR "igbvf-mediate"
+#define VENDOR_INTEL 0x8086
+#define DEVICE_82576_VF 0x10ca
+
+/* VF registers (82576 datasheet 8.28), as kernel/samples/igbvf_regs.h. */
+#define CTRL 0x0000
+#define CTRL_RST (1u << 26)
+#define EIAC 0x152c
+#define EIAM 0x1530
+#define EITR(n) (0x1680 + 4 * (n))
+#define IVAR0 0x1700
+#define IVAR_MISC 0x1740
+#define V2PMAILBOX 0x0c40
+#define MBX_REQ (1u << 0)
+#define MBX_ACK (1u << 1)
+#define MBX_VFU (1u << 2)
+#define MBX_PFSTS (1u << 4)
+#define MBX_PFACK (1u << 5)
+#define VMBMEM(i) (0x0800 + 4 * (i))
+#define MSG_SET_LPE 0x05u
+#define MSG_ACK (1u << 31)
+#define MSG_NACK (1u << 30)
+#define MSG_CTS (1u << 29)
+#define QUEUE_ENABLE (1u << 25)
+
+#define RXQ(reg, q) ((reg) + 0x100 * (q))
+#define RDBAL 0x2800
+#define RDBAH 0x2804
+#define RDLEN 0x2808
+#define SRRCTL 0x280c
+#define RDH 0x2810
+#define RDT 0x2818
+#define RXDCTL 0x2828
+#define TDBAL 0x3800
+#define TDBAH 0x3804
+#define TDLEN 0x3808
+#define TDH 0x3810
+#define TDT 0x3818
+#define TXDCTL 0x3828
+#define TDWBAL 0x3838
+#define TDWBAH 0x383c
+
+/* Offset of queue 0's RDLEN in the mediator's state (struct igbvf_state). */
+#define STATE_RDLEN0 (8 + 20 + 8)
+
+struct vf {
+	char bdf[PCI_BDF_LEN];
+	char pf_netdev[64];
+	int index;		/* "vf N" on the PF */
+	struct vfmig_device *dev;
+};
+
+/* The PF's configuration of a VF, as ip link shows it. */
+struct vf_config {
+	char mac[18];
+	unsigned int vlan, qos;
+	bool spoofchk, trust;
+};
+
+static void run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void run(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int status;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	status = system(cmd);
+	if (status != 0)
+		FAIL("'%s' failed (status %d)", cmd, status);
+}
+
+/* The first entry of directory @dir into @name; false if none. */
+static bool first_entry(const char *dir, char *name, size_t len)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	bool found = false;
+
+	if (!d)
+		return false;
+	while (!found && (e = readdir(d)))
+		if (e->d_name[0] != '.' && strlen(e->d_name) < len) {
+			memcpy(name, e->d_name, strlen(e->d_name) + 1);
+			found = true;
+		}
+	closedir(d);
+	return found;
+}
+
+/* VF @bdf's PF netdev and index, from sysfs. */
+static void vf_identify(struct vf *vf)
+{
+	char path[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
+	ssize_t n;
+	int i;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn/net",
+		 vf->bdf);
+	if (!first_entry(path, vf->pf_netdev, sizeof(vf->pf_netdev)))
+		SKIP("the PF of %s has no netdev (is igb bound?)", vf->bdf);
+	for (i = 0; i < 8; i++) {
+		snprintf(link, sizeof(link),
+			 "/sys/bus/pci/devices/%s/physfn/virtfn%d", vf->bdf, i);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = 0;
+		if (strstr(target, vf->bdf)) {
+			vf->index = i;
+			return;
+		}
+	}
+	FAIL("%s is not among its PF's virtfn links", vf->bdf);
+}
+
+static void vf_config_get(const struct vf *vf, struct vf_config *c)
+{
+	char cmd[128], line[512], want[16];
+	const char *p;
+	bool found = false;
+	FILE *out;
+
+	snprintf(cmd, sizeof(cmd), "ip link show dev %s", vf->pf_netdev);
+	out = popen(cmd, "r");
+	ASSERT_TRUE(out != NULL);
+	snprintf(want, sizeof(want), "vf %d ", vf->index);
+	memset(c, 0, sizeof(*c));
+	while (fgets(line, sizeof(line), out)) {
+		p = line + strspn(line, " ");
+		if (strncmp(p, want, strlen(want)))
+			continue;
+		found = true;
+		p = strstr(line, "link/ether ");
+		if (p)
+			snprintf(c->mac, sizeof(c->mac), "%.17s", p + 11);
+		p = strstr(line, ", vlan ");
+		if (p)
+			c->vlan = (unsigned int)strtoul(p + 7, NULL, 10);
+		p = strstr(line, ", qos ");
+		if (p)
+			c->qos = (unsigned int)strtoul(p + 6, NULL, 10);
+		c->spoofchk = strstr(line, "spoof checking on") != NULL;
+		c->trust = strstr(line, "trust on") != NULL;
+	}
+	pclose(out);
+	if (!found)
+		FAIL("ip link show dev %s lists no vf %d", vf->pf_netdev,
+		     vf->index);
+}
+
+static void vf_config_set(const struct vf *vf, const struct vf_config *c)
+{
+	const char *pf = vf->pf_netdev;
+
+	run("ip link set dev %s vf %d mac %s", pf, vf->index, c->mac);
+	run("ip link set dev %s vf %d vlan %u qos %u", pf, vf->index, c->vlan,
+	    c->qos);
+	run("ip link set dev %s vf %d spoofchk %s", pf, vf->index,
+	    c->spoofchk ? "on" : "off");
+	run("ip link set dev %s vf %d trust %s", pf, vf->index,
+	    c->trust ? "on" : "off");
+}
+
+static void expect_config(const char *what, const struct vf_config *got,
+			  const struct vf_config *want)
+{
+	if (strcmp(got->mac, want->mac) || got->vlan != want->vlan ||
+	    got->qos != want->qos || got->spoofchk != want->spoofchk ||
+	    got->trust != want->trust)
+		FAIL("%s: mac %s vlan %u qos %u spoofchk %d trust %d, expected mac %s vlan %u qos %u spoofchk %d trust %d",
+		     what, got->mac, got->vlan, got->qos, got->spoofchk,
+		     got->trust, want->mac, want->vlan, want->qos,
+		     want->spoofchk, want->trust);
+}
+
+/* The lab's own configuration of a VF, put back at the end of a test. */
+struct config_restore {
+	struct vf vf;
+	struct vf_config config;
+};
+
+static int restore_config(void *arg)
+{
+	struct config_restore *r = arg;
+	const char *pf = r->vf.pf_netdev;
+	char cmd[256];
+	int bad = 0;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ip link set dev %s vf %d mac %s vlan %u qos %u spoofchk %s trust %s",
+		 pf, r->vf.index, r->config.mac, r->config.vlan, r->config.qos,
+		 r->config.spoofchk ? "on" : "off",
+		 r->config.trust ? "on" : "off");
+	bad = system(cmd) != 0;
+	free(r);
+	return bad ? -EIO : 0;
+}
+
+static void restore_config_at_end(const struct vf *vf)
+{
+	struct config_restore *r = calloc(1, sizeof(*r));
+
+	ASSERT_TRUE(r != NULL);
+	r->vf = *vf;
+	vf_config_get(vf, &r->config);
+	test_add_cleanup(restore_config, r, "restore the VF's configuration");
+}
+
+static uint32_t rd(const struct vf *vf, uint32_t reg)
+{
+	uint64_t val = 0;
+
+	MG_OK(vf->dev, vfmig_bar_read(vf->dev, 0, reg, 4, &val));
+	return (uint32_t)val;
+}
+
+static void wr(const struct vf *vf, uint32_t reg, uint32_t val)
+{
+	MG_OK(vf->dev, vfmig_bar_write(vf->dev, 0, reg, 4, val));
+}
+
+/*
+ * Both VFs bound to vfio-pci-mediate and opened, the mediator loaded with
+ * @params; their configurations are put back at the end.
+ */
+static void setup_two(struct vf *a, struct vf *b, const char *params)
+{
+	char found[8][PCI_BDF_LEN];
+	int n;
+
+	lab_require();
+	n = pci_find_devices(VENDOR_INTEL, DEVICE_82576_VF, found, 8);
+	if (n < 2)
+		SKIP("needs two igb VFs (%04x:%04x), found %d: boot the lab with LAB_MACHINE=igb",
+		     VENDOR_INTEL, DEVICE_82576_VF, n);
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	memcpy(a->bdf, found[0], PCI_BDF_LEN);
+	memcpy(b->bdf, found[1], PCI_BDF_LEN);
+	vf_identify(a);
+	vf_identify(b);
+	restore_config_at_end(a);
+	restore_config_at_end(b);
+	mt_bind_mediate(a->bdf);
+	mt_bind_mediate(b->bdf);
+	mt_sample_load_for_test(IGBVF_MODULE, "igbvf-mediate.ko", params);
+	a->dev = mg_open(a->bdf);
+	b->dev = mg_open(b->bdf);
+	mt_expect_mediator(a->bdf, IGBVF_MEDIATOR);
+	mt_expect_mediator(b->bdf, IGBVF_MEDIATOR);
+}
+
+/* What the test programs into a VF, and expects to read back. */
+struct regs {
+	uint32_t queue[2][14];
+	uint32_t eitr[3], ivar0, ivar_misc, eiac, eiam;
+};
+
+/* Queue registers compared, in struct regs order. */
+static const uint32_t queue_regs[14] = {
+	RDBAL, RDBAH, RDLEN, SRRCTL, RDH, RDT, RXDCTL,
+	TDBAL, TDBAH, TDLEN, TDH, TDT, TXDCTL, TDWBAL,
+};
+
+/*
+ * Distinctive values from @seed.  Heads equal tails, so an enabled queue
+ * gives the device nothing to do: no DMA into memory the test has not
+ * mapped.
+ */
+static void make_regs(struct regs *r, uint32_t seed)
+{
+	int q;
+
+	for (q = 0; q < 2; q++) {
+		uint32_t *v = r->queue[q];
+		uint32_t len = 128u * (1 + ((seed + q) % 8));
+		uint32_t pos = (seed + 3 * q) % (len / 16);
+
+		v[0] = 0x00100000u + 0x1000u * ((seed + q) % 16);	/* RDBAL */
+		v[1] = 0;						/* RDBAH */
+		v[2] = len;						/* RDLEN */
+		v[3] = 0x02000002u;	/* SRRCTL: advanced one-buffer, 2 KiB */
+		v[4] = pos;		/* RDH */
+		v[5] = pos;		/* RDT */
+		v[6] = QUEUE_ENABLE | 0x00010008u;			/* RXDCTL */
+		v[7] = 0x00200000u + 0x1000u * ((seed + q) % 16);	/* TDBAL */
+		v[8] = 0;						/* TDBAH */
+		v[9] = len;						/* TDLEN */
+		v[10] = pos / 2;	/* TDH */
+		v[11] = pos / 2;	/* TDT */
+		v[12] = QUEUE_ENABLE | 0x00010108u;			/* TXDCTL */
+		v[13] = 0x00300000u + 0x100u * (seed % 16);		/* TDWBAL */
+	}
+	r->eitr[0] = 0x100u * (1 + seed % 7);
+	r->eitr[1] = 0x100u * (2 + seed % 5);
+	r->eitr[2] = 0x100u * (3 + seed % 3);
+	r->ivar0 = 0x8180u | (seed & 1);	/* RX0 -> vector 0 or 1, TX0 -> 1 */
+	r->ivar_misc = 0x82u;			/* mailbox -> vector 2 */
+	r->eiac = 0x7;
+	r->eiam = 0x7;
+}
+
+static void program(const struct vf *vf, const struct regs *r)
+{
+	int q, i;
+
+	for (q = 0; q < 2; q++) {
+		/* Disabled while the ring changes, as a driver does. */
+		wr(vf, RXQ(RXDCTL, q), 0);
+		wr(vf, RXQ(TXDCTL, q), 0);
+		for (i = 0; i < 14; i++)
+			if (queue_regs[i] != RXDCTL && queue_regs[i] != TXDCTL)
+				wr(vf, RXQ(queue_regs[i], q), r->queue[q][i]);
+		wr(vf, RXQ(RXDCTL, q), r->queue[q][6]);
+		wr(vf, RXQ(TXDCTL, q), r->queue[q][12]);
+	}
+	for (i = 0; i < 3; i++)
+		wr(vf, EITR(i), r->eitr[i]);
+	wr(vf, IVAR0, r->ivar0);
+	wr(vf, IVAR_MISC, r->ivar_misc);
+	wr(vf, EIAC, r->eiac);
+	wr(vf, EIAM, r->eiam);
+}
+
+static void read_regs(const struct vf *vf, struct regs *r)
+{
+	int q, i;
+
+	for (q = 0; q < 2; q++)
+		for (i = 0; i < 14; i++)
+			r->queue[q][i] = rd(vf, RXQ(queue_regs[i], q));
+	for (i = 0; i < 3; i++)
+		r->eitr[i] = rd(vf, EITR(i));
+	r->ivar0 = rd(vf, IVAR0);
+	r->ivar_misc = rd(vf, IVAR_MISC);
+	r->eiac = rd(vf, EIAC);
+	r->eiam = rd(vf, EIAM);
+}
+
+static void expect_regs(const char *what, const struct regs *got,
+			const struct regs *want)
+{
+	int q, i, bad = 0;
+
+	for (q = 0; q < 2; q++)
+		for (i = 0; i < 14; i++)
+			if (got->queue[q][i] != want->queue[q][i]) {
+				test_log("%s: queue %d register %#x is %#x, expected %#x",
+					 what, q, queue_regs[i],
+					 got->queue[q][i], want->queue[q][i]);
+				bad++;
+			}
+	for (i = 0; i < 3; i++)
+		if (got->eitr[i] != want->eitr[i]) {
+			test_log("%s: EITR%d is %#x, expected %#x", what, i,
+				 got->eitr[i], want->eitr[i]);
+			bad++;
+		}
+	if (got->ivar0 != want->ivar0 || got->ivar_misc != want->ivar_misc ||
+	    got->eiac != want->eiac || got->eiam != want->eiam) {
+		test_log("%s: IVAR0 %#x IVAR_MISC %#x EIAC %#x EIAM %#x, expected %#x %#x %#x %#x",
+			 what, got->ivar0, got->ivar_misc, got->eiac, got->eiam,
+			 want->ivar0, want->ivar_misc, want->eiac, want->eiam);
+		bad++;
+	}
+	if (bad)
+		FAIL("%s: %d registers differ", what, bad);
+}
+
+/*
+ * Waits up to @ms for any of @bits in the mailbox register, folding in
+ * every read (the PF's bits clear when read).
+ */
+static bool mbx_wait(const struct vf *vf, uint32_t bits, uint32_t *seen,
+		     unsigned int ms)
+{
+	uint64_t deadline = mt_now_ms() + ms;
+
+	while (!(*seen & bits)) {
+		if (mt_now_ms() > deadline)
+			return false;
+		mt_sleep_ms(1);
+		*seen |= rd(vf, V2PMAILBOX);
+	}
+	return true;
+}
+
+/*
+ * Sends the PF a "set long frame limit" request as igbvf does.  Returns
+ * the first word of the PF's answer, or 0 if none came within 1.5 s
+ * (igb does not answer a VF it has not served for 2 s after a reset).
+ */
+static uint32_t mbx_set_lpe(const struct vf *vf)
+{
+	uint32_t seen = 0, reply;
+
+	wr(vf, V2PMAILBOX, MBX_VFU);
+	seen |= rd(vf, V2PMAILBOX);
+	ASSERT_TRUE(seen & MBX_VFU);
+	wr(vf, VMBMEM(0), MSG_SET_LPE);
+	wr(vf, VMBMEM(1), 1522);
+	wr(vf, V2PMAILBOX, MBX_REQ);
+	if (!mbx_wait(vf, MBX_PFACK, &seen, 2000))
+		FAIL("%s: the PF did not take the request within 2 s (mailbox %#x)",
+		     vf->bdf, seen);
+	if (!mbx_wait(vf, MBX_PFSTS, &seen, 1500))
+		return 0;
+	wr(vf, V2PMAILBOX, MBX_VFU);
+	reply = rd(vf, VMBMEM(0));
+	wr(vf, V2PMAILBOX, MBX_ACK);
+	return reply;
+}
+
+enum proto { V2, V1 };
+
+/* A whole migration of @a into @b, both left RUNNING. */
+static void migrate(struct vf *a, struct vf *b, enum proto p, int *load_err)
+{
+	struct mg_buf st = { 0 };
+	int ret;
+
+	if (p == V2) {
+		enum mg_load_step at;
+
+		mg_save(a->dev, &st, false);
+		ret = mg_load(b->dev, st.data, st.len, &at);
+		if (load_err) {
+			*load_err = ret;
+			mg_buf_free(&st);
+			return;
+		}
+		if (ret)
+			FAIL("load failed at step %d: %s (%s)", at,
+			     strerror(-ret), vfmig_strerror(b->dev));
+		MG_OK(b->dev, vfmig_mig_set_state(b->dev,
+						  VFMIG_STATE_RUNNING_P2P));
+		MG_OK(b->dev, vfmig_mig_set_state(b->dev, VFMIG_STATE_RUNNING));
+	} else {
+		struct vfmig_v1_options opt = { 0 };
+		uint64_t bytes = 0;
+		int fd = memfd_create("igbvf-v1", MFD_CLOEXEC);
+
+		ASSERT_OK(fd);
+		MG_OK(a->dev, vfmig_v1_save(a->dev, fd, &opt, &bytes));
+		mg_memfd_read(fd, &st);
+		close(fd);
+		fd = mg_memfd(st.data, st.len);
+		ret = vfmig_v1_load(b->dev, fd, &opt, &bytes);
+		close(fd);
+		if (load_err) {
+			*load_err = ret;
+			mg_buf_free(&st);
+			return;
+		}
+		MG_OK(b->dev, ret);
+		MG_OK(b->dev, vfmig_v1_set_state(b->dev, ~VFMIG_V1_MASK,
+						 VFMIG_V1_RUNNING));
+	}
+	test_log("%s -> %s: %zu bytes", a->bdf, b->bdf, st.len);
+	mg_buf_free(&st);
+}
+
+static void round_trip(enum proto p)
+{
+	struct vf a, b;
+	struct regs ra, rb, got;
+
+	/* The lab gives each VF its own MAC: B takes A's. */
+	setup_two(&a, &b, "apply_pf_config=1");
+	make_regs(&ra, 5);
+	make_regs(&rb, 11);
+	program(&a, &ra);
+	program(&b, &rb);
+	read_regs(&a, &got);
+	expect_regs("A as programmed", &got, &ra);
+
+	migrate(&a, &b, p, NULL);
+	read_regs(&b, &got);
+	expect_regs("B after the migration", &got, &ra);
+	/* The PF serves B: its reset handshake was done. */
+	ASSERT_EQ(mbx_set_lpe(&b), MSG_SET_LPE | MSG_ACK | MSG_CTS);
+}
+
+TEST_NAMED(round_trip_v2, "igbvf.round_trip_v2", 120)
+{
+	round_trip(V2);
+}
+
+TEST_NAMED(round_trip_v1, "igbvf.round_trip_v1", 120)
+{
+	round_trip(V1);
+}
+
+TEST_NAMED(stop_holds_queues, "igbvf.stop_holds_queues", 120)
+{
+	struct vf a, b;
+	struct regs ra, got;
+	int q;
+
+	setup_two(&a, &b, "");
+	make_regs(&ra, 3);
+	program(&a, &ra);
+	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
+	for (q = 0; q < 2; q++) {
+		ASSERT_EQ(rd(&a, RXQ(RXDCTL, q)) & QUEUE_ENABLE, 0);
+		ASSERT_EQ(rd(&a, RXQ(TXDCTL, q)) & QUEUE_ENABLE, 0);
+	}
+	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
+	ASSERT_EQ(rd(&a, RXDCTL) & QUEUE_ENABLE, 0);
+	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
+	ASSERT_EQ(rd(&a, TXDCTL) & QUEUE_ENABLE, 0);
+	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING));
+	read_regs(&a, &got);
+	expect_regs("A back in RUNNING", &got, &ra);
+}
+
+/* Without the handshake the PF refuses a VF's requests. */
+TEST_NAMED(reset_leaves_pf_unserved, "igbvf.reset_leaves_pf_unserved", 120)
+{
+	struct vf a, b;
+	uint32_t reply;
+
+	setup_two(&a, &b, "");
+	MG_OK(b.dev, vfmig_reset(b.dev));
+	/* The mediator's reset is the VF's: the PF forgets the VF. */
+	ASSERT_EQ(rd(&b, CTRL) & CTRL_RST, 0);
+	reply = mbx_set_lpe(&b);
+	test_log("the PF answered %#x", reply);
+	ASSERT_FALSE(reply & MSG_ACK);
+}
+
+static const struct vf_config config_a = {
+	.mac = "02:00:00:00:aa:01", .vlan = 7, .qos = 3,
+	.spoofchk = false, .trust = true,
+};
+
+static const struct vf_config config_b = {
+	.mac = "02:00:00:00:bb:02", .vlan = 0, .qos = 0,
+	.spoofchk = true, .trust = false,
+};
+
+TEST_NAMED(pf_config_applied, "igbvf.pf_config_applied", 120)
+{
+	struct vf a, b;
+	struct vf_config got;
+
+	setup_two(&a, &b, "apply_pf_config=1");
+	vf_config_set(&a, &config_a);
+	vf_config_set(&b, &config_b);
+	vf_config_get(&b, &got);
+	expect_config("B before", &got, &config_b);
+
+	migrate(&a, &b, V2, NULL);
+	vf_config_get(&b, &got);
+	expect_config("B after the migration", &got, &config_a);
+	vf_config_get(&a, &got);
+	expect_config("A after the migration", &got, &config_a);
+}
+
+TEST_NAMED(pf_config_differs_refused, "igbvf.pf_config_differs_refused", 120)
+{
+	struct vf a, b;
+	struct vf_config got;
+	int err = 0;
+
+	setup_two(&a, &b, "");
+	vf_config_set(&a, &config_a);
+	vf_config_set(&b, &config_b);
+	migrate(&a, &b, V2, &err);
+	ASSERT_EQ(err, -EPERM);
+	vf_config_get(&b, &got);
+	expect_config("B after the refused load", &got, &config_b);
+	/* Usable again after a reset. */
+	MG_OK(b.dev, vfmig_reset(b.dev));
+	mg_expect_state(b.dev, VFMIG_STATE_RUNNING);
+
+	/* With the host's configuration made the same, it goes in. */
+	vf_config_set(&b, &config_a);
+	MG_OK(a.dev, vfmig_reset(a.dev));
+	migrate(&a, &b, V2, NULL);
+	vf_config_get(&b, &got);
+	expect_config("B after the load", &got, &config_a);
+}
+
+TEST_NAMED(bad_ring_refused, "igbvf.bad_ring_refused", 120)
+{
+	struct vf a, b;
+	struct mg_buf st = { 0 };
+	struct mg_stream s;
+	struct regs ra;
+	uint8_t *rdlen;
+
+	setup_two(&a, &b, "");
+	make_regs(&ra, 1);
+	program(&a, &ra);
+	mg_save(a.dev, &st, false);
+	mg_stream_parse(st.data, st.len, &s);
+	ASSERT_GE(s.nr_data, 1);
+	rdlen = st.data + s.data_off[0] +
+		sizeof(struct vfio_pci_mediate_stream_record) + STATE_RDLEN0;
+	ASSERT_EQ(mg_get_le(rdlen, 4), ra.queue[0][2]);
+	mg_put_le(rdlen, 4, ra.queue[0][2] + 4);
+	mg_stream_reseal(st.data, st.len);
+	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), -EINVAL);
+	mg_buf_free(&st);
+}
