@@ -1,13 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* See edu_fixture.h. */
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "edu_fixture.h"
 #include "harness.h"
