@@ -84,7 +84,8 @@ demo: deps
 # uAPI header for userspace; libvfmig and vfmig.  depmod makes the
 # mediators' aliases known, which is all their autoload needs.
 PREFIX ?= /usr/local
-INSTALL_MODULES := kernel/vfio-pci-mediate.ko kernel/samples/edu-mediate.ko
+INSTALL_MODULES := kernel/vfio-pci-mediate.ko kernel/samples/edu-mediate.ko \
+	kernel/samples/igbvf-mediate.ko
 module_release = $(firstword $(shell /sbin/modinfo -F vermagic kernel/vfio-pci-mediate.ko))
 MODULE_DEST = $(DESTDIR)/lib/modules/$(module_release)/extra/vfio-mediate
 SDK_DEST = $(DESTDIR)$(PREFIX)/src/vfio-mediate
