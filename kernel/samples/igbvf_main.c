@@ -15,7 +15,11 @@
  *    privilege, and the migration stream comes from the device's user:
  *    so unless apply_pf_config is on, a destination VF must already have
  *    the source's configuration (the orchestrator sets it, as for any VF
- *    it hands to a guest), and a stream that says otherwise is refused;
+ *    it hands to a guest), and a stream that says otherwise is refused.
+ *    apply_pf_config is for hosts whose VMM is trusted: what a load set
+ *    stays set after a failed load, a reset or the close (it is not
+ *    rolled back), the stream may give a VF another VF's MAC, trust or no
+ *    spoof check, and igb logs every change;
  *  - the registers the VF's driver programs: both queue pairs (ring base,
  *    length, head, tail, SRRCTL, RXDCTL/TXDCTL, DCA control, TX head
  *    write-back), interrupt routing (IVAR) and throttling (EITR), auto
@@ -24,15 +28,20 @@
  * On the destination, before those registers go in, the mediator resets
  * the VF and does the handshake a VF driver does at start with the PF
  * (igbvf_mbx.c): the PF serves a VF's mailbox and enables its receive and
- * transmit only after it.  What the guest's driver asked the PF through
- * the mailbox since (multicast list, VLAN filters, long frames) is not
- * carried yet, nor is a mailbox message in flight at the switch-over:
- * the driver sees its next request refused, resets the VF and asks again.
+ * transmit only after it.  NOT carried yet: what the guest's driver asked
+ * the PF through the mailbox since its own reset (multicast list, VLAN
+ * filters, promiscuous modes, long frame limit, a MAC it chose itself).
+ * The destination's PF knows none of it and the driver is not told, so
+ * until it asks again, multicast (IPv6 neighbour discovery) and VLAN
+ * traffic do not reach it.  Replaying those requests needs the mailbox
+ * trapped on the source (to come).  A mailbox message in flight at the
+ * switch-over is lost; igbvf times out and resets the VF.
  *
  * Stopping (RUNNING -> QUIESCED, the P2P states): the interrupts are
- * masked, each receive queue is disabled and its disable awaited, and
- * each transmit queue is disabled once the device has sent everything it
- * was given (head reached tail), so QUIESCED already means no DMA.
+ * masked and each queue is disabled, its disable awaited, so QUIESCED
+ * already means no DMA.  Frames given to the device and not sent yet stay
+ * in the ring and go once the queue runs again, on the destination if it
+ * migrated.
  * Frames that reach the VF while its receive queues are off are dropped
  * by the device, as on a real 82576: the guest sees them lost.  Back in
  * RUNNING, the queues are enabled as the user had them, their tails are
@@ -127,27 +136,6 @@ static int igbvf_wait_reg(struct igbvf_dev *ivf, u32 reg, u32 mask, u32 want)
 	}
 }
 
-/* Waits until transmit queue @q has sent all it was given. */
-static int igbvf_wait_tx_done(struct igbvf_dev *ivf, unsigned int q)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(IGBVF_STOP_WAIT_MS);
-	u32 head, tail;
-	int ret;
-
-	for (;;) {
-		ret = igbvf_rd(ivf, IGBVF_TDH(q), &head);
-		if (!ret)
-			ret = igbvf_rd(ivf, IGBVF_TDT(q), &tail);
-		if (ret || head == tail)
-			return ret;
-		if (time_after(jiffies, deadline))
-			return -ETIMEDOUT;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		usleep_range(IGBVF_STOP_POLL_US, 2 * IGBVF_STOP_POLL_US);
-	}
-}
-
 /* Masks the interrupts and stops the queues: no DMA from here on.  @lock. */
 static int igbvf_hold(struct igbvf_dev *ivf)
 {
@@ -166,32 +154,39 @@ static int igbvf_hold(struct igbvf_dev *ivf)
 	/* From here on a reset or a release puts the user's values back. */
 	ivf->held = true;
 
+	/*
+	 * A queue's disable takes effect once it reads back clear: the
+	 * device has then finished its descriptor fetches and write-backs.
+	 * Transmit is not drained: what the device has not sent stays
+	 * between head and tail, and goes once the queue runs again (here
+	 * or on the destination).  Waiting for it could wait forever (PF
+	 * or link down).
+	 */
 	for (q = 0; q < IGBVF_NR_QUEUES; q++) {
-		if (!(ivf->rxdctl[q] & IGBVF_QUEUE_ENABLE))
-			continue;
-		ret = igbvf_wr(ivf, IGBVF_RXDCTL(q),
-			       ivf->rxdctl[q] & ~IGBVF_QUEUE_ENABLE);
-		if (!ret)
-			ret = igbvf_wait_reg(ivf, IGBVF_RXDCTL(q),
-					     IGBVF_QUEUE_ENABLE, 0);
-		if (ret)
-			goto out_warn;
-	}
-	for (q = 0; q < IGBVF_NR_QUEUES; q++) {
-		if (!(ivf->txdctl[q] & IGBVF_QUEUE_ENABLE))
-			continue;
-		ret = igbvf_wait_tx_done(ivf, q);
-		if (!ret)
+		if (ivf->rxdctl[q] & IGBVF_QUEUE_ENABLE) {
+			ret = igbvf_wr(ivf, IGBVF_RXDCTL(q),
+				       ivf->rxdctl[q] & ~IGBVF_QUEUE_ENABLE);
+			if (!ret)
+				ret = igbvf_wait_reg(ivf, IGBVF_RXDCTL(q),
+						     IGBVF_QUEUE_ENABLE, 0);
+			if (ret)
+				goto out_warn;
+		}
+		if (ivf->txdctl[q] & IGBVF_QUEUE_ENABLE) {
 			ret = igbvf_wr(ivf, IGBVF_TXDCTL(q),
 				       ivf->txdctl[q] & ~IGBVF_QUEUE_ENABLE);
-		if (ret)
-			goto out_warn;
+			if (!ret)
+				ret = igbvf_wait_reg(ivf, IGBVF_TXDCTL(q),
+						     IGBVF_QUEUE_ENABLE, 0);
+			if (ret)
+				goto out_warn;
+		}
 	}
 	return 0;
 
 out_warn:
 	if (ret == -ETIMEDOUT)
-		igbvf_warn(ivf, "cannot stop: queue %u did not stop within %u ms\n",
+		igbvf_warn(ivf, "cannot stop: queue pair %u did not stop within %u ms\n",
 			   q, IGBVF_STOP_WAIT_MS);
 	return ret;
 }
@@ -209,17 +204,26 @@ static int igbvf_release_hold(struct igbvf_dev *ivf)
 
 	if (!ivf->held)
 		return 0;
+	/* An enable takes effect once it reads back set (82576 7.1.4.4). */
 	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++) {
 		ret = igbvf_wr(ivf, IGBVF_RXDCTL(q), ivf->rxdctl[q]);
 		if (!ret)
 			ret = igbvf_wr(ivf, IGBVF_TXDCTL(q), ivf->txdctl[q]);
 		if (!ret && (ivf->rxdctl[q] & IGBVF_QUEUE_ENABLE)) {
-			ret = igbvf_rd(ivf, IGBVF_RDT(q), &tail);
+			ret = igbvf_wait_reg(ivf, IGBVF_RXDCTL(q),
+					     IGBVF_QUEUE_ENABLE,
+					     IGBVF_QUEUE_ENABLE);
+			if (!ret)
+				ret = igbvf_rd(ivf, IGBVF_RDT(q), &tail);
 			if (!ret)
 				ret = igbvf_wr(ivf, IGBVF_RDT(q), tail);
 		}
 		if (!ret && (ivf->txdctl[q] & IGBVF_QUEUE_ENABLE)) {
-			ret = igbvf_rd(ivf, IGBVF_TDT(q), &tail);
+			ret = igbvf_wait_reg(ivf, IGBVF_TXDCTL(q),
+					     IGBVF_QUEUE_ENABLE,
+					     IGBVF_QUEUE_ENABLE);
+			if (!ret)
+				ret = igbvf_rd(ivf, IGBVF_TDT(q), &tail);
 			if (!ret)
 				ret = igbvf_wr(ivf, IGBVF_TDT(q), tail);
 		}
@@ -340,6 +344,15 @@ static int igbvf_apply(struct igbvf_dev *ivf, struct igbvf_state *st)
 			   ERR_PTR(ret));
 		return ret;
 	}
+	/*
+	 * The PF hands out the MAC the load put in its VF configuration:
+	 * anything else means the VF does not have the source's address.
+	 */
+	if (!ether_addr_equal(mac, st->pf.mac)) {
+		igbvf_warn(ivf, "the PF gave the VF MAC %pM after the handshake, the source had %pM\n",
+			   mac, st->pf.mac);
+		return -EIO;
+	}
 	/* The reset disabled the queues: they stay so until RUNNING. */
 	ivf->held = true;
 	for (q = 0; q < IGBVF_NR_QUEUES; q++) {
@@ -368,6 +381,12 @@ static int igbvf_apply(struct igbvf_dev *ivf, struct igbvf_state *st)
 			return ret;
 	}
 	return igbvf_wr(ivf, IGBVF_EIMC, IGBVF_EIMS_ALL);
+}
+
+/* A head or tail inside a ring of @len bytes (0 in an empty one). */
+static bool igbvf_ring_pos_ok(u32 pos, u32 len)
+{
+	return len ? pos < len / IGBVF_DESC_SIZE : pos == 0;
 }
 
 /* Whether @st is a state this version can load; logs why not. */
@@ -400,10 +419,10 @@ static int igbvf_check_state(struct igbvf_dev *ivf,
 			 !IS_ALIGNED(rdlen, IGBVF_RING_ALIGN) ||
 			 !IS_ALIGNED(tdlen, IGBVF_RING_ALIGN))
 			why = "ring length not a multiple of 128 up to 1 MiB";
-		else if (le32_to_cpu(qs->rdh) > rdlen / IGBVF_DESC_SIZE ||
-			 le32_to_cpu(qs->rdt) > rdlen / IGBVF_DESC_SIZE ||
-			 le32_to_cpu(qs->tdh) > tdlen / IGBVF_DESC_SIZE ||
-			 le32_to_cpu(qs->tdt) > tdlen / IGBVF_DESC_SIZE)
+		else if (!igbvf_ring_pos_ok(le32_to_cpu(qs->rdh), rdlen) ||
+			 !igbvf_ring_pos_ok(le32_to_cpu(qs->rdt), rdlen) ||
+			 !igbvf_ring_pos_ok(le32_to_cpu(qs->tdh), tdlen) ||
+			 !igbvf_ring_pos_ok(le32_to_cpu(qs->tdt), tdlen))
 			why = "ring head or tail beyond its ring";
 	}
 	if (!why)

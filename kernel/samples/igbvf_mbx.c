@@ -22,6 +22,8 @@
 /* igbvf's own bounds: 1 s for the PF to answer, polled every 500 us. */
 #define IGBVF_MBX_WAIT_MS	1000
 #define IGBVF_MBX_POLL_US	500
+/* Messages of the PF not answering ours that a handshake skips. */
+#define IGBVF_MBX_MAX_SKIP	4
 
 /*
  * Waits until any of @bits is seen in the mailbox register (folded into
@@ -81,6 +83,11 @@ static int igbvf_mbx_send(struct igbvf_dev *ivf, const u32 *msg,
 	int ret;
 
 	ret = igbvf_mbx_lock(ivf, seen);
+	/*
+	 * As igbvf: whatever the PF posted before (a ping on a link change)
+	 * is not the answer to this; forget it.
+	 */
+	*seen &= ~(IGBVF_MBX_PFACK | IGBVF_MBX_PFSTS);
 	for (i = 0; !ret && i < words; i++)
 		ret = igbvf_wr(ivf, IGBVF_VMBMEM(i), msg[i]);
 	/* REQ without VFU: the request, and the buffer handed back. */
@@ -88,7 +95,6 @@ static int igbvf_mbx_send(struct igbvf_dev *ivf, const u32 *msg,
 		ret = igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_REQ);
 	if (ret)
 		return ret;
-	*seen &= ~IGBVF_MBX_PFACK;
 	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFACK, seen);
 	*seen &= ~IGBVF_MBX_PFACK;
 	return ret;
@@ -131,6 +137,7 @@ int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
 {
 	u32 msg[3] = { IGBVF_MSG_RESET };
 	u32 seen = 0, ctrl;
+	unsigned int i;
 	int ret;
 
 	ret = igbvf_rd(ivf, IGBVF_CTRL, &ctrl);
@@ -161,8 +168,17 @@ int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
 	seen = 0;
 
 	ret = igbvf_mbx_send(ivf, msg, 1, &seen);
-	if (!ret)
+	/*
+	 * The PF may post something else first (a ping): skip what is not
+	 * the answer, each message taking its own turn of the bounded wait.
+	 */
+	for (i = 0; !ret && i < IGBVF_MBX_MAX_SKIP; i++) {
 		ret = igbvf_mbx_receive(ivf, msg, ARRAY_SIZE(msg), &seen);
+		if (!ret && (msg[0] & IGBVF_MSG_TYPE) == IGBVF_MSG_RESET)
+			break;
+	}
+	if (!ret && i == IGBVF_MBX_MAX_SKIP)
+		ret = -EPROTO;
 	if (ret)
 		return ret;
 	if (msg[0] == (IGBVF_MSG_RESET | IGBVF_MSG_ACK | IGBVF_MSG_CTS) ||

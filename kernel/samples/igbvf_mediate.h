@@ -34,6 +34,7 @@ struct igbvf_pf_config {
 	u8 trusted;		/* 0, 1 or IGBVF_CFG_UNKNOWN */
 	u8 reserved[2];
 };
+
 static_assert(sizeof(struct igbvf_pf_config) == 20);
 
 /* One receive and one transmit queue's registers, as the VF sees them. */
@@ -42,6 +43,7 @@ struct igbvf_queue_state {
 	__le32 tdbal, tdbah, tdlen, tdh, tdt, txdctl, txctl, tdwbal, tdwbah;
 	__le32 reserved;
 };
+
 static_assert(sizeof(struct igbvf_queue_state) == 72);
 
 #define IGBVF_STATE_VERSION	1
@@ -62,6 +64,7 @@ struct igbvf_state {
 	__le32 ivar0, ivar_misc, psrtype;
 	__le32 reserved[2];
 };
+
 static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40);
 
 /**
@@ -73,9 +76,9 @@ static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40);
  * @apply_pf_config: sampled at open: a loaded state's PF configuration is
  *	applied to the VF (else it must match what the host set).
  * @lock: serialises the mediator's accesses to the VF's registers with
- *	the fields below.  Migration callbacks are serialised by the
- *	framework; this is for the paths that are not (none yet, the trap
- *	handlers to come).
+ *	the fields below.  Migration callbacks are already serialised by
+ *	the framework (its migration lock, taken before this one); this is
+ *	for the trap handlers to come.  RTNL nests inside it.
  * @run_state: the state the framework last set.
  * @held: the queues and interrupts are held off by the mediator; @rxdctl
  *	and @txdctl hold what the user had programmed.

@@ -5,14 +5,14 @@
  * read and written through the PF netdev's VF operations, the ones
  * "ip link set PF vf N ..." uses, under RTNL as rtnetlink calls them.
  *
- * The PF netdev is looked up at each use and no reference is kept on it.
- * That is safe without the PF's device lock (which must not be taken
- * here: disabling SR-IOV holds it while it waits for the VF's user to
- * close the device, and the user may be in one of our callbacks): igb
- * disables SR-IOV, which waits for this VF to go away, before it
- * unregisters its netdev and before it is unbound from the PF.  So while
- * the VF is open the PF is bound to igb and its drvdata is igb's netdev,
- * registered.  A PF that is not driven by igb is never looked at.
+ * The PF netdev is looked up at each use, under RTNL, among the
+ * registered netdevs of the initial network namespace (one moved to
+ * another namespace is not found: -ENODEV), and no reference is kept on
+ * it.  RTNL, not the PF's device lock: disabling SR-IOV (sriov_numvfs,
+ * unbinding or unloading igb) holds the PF's device lock while it waits
+ * for the VF's user to close the device, and that user may be in one of
+ * our callbacks; on 6.1 igb does not hold RTNL around pci_disable_sriov().
+ * RTNL is taken killably: the caller is the device user's syscall.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -36,7 +36,12 @@ bool igbvf_pf_is_igb(struct pci_dev *pf)
 	return drv && !strcmp(drv->name, "igb");
 }
 
-/* The PF's netdev; RTNL held.  NULL if igb does not drive the PF. */
+/*
+ * The PF's netdev, registered; RTNL held, which keeps it so.  NULL if igb
+ * does not drive the PF.  Found from the netdev side rather than the PF's
+ * drvdata, which igb's remove leaves pointing at a freed netdev when it
+ * could not disable SR-IOV (VFs assigned elsewhere).
+ */
 static struct net_device *igbvf_pf_netdev(struct igbvf_dev *ivf)
 {
 	struct net_device *netdev;
@@ -44,11 +49,11 @@ static struct net_device *igbvf_pf_netdev(struct igbvf_dev *ivf)
 	ASSERT_RTNL();
 	if (!igbvf_pf_is_igb(ivf->pf))
 		return NULL;
-	netdev = pci_get_drvdata(ivf->pf);
-	if (!netdev || netdev->dev.parent != &ivf->pf->dev ||
-	    netdev->reg_state != NETREG_REGISTERED)
-		return NULL;
-	return netdev;
+	for_each_netdev(&init_net, netdev)
+		if (netdev->dev.parent == &ivf->pf->dev &&
+		    netdev->reg_state == NETREG_REGISTERED)
+			return netdev;
+	return NULL;
 }
 
 static void igbvf_pf_config_from(struct igbvf_pf_config *cfg,
@@ -89,15 +94,17 @@ static int igbvf_pf_config_read(struct igbvf_dev *ivf,
  * @ivf: the open VF
  * @cfg: filled in
  *
- * Return: 0, -ENODEV when the PF is no longer driven by igb, or the PF
- * driver's error.
+ * Return: 0, -ENODEV when the PF is no longer driven by igb or its netdev
+ * is not in the initial network namespace, -EINTR when the caller was
+ * killed, or the PF driver's error.
  */
 int igbvf_pf_config_get(struct igbvf_dev *ivf, struct igbvf_pf_config *cfg)
 {
 	struct net_device *netdev;
 	int ret = -ENODEV;
 
-	rtnl_lock();
+	if (rtnl_lock_killable())
+		return -EINTR;
 	netdev = igbvf_pf_netdev(ivf);
 	if (netdev)
 		ret = igbvf_pf_config_read(ivf, netdev, cfg);
@@ -122,6 +129,8 @@ int igbvf_pf_config_check(const struct igbvf_pf_config *cfg,
 		*why = "VF port VLAN beyond 4095";
 	else if (le32_to_cpu(cfg->qos) > 7)
 		*why = "VF QoS priority beyond 7";
+	else if (le32_to_cpu(cfg->max_tx_rate) > INT_MAX)
+		*why = "VF transmit rate beyond INT_MAX";
 	else if (cfg->spoofchk > 1 && cfg->spoofchk != IGBVF_CFG_UNKNOWN)
 		*why = "VF spoof check neither 0 nor 1";
 	else if (cfg->trusted > 1 && cfg->trusted != IGBVF_CFG_UNKNOWN)
@@ -198,9 +207,11 @@ static int igbvf_pf_config_write(struct igbvf_dev *ivf,
  * Without it the configuration is the host's to set: it must already be
  * what @cfg says, or the load is refused.
  *
- * Return: 0, -EPERM when it differs and may not be applied, -ENODEV when
- * the PF is no longer driven by igb, -EIO when the PF did not take it, or
- * the PF driver's error.
+ * What was set before an error stays set (see the top of igbvf_main.c).
+ *
+ * Return: 0, -EPERM when it differs and may not be applied, -ENODEV as
+ * for igbvf_pf_config_get(), -EINTR when the caller was killed, -EIO when
+ * the PF did not take it, or the PF driver's error.
  */
 int igbvf_pf_config_put(struct igbvf_dev *ivf,
 			const struct igbvf_pf_config *cfg)
@@ -209,7 +220,8 @@ int igbvf_pf_config_put(struct igbvf_dev *ivf,
 	struct net_device *netdev;
 	int ret = -ENODEV;
 
-	rtnl_lock();
+	if (rtnl_lock_killable())
+		return -EINTR;
 	netdev = igbvf_pf_netdev(ivf);
 	if (!netdev)
 		goto out_unlock;

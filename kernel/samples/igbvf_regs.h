@@ -72,6 +72,7 @@
 
 /* Mailbox messages (first word), igb's PF protocol. */
 #define IGBVF_MSG_RESET			0x01
+#define IGBVF_MSG_TYPE			GENMASK(15, 0)
 #define IGBVF_MSG_ACK			BIT(31)
 #define IGBVF_MSG_NACK			BIT(30)
 #define IGBVF_MSG_CTS			BIT(29)
