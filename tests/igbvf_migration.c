@@ -12,11 +12,12 @@
  *    B runs;
  *  - leaving RUNNING stops the queues; RUNNING gives them back;
  *  - after a load, the PF serves B's mailbox (the mediator did the VF's
- *    reset handshake); after a mere reset of B it does not;
+ *    reset handshake); after a reset of B it no longer does;
  *  - with apply_pf_config, B comes out with A's configuration in the PF
  *    (MAC, VLAN and QoS, spoof check, trust); without it, a state whose
  *    configuration differs from B's is refused at load and B keeps its own;
- *  - a state with a ring that makes no sense is refused.
+ *  - a state with a ring that makes no sense (length, head) is refused,
+ *    the same state with the field put right loads.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -259,11 +260,29 @@ static void wr(const struct vf *vf, uint32_t reg, uint32_t val)
 	MG_OK(vf->dev, vfmig_bar_write(vf->dev, 0, reg, 4, val));
 }
 
+#define APPLY_PF_CONFIG "/sys/module/" IGBVF_MODULE "/parameters/apply_pf_config"
+
+/* Sets the mediator's apply_pf_config, which it reads at each open. */
+static void set_apply_pf_config(bool on)
+{
+	FILE *f = fopen(APPLY_PF_CONFIG, "w");
+	char got = 0;
+
+	ASSERT_TRUE(f != NULL);
+	fputs(on ? "1\n" : "0\n", f);
+	ASSERT_EQ(fclose(f), 0);
+	f = fopen(APPLY_PF_CONFIG, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fscanf(f, " %c", &got), 1);
+	fclose(f);
+	ASSERT_EQ(got, on ? 'Y' : 'N');
+}
+
 /*
  * Both VFs bound to vfio-pci-mediate and opened, the mediator loaded with
- * @params; their configurations are put back at the end.
+ * apply_pf_config as @apply; their configurations are put back at the end.
  */
-static void setup_two(struct vf *a, struct vf *b, const char *params)
+static void setup_two(struct vf *a, struct vf *b, bool apply)
 {
 	char found[8][PCI_BDF_LEN];
 	int n;
@@ -283,7 +302,8 @@ static void setup_two(struct vf *a, struct vf *b, const char *params)
 	restore_config_at_end(b);
 	mt_bind_mediate(a->bdf);
 	mt_bind_mediate(b->bdf);
-	mt_sample_load_for_test(IGBVF_MODULE, "igbvf-mediate.ko", params);
+	mt_sample_load_for_test(IGBVF_MODULE, "igbvf-mediate.ko", "");
+	set_apply_pf_config(apply);
 	a->dev = mg_open(a->bdf);
 	b->dev = mg_open(b->bdf);
 	mt_expect_mediator(a->bdf, IGBVF_MEDIATOR);
@@ -474,6 +494,11 @@ static void migrate(struct vf *a, struct vf *b, enum proto p, int *load_err)
 			     strerror(-ret), vfmig_strerror(b->dev));
 		MG_OK(b->dev, vfmig_mig_set_state(b->dev,
 						  VFMIG_STATE_RUNNING_P2P));
+		/* The queues run only once B does. */
+		for (int q = 0; q < 2; q++) {
+			ASSERT_EQ(rd(b, RXQ(RXDCTL, q)) & QUEUE_ENABLE, 0);
+			ASSERT_EQ(rd(b, RXQ(TXDCTL, q)) & QUEUE_ENABLE, 0);
+		}
 		MG_OK(b->dev, vfmig_mig_set_state(b->dev, VFMIG_STATE_RUNNING));
 	} else {
 		struct vfmig_v1_options opt = { 0 };
@@ -506,7 +531,7 @@ static void round_trip(enum proto p)
 	struct regs ra, rb, got;
 
 	/* The lab gives each VF its own MAC: B takes A's. */
-	setup_two(&a, &b, "apply_pf_config=1");
+	setup_two(&a, &b, true);
 	make_regs(&ra, 5);
 	make_regs(&rb, 11);
 	program(&a, &ra);
@@ -537,7 +562,7 @@ TEST_NAMED(stop_holds_queues, "igbvf.stop_holds_queues", 120)
 	struct regs ra, got;
 	int q;
 
-	setup_two(&a, &b, "");
+	setup_two(&a, &b, false);
 	make_regs(&ra, 3);
 	program(&a, &ra);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
@@ -554,13 +579,18 @@ TEST_NAMED(stop_holds_queues, "igbvf.stop_holds_queues", 120)
 	expect_regs("A back in RUNNING", &got, &ra);
 }
 
-/* Without the handshake the PF refuses a VF's requests. */
+/*
+ * B served after a migration (its handshake done) is no longer after a
+ * reset: the PF forgets the VF, as after an FLR.
+ */
 TEST_NAMED(reset_leaves_pf_unserved, "igbvf.reset_leaves_pf_unserved", 120)
 {
 	struct vf a, b;
 	uint32_t reply;
 
-	setup_two(&a, &b, "");
+	setup_two(&a, &b, true);
+	migrate(&a, &b, V2, NULL);
+	ASSERT_EQ(mbx_set_lpe(&b), MSG_SET_LPE | MSG_ACK | MSG_CTS);
 	MG_OK(b.dev, vfmig_reset(b.dev));
 	/* The mediator's reset is the VF's: the PF forgets the VF. */
 	ASSERT_EQ(rd(&b, CTRL) & CTRL_RST, 0);
@@ -584,7 +614,7 @@ TEST_NAMED(pf_config_applied, "igbvf.pf_config_applied", 120)
 	struct vf a, b;
 	struct vf_config got;
 
-	setup_two(&a, &b, "apply_pf_config=1");
+	setup_two(&a, &b, true);
 	vf_config_set(&a, &config_a);
 	vf_config_set(&b, &config_b);
 	vf_config_get(&b, &got);
@@ -603,7 +633,7 @@ TEST_NAMED(pf_config_differs_refused, "igbvf.pf_config_differs_refused", 120)
 	struct vf_config got;
 	int err = 0;
 
-	setup_two(&a, &b, "");
+	setup_two(&a, &b, false);
 	vf_config_set(&a, &config_a);
 	vf_config_set(&b, &config_b);
 	migrate(&a, &b, V2, &err);
@@ -630,7 +660,7 @@ TEST_NAMED(bad_ring_refused, "igbvf.bad_ring_refused", 120)
 	struct regs ra;
 	uint8_t *rdlen;
 
-	setup_two(&a, &b, "");
+	setup_two(&a, &b, false);
 	make_regs(&ra, 1);
 	program(&a, &ra);
 	mg_save(a.dev, &st, false);
@@ -642,5 +672,21 @@ TEST_NAMED(bad_ring_refused, "igbvf.bad_ring_refused", 120)
 	mg_put_le(rdlen, 4, ra.queue[0][2] + 4);
 	mg_stream_reseal(st.data, st.len);
 	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), -EINVAL);
+	MG_OK(b.dev, vfmig_reset(b.dev));
+
+	/* A head one past the ring's last descriptor. */
+	mg_put_le(rdlen, 4, ra.queue[0][2]);
+	mg_put_le(rdlen + 8, 4, ra.queue[0][2] / 16);	/* RDH */
+	mg_stream_reseal(st.data, st.len);
+	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), -EINVAL);
+	MG_OK(b.dev, vfmig_reset(b.dev));
+
+	/* Put right again, it loads: only the field made it bad. */
+	mg_put_le(rdlen + 8, 4, ra.queue[0][4]);
+	mg_stream_reseal(st.data, st.len);
+	set_apply_pf_config(true);
+	mg_close(b.dev);
+	b.dev = mg_open(b.bdf);
+	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), 0);
 	mg_buf_free(&st);
 }
