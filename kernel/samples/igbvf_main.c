@@ -114,26 +114,39 @@ int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val)
 					  sizeof(raw));
 }
 
-/*
- * Waits until (@reg & @mask) == @want, at most IGBVF_STOP_WAIT_MS;
- * killable, since the caller is the user's syscall.
+/**
+ * igbvf_poll_pause() - one pause of a bounded, killable poll
+ * @deadline: in jiffies, when the poll gives up
+ * @poll_us: the pause
+ *
+ * The callers are the device user's syscalls: every wait on the device or
+ * the PF is bounded, and ends when the user is killed.
+ *
+ * Return: 0 after the pause, -ETIMEDOUT past @deadline, -EINTR if killed.
  */
+int igbvf_poll_pause(unsigned long deadline, unsigned int poll_us)
+{
+	if (time_after(jiffies, deadline))
+		return -ETIMEDOUT;
+	if (fatal_signal_pending(current))
+		return -EINTR;
+	usleep_range(poll_us, 2 * poll_us);
+	return 0;
+}
+
+/* Waits until (@reg & @mask) == @want, at most IGBVF_STOP_WAIT_MS. */
 static int igbvf_wait_reg(struct igbvf_dev *ivf, u32 reg, u32 mask, u32 want)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(IGBVF_STOP_WAIT_MS);
 	u32 val;
 	int ret;
 
-	for (;;) {
+	do {
 		ret = igbvf_rd(ivf, reg, &val);
 		if (ret || (val & mask) == want)
 			return ret;
-		if (time_after(jiffies, deadline))
-			return -ETIMEDOUT;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		usleep_range(IGBVF_STOP_POLL_US, 2 * IGBVF_STOP_POLL_US);
-	}
+	} while (!(ret = igbvf_poll_pause(deadline, IGBVF_STOP_POLL_US)));
+	return ret;
 }
 
 /* Masks the interrupts and stops the queues: no DMA from here on.  @lock. */

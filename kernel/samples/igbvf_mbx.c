@@ -12,10 +12,8 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
-#include <linux/delay.h>
 #include <linux/etherdevice.h>
 #include <linux/jiffies.h>
-#include <linux/sched/signal.h>
 
 #include "igbvf_mediate.h"
 
@@ -26,53 +24,36 @@
 #define IGBVF_MBX_MAX_SKIP	4
 
 /*
- * Waits until any of @bits is seen in the mailbox register (folded into
- * *@seen, which callers clear of the bits they consumed).  Bounded, and
- * killable: the caller is the device user's syscall.
+ * Waits until the mailbox register shows any of @set (or just anything,
+ * for 0) and none of @clear, folding each read into *@seen, which callers clear of the bits
+ * they consumed; with @take, asks for the buffer (VFU) before each read.
+ * At most IGBVF_MBX_WAIT_MS.
  */
-static int igbvf_mbx_wait(struct igbvf_dev *ivf, u32 bits, u32 *seen)
+static int igbvf_mbx_wait(struct igbvf_dev *ivf, u32 set, u32 clear,
+			  bool take, u32 *seen)
 {
 	unsigned long deadline = jiffies + msecs_to_jiffies(IGBVF_MBX_WAIT_MS);
 	u32 val;
 	int ret;
 
-	for (;;) {
-		ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &val);
-		if (ret)
-			return ret;
-		*seen |= val;
-		if (*seen & bits)
-			return 0;
-		if (time_after(jiffies, deadline))
-			return -ETIMEDOUT;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		usleep_range(IGBVF_MBX_POLL_US, 2 * IGBVF_MBX_POLL_US);
-	}
-}
-
-/* Takes the buffer for the VF; the PF may hold it for a while. */
-static int igbvf_mbx_lock(struct igbvf_dev *ivf, u32 *seen)
-{
-	unsigned long deadline = jiffies + msecs_to_jiffies(IGBVF_MBX_WAIT_MS);
-	u32 val;
-	int ret;
-
-	for (;;) {
-		ret = igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_VFU);
+	do {
+		ret = take ? igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_VFU) : 0;
 		if (!ret)
 			ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &val);
 		if (ret)
 			return ret;
 		*seen |= val;
-		if (val & IGBVF_MBX_VFU)
+		/* VFU is the VF's own bit: only this read tells. */
+		if ((!set || ((take ? val : *seen) & set)) && !(val & clear))
 			return 0;
-		if (time_after(jiffies, deadline))
-			return -ETIMEDOUT;
-		if (fatal_signal_pending(current))
-			return -EINTR;
-		usleep_range(IGBVF_MBX_POLL_US, 2 * IGBVF_MBX_POLL_US);
-	}
+	} while (!(ret = igbvf_poll_pause(deadline, IGBVF_MBX_POLL_US)));
+	return ret;
+}
+
+/* Takes the buffer for the VF; the PF may hold it for a while. */
+static int igbvf_mbx_lock(struct igbvf_dev *ivf, u32 *seen)
+{
+	return igbvf_mbx_wait(ivf, IGBVF_MBX_VFU, 0, true, seen);
 }
 
 /* Sends @msg and waits for the PF to take it. */
@@ -95,7 +76,7 @@ static int igbvf_mbx_send(struct igbvf_dev *ivf, const u32 *msg,
 		ret = igbvf_wr(ivf, IGBVF_V2PMAILBOX, IGBVF_MBX_REQ);
 	if (ret)
 		return ret;
-	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFACK, seen);
+	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFACK, 0, false, seen);
 	*seen &= ~IGBVF_MBX_PFACK;
 	return ret;
 }
@@ -107,7 +88,7 @@ static int igbvf_mbx_receive(struct igbvf_dev *ivf, u32 *msg,
 	unsigned int i;
 	int ret;
 
-	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFSTS, seen);
+	ret = igbvf_mbx_wait(ivf, IGBVF_MBX_PFSTS, 0, false, seen);
 	if (ret)
 		return ret;
 	*seen &= ~IGBVF_MBX_PFSTS;
@@ -146,25 +127,9 @@ int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
 	if (ret)
 		return ret;
 	/* A PF in reset (RSTI) answers nothing: wait until it is out. */
-	ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &seen);
+	ret = igbvf_mbx_wait(ivf, 0, IGBVF_MBX_RSTI, false, &seen);
 	if (ret)
 		return ret;
-	if (seen & IGBVF_MBX_RSTI) {
-		unsigned long deadline = jiffies +
-					 msecs_to_jiffies(IGBVF_MBX_WAIT_MS);
-		u32 val = seen;
-
-		while (val & IGBVF_MBX_RSTI) {
-			if (time_after(jiffies, deadline))
-				return -ETIMEDOUT;
-			if (fatal_signal_pending(current))
-				return -EINTR;
-			usleep_range(IGBVF_MBX_POLL_US, 2 * IGBVF_MBX_POLL_US);
-			ret = igbvf_rd(ivf, IGBVF_V2PMAILBOX, &val);
-			if (ret)
-				return ret;
-		}
-	}
 	seen = 0;
 
 	ret = igbvf_mbx_send(ivf, msg, 1, &seen);
