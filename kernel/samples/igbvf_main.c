@@ -149,6 +149,60 @@ static int igbvf_wait_reg(struct igbvf_dev *ivf, u32 reg, u32 mask, u32 want)
 	return ret;
 }
 
+/**
+ * igbvf_vf_reset() - the VF's queue and interrupt reset
+ * @ivf: the open VF
+ *
+ * It disables the VF's queues and tells the PF, which forgets the VF
+ * until its next reset handshake, as after an FLR.
+ *
+ * Return: 0 or the error of a register access.
+ */
+int igbvf_vf_reset(struct igbvf_dev *ivf)
+{
+	u32 ctrl;
+	int ret;
+
+	ret = igbvf_rd(ivf, IGBVF_CTRL, &ctrl);
+	return ret ?: igbvf_wr(ivf, IGBVF_CTRL, ctrl | IGBVF_CTRL_RST);
+}
+
+/*
+ * Stops a queue whose control register @ctl_reg holds @ctl.  The disable
+ * takes effect once it reads back clear: the device has then finished its
+ * descriptor fetches and write-backs.
+ */
+static int igbvf_queue_stop(struct igbvf_dev *ivf, u32 ctl_reg, u32 ctl)
+{
+	int ret;
+
+	if (!(ctl & IGBVF_QUEUE_ENABLE))
+		return 0;
+	ret = igbvf_wr(ivf, ctl_reg, ctl & ~IGBVF_QUEUE_ENABLE);
+	return ret ?: igbvf_wait_reg(ivf, ctl_reg, IGBVF_QUEUE_ENABLE, 0);
+}
+
+/*
+ * Gives a queue its control register value @ctl back.  A running queue's
+ * enable takes effect once it reads back set (82576 7.1.4.4); its tail is
+ * then written again so that the device looks at the ring.
+ */
+static int igbvf_queue_start(struct igbvf_dev *ivf, u32 ctl_reg, u32 ctl,
+			     u32 tail_reg)
+{
+	u32 tail;
+	int ret;
+
+	ret = igbvf_wr(ivf, ctl_reg, ctl);
+	if (ret || !(ctl & IGBVF_QUEUE_ENABLE))
+		return ret;
+	ret = igbvf_wait_reg(ivf, ctl_reg, IGBVF_QUEUE_ENABLE,
+			     IGBVF_QUEUE_ENABLE);
+	if (!ret)
+		ret = igbvf_rd(ivf, tail_reg, &tail);
+	return ret ?: igbvf_wr(ivf, tail_reg, tail);
+}
+
 /* Masks the interrupts and stops the queues: no DMA from here on.  @lock. */
 static int igbvf_hold(struct igbvf_dev *ivf)
 {
@@ -158,49 +212,31 @@ static int igbvf_hold(struct igbvf_dev *ivf)
 	if (ivf->held)
 		return 0;
 	ret = igbvf_wr(ivf, IGBVF_EIMC, IGBVF_EIMS_ALL);
-	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++)
+	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++) {
 		ret = igbvf_rd(ivf, IGBVF_RXDCTL(q), &ivf->rxdctl[q]);
-	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++)
-		ret = igbvf_rd(ivf, IGBVF_TXDCTL(q), &ivf->txdctl[q]);
+		if (!ret)
+			ret = igbvf_rd(ivf, IGBVF_TXDCTL(q), &ivf->txdctl[q]);
+	}
 	if (ret)
 		return ret;
-	/* From here on a reset or a release puts the user's values back. */
+	/* From here on, RUNNING gives the user its values back. */
 	ivf->held = true;
 
 	/*
-	 * A queue's disable takes effect once it reads back clear: the
-	 * device has then finished its descriptor fetches and write-backs.
 	 * Transmit is not drained: what the device has not sent stays
 	 * between head and tail, and goes once the queue runs again (here
 	 * or on the destination).  Waiting for it could wait forever (PF
 	 * or link down).
 	 */
-	for (q = 0; q < IGBVF_NR_QUEUES; q++) {
-		if (ivf->rxdctl[q] & IGBVF_QUEUE_ENABLE) {
-			ret = igbvf_wr(ivf, IGBVF_RXDCTL(q),
-				       ivf->rxdctl[q] & ~IGBVF_QUEUE_ENABLE);
-			if (!ret)
-				ret = igbvf_wait_reg(ivf, IGBVF_RXDCTL(q),
-						     IGBVF_QUEUE_ENABLE, 0);
-			if (ret)
-				goto out_warn;
-		}
-		if (ivf->txdctl[q] & IGBVF_QUEUE_ENABLE) {
-			ret = igbvf_wr(ivf, IGBVF_TXDCTL(q),
-				       ivf->txdctl[q] & ~IGBVF_QUEUE_ENABLE);
-			if (!ret)
-				ret = igbvf_wait_reg(ivf, IGBVF_TXDCTL(q),
-						     IGBVF_QUEUE_ENABLE, 0);
-			if (ret)
-				goto out_warn;
-		}
+	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++) {
+		ret = igbvf_queue_stop(ivf, IGBVF_RXDCTL(q), ivf->rxdctl[q]);
+		if (!ret)
+			ret = igbvf_queue_stop(ivf, IGBVF_TXDCTL(q),
+					       ivf->txdctl[q]);
 	}
-	return 0;
-
-out_warn:
 	if (ret == -ETIMEDOUT)
 		igbvf_warn(ivf, "cannot stop: queue pair %u did not stop within %u ms\n",
-			   q, IGBVF_STOP_WAIT_MS);
+			   q - 1, IGBVF_STOP_WAIT_MS);
 	return ret;
 }
 
@@ -212,34 +248,16 @@ out_warn:
 static int igbvf_release_hold(struct igbvf_dev *ivf)
 {
 	unsigned int q;
-	u32 tail;
 	int ret = 0;
 
 	if (!ivf->held)
 		return 0;
-	/* An enable takes effect once it reads back set (82576 7.1.4.4). */
 	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++) {
-		ret = igbvf_wr(ivf, IGBVF_RXDCTL(q), ivf->rxdctl[q]);
+		ret = igbvf_queue_start(ivf, IGBVF_RXDCTL(q), ivf->rxdctl[q],
+					IGBVF_RDT(q));
 		if (!ret)
-			ret = igbvf_wr(ivf, IGBVF_TXDCTL(q), ivf->txdctl[q]);
-		if (!ret && (ivf->rxdctl[q] & IGBVF_QUEUE_ENABLE)) {
-			ret = igbvf_wait_reg(ivf, IGBVF_RXDCTL(q),
-					     IGBVF_QUEUE_ENABLE,
-					     IGBVF_QUEUE_ENABLE);
-			if (!ret)
-				ret = igbvf_rd(ivf, IGBVF_RDT(q), &tail);
-			if (!ret)
-				ret = igbvf_wr(ivf, IGBVF_RDT(q), tail);
-		}
-		if (!ret && (ivf->txdctl[q] & IGBVF_QUEUE_ENABLE)) {
-			ret = igbvf_wait_reg(ivf, IGBVF_TXDCTL(q),
-					     IGBVF_QUEUE_ENABLE,
-					     IGBVF_QUEUE_ENABLE);
-			if (!ret)
-				ret = igbvf_rd(ivf, IGBVF_TDT(q), &tail);
-			if (!ret)
-				ret = igbvf_wr(ivf, IGBVF_TDT(q), tail);
-		}
+			ret = igbvf_queue_start(ivf, IGBVF_TXDCTL(q),
+						ivf->txdctl[q], IGBVF_TDT(q));
 	}
 	if (!ret)
 		ret = igbvf_wr(ivf, IGBVF_EIMS, IGBVF_EIMS_ALL);
@@ -492,7 +510,6 @@ static void igbvf_release(void *handle)
 static int igbvf_reset(void *handle)
 {
 	struct igbvf_dev *ivf = handle;
-	u32 ctrl;
 	int ret;
 
 	mutex_lock(&ivf->lock);
@@ -500,9 +517,7 @@ static int igbvf_reset(void *handle)
 	ivf->held = false;
 	ivf->load_pending = false;
 	ivf->snap_valid = false;
-	ret = igbvf_rd(ivf, IGBVF_CTRL, &ctrl);
-	if (!ret)
-		ret = igbvf_wr(ivf, IGBVF_CTRL, ctrl | IGBVF_CTRL_RST);
+	ret = igbvf_vf_reset(ivf);
 	mutex_unlock(&ivf->lock);
 	return ret;
 }

@@ -117,13 +117,11 @@ static int igbvf_mbx_receive(struct igbvf_dev *ivf, u32 *msg,
 int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
 {
 	u32 msg[3] = { IGBVF_MSG_RESET };
-	u32 seen = 0, ctrl;
+	u32 seen = 0;
 	unsigned int i;
 	int ret;
 
-	ret = igbvf_rd(ivf, IGBVF_CTRL, &ctrl);
-	if (!ret)
-		ret = igbvf_wr(ivf, IGBVF_CTRL, ctrl | IGBVF_CTRL_RST);
+	ret = igbvf_vf_reset(ivf);
 	if (ret)
 		return ret;
 	/* A PF in reset (RSTI) answers nothing: wait until it is out. */

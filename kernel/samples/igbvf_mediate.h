@@ -111,6 +111,7 @@ struct igbvf_dev {
 int igbvf_rd(struct igbvf_dev *ivf, u32 reg, u32 *val);
 int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val);
 int igbvf_poll_pause(unsigned long deadline, unsigned int poll_us);
+int igbvf_vf_reset(struct igbvf_dev *ivf);
 
 /* igbvf_pf.c: the PF side, through the PF netdev's VF interfaces. */
 bool igbvf_pf_is_igb(struct pci_dev *pf);
