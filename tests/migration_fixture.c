@@ -139,6 +139,19 @@ void mg_save(struct vfmig_device *dev, struct mg_buf *out, bool precopy)
 	mg_expect_state(dev, VFMIG_STATE_STOP);
 }
 
+void mg_v1_save(struct vfmig_device *dev, const struct vfmig_v1_options *opt,
+		struct mg_buf *out)
+{
+	uint64_t bytes = 0;
+	int fd = memfd_create("mg-v1-save", MFD_CLOEXEC);
+
+	ASSERT_OK(fd);
+	MG_OK(dev, vfmig_v1_save(dev, fd, opt, &bytes));
+	mg_memfd_read(fd, out);
+	close(fd);
+	ASSERT_EQ(bytes, out->len);
+}
+
 size_t mg_read_to_eof(struct vfmig_device *dev, struct mg_buf *out)
 {
 	size_t total = 0;

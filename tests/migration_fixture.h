@@ -56,6 +56,10 @@ void mg_memfd_read(int fd, struct mg_buf *out);
 /* A whole v2 save (vfmig_mig_save) into memory; the device ends in STOP. */
 void mg_save(struct vfmig_device *dev, struct mg_buf *out, bool precopy);
 
+/* A whole v1 save (vfmig_v1_save; @opt may be NULL) into memory. */
+void mg_v1_save(struct vfmig_device *dev, const struct vfmig_v1_options *opt,
+		struct mg_buf *out);
+
 /*
  * Reads the handle's data fd until end of stream, appending to out;
  * returns the bytes read.
