@@ -41,9 +41,6 @@
 
 #include "vfio_pci_mediate_priv.h"
 
-/* Writes in flight at once per device: a bound on what a user can make us hold. */
-#define VPM_DIRTY_MAX_WRITES	64
-
 /*
  * One range given to vfio_pci_mediate_dirty_begin(): its pages, and which
  * of them are pinned (none unless the user's memory may be pinned; of
@@ -51,6 +48,7 @@
  */
 struct vpm_dirty_write {
 	struct list_head node;
+	struct hlist_node by_range;	/* in vpm_dirty's @index */
 	dma_addr_t iova;	/* first page */
 	int npage;
 	DECLARE_BITMAP(pinned, VFIO_PIN_PAGES_MAX_ENTRIES);
@@ -61,14 +59,14 @@ void vpm_dirty_init(struct vfio_pci_mediate_device *mdev)
 	mutex_init(&mdev->dirty.lock);
 	mutex_init(&mdev->dirty.log_lock);
 	INIT_LIST_HEAD(&mdev->dirty.writes);
+	hash_init(mdev->dirty.index);
 	/* Its nodes are charged to the user, whose device made us record. */
 	xa_init_flags(&mdev->dirty.logged, XA_FLAGS_ACCOUNT);
 }
 
 /*
  * Records the pages @first_pfn..+@npage that lie in a logged range: each
- * range once (up to 256 of them, the pages of up to VPM_DIRTY_MAX_WRITES
- * writes of up to 512 pages each), not each page against every range.
+ * range once (up to 256 of them), not each page against every range.
  */
 static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
 			  unsigned long npage)
@@ -113,6 +111,7 @@ static void vpm_dirty_drop(struct vfio_pci_mediate_device *mdev,
 	lockdep_assert_held(&mdev->dirty.lock);
 	vpm_dirty_unpin_pages(mdev, w);
 	list_del(&w->node);
+	hash_del(&w->by_range);
 	mdev->dirty.nr_writes--;
 	kfree(w);
 }
@@ -131,6 +130,12 @@ static bool vpm_dirty_pages(dma_addr_t iova, size_t len, dma_addr_t *first,
 		return false;
 	*npage = ((last - *first) >> PAGE_SHIFT) + 1;
 	return true;
+}
+
+/* The key of a write in vpm_dirty's @index: what dirty_end is given. */
+static u64 vpm_dirty_key(dma_addr_t first, int npage)
+{
+	return (u64)first ^ npage;
 }
 
 static bool vpm_dirty_cannot_pin(int ret)
@@ -213,9 +218,12 @@ unwind:
  * may fault in the user's memory through the mm that mapped the DMA), not
  * ->open() (the device is not on type1's list of devices to tell about
  * unmaps yet).
+ * At most VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES writes are in flight per
+ * device; their bookkeeping is charged to the user.
+ *
  * Return: 0; -EPERM from ->open(); -EINVAL for a zero, wrapping or too
  * long range; -EBUSY when
- * VPM_DIRTY_MAX_WRITES writes are in flight already; -ENOMEM; another
+ * VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES writes are in flight already; -ENOMEM; another
  * negative errno if pinning failed.  On error the device must not start
  * the transfer.
  */
@@ -243,7 +251,7 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 	w->npage = npage;
 
 	mutex_lock(&d->lock);
-	if (d->nr_writes >= VPM_DIRTY_MAX_WRITES) {
+	if (d->nr_writes >= VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES) {
 		ret = -EBUSY;
 		goto out_unlock;
 	}
@@ -264,6 +272,7 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 		}
 	}
 	list_add_tail(&w->node, &d->writes);
+	hash_add(d->index, &w->by_range, vpm_dirty_key(first, npage));
 	d->nr_writes++;
 	w = NULL;
 	ret = 0;
@@ -298,7 +307,8 @@ void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
 	if (!vpm_dirty_pages(iova, len, &first, &npage))
 		return;
 	mutex_lock(&mdev->dirty.lock);
-	list_for_each_entry(w, &mdev->dirty.writes, node) {
+	hash_for_each_possible(mdev->dirty.index, w, by_range,
+			       vpm_dirty_key(first, npage)) {
 		if (w->iova == first && w->npage == npage) {
 			vpm_dirty_drop(mdev, w);
 			break;

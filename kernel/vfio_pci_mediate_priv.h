@@ -6,6 +6,7 @@
 #ifndef VFIO_PCI_MEDIATE_PRIV_H
 #define VFIO_PCI_MEDIATE_PRIV_H
 
+#include <linux/hashtable.h>
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/vfio_pci_core.h>
@@ -46,6 +47,8 @@ struct vfio_pci_mediate_registration {
  *	dma_unmap for this device's sake and the last arrow does not exist.
  * @writes: struct vpm_dirty_write entries (ranges announced by
  *	vfio_pci_mediate_dirty_begin() and not ended yet), oldest first
+ * @index: the same entries hashed by range, for dirty_end to find its
+ *	write among thousands (a NIC's receive buffers)
  * @nr_writes: entries in @writes
  * @log_lock: serialises DMA logging start and stop (6.1's vfio core does
  *	not), held across the mediator's ->dirty_tracking(); taken before
@@ -63,6 +66,7 @@ struct vfio_pci_mediate_registration {
 struct vpm_dirty {
 	struct mutex lock;
 	struct list_head writes;
+	DECLARE_HASHTABLE(index, 10);
 	unsigned int nr_writes;
 	struct mutex log_lock;
 	bool logging_offered;

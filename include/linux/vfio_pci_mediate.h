@@ -282,6 +282,13 @@ struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev);
 int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
 			    dma_addr_t iova, void *buf, size_t len, bool write);
 bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev);
+/*
+ * Writes announced by vfio_pci_mediate_dirty_begin() and not ended, per
+ * device: enough for the packet and header buffers of two receive queues
+ * of 4096 descriptors (igb's largest ring), plus their rings.
+ */
+#define VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES	(2 * 2 * 4096 + 64)
+
 int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 				 dma_addr_t iova, size_t len);
 void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
