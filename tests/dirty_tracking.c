@@ -40,6 +40,7 @@
 #include <unistd.h>
 #include <linux/vfio.h>
 
+#include "dirty_fixture.h"
 #include "edu_fixture.h"
 #include "harness.h"
 #include "lab_fixture.h"
@@ -47,103 +48,16 @@
 #include "migration_fixture.h"
 #include "vfio_dev.h"
 
-#define PAGE 4096u
-/* The tracked memory: well inside edu's 28-bit DMA mask. */
-#define MEM_IOVA 0x1000000ull
-#define MEM_PAGES 4096u
-#define MEM_LEN ((uint64_t)MEM_PAGES * PAGE)
-#define BITMAP_WORDS (MEM_PAGES / 64)
-
 #define TRANSFERS_PER_DEVICE 500
 #define REPORT_EVERY 16
-
-struct tracked {
-	struct vfmig_device *dev;
-	uint8_t *mem;
-	uint64_t written[BITMAP_WORDS];
-	uint64_t reported[BITMAP_WORDS];
-};
-
-static void dirty_pages_ioctl(struct tracked *t, uint32_t flags)
-{
-	struct vfio_iommu_type1_dirty_bitmap req = {
-		.argsz = sizeof(req),
-		.flags = flags,
-	};
-
-	ASSERT_OK(ioctl(vfmig_container_fd(t->dev), VFIO_IOMMU_DIRTY_PAGES,
-			&req));
-}
-
-/* One GET_BITMAP of the whole memory, ORed into @bits. */
-static void report(struct tracked *t, uint64_t bits[BITMAP_WORDS])
-{
-	uint64_t now[BITMAP_WORDS] = { 0 };
-	struct {
-		struct vfio_iommu_type1_dirty_bitmap hdr;
-		struct vfio_iommu_type1_dirty_bitmap_get get;
-	} req = {
-		.hdr.argsz = sizeof(req),
-		.hdr.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP,
-		.get.iova = MEM_IOVA,
-		.get.size = MEM_LEN,
-		.get.bitmap.pgsize = PAGE,
-		.get.bitmap.size = sizeof(now),
-		.get.bitmap.data = (__u64 *)now,
-	};
-
-	ASSERT_OK(ioctl(vfmig_container_fd(t->dev), VFIO_IOMMU_DIRTY_PAGES,
-			&req));
-	for (unsigned int i = 0; i < BITMAP_WORDS; i++)
-		bits[i] |= now[i];
-}
-
-static unsigned int count_bits(const uint64_t *bits)
-{
-	unsigned int n = 0;
-
-	for (unsigned int i = 0; i < BITMAP_WORDS; i++)
-		n += (unsigned int)__builtin_popcountll(bits[i]);
-	return n;
-}
-
-static void set_pages(uint64_t *bits, uint64_t first, uint64_t last)
-{
-	for (uint64_t p = first; p <= last; p++)
-		bits[p / 64] |= 1ull << (p % 64);
-}
-
-static void open_tracked(const char *bdf, struct tracked *t)
-{
-	void *mem;
-
-	memset(t, 0, sizeof(*t));
-	t->dev = mg_open(bdf);
-	MG_OK(t->dev, vfmig_dma_alloc(t->dev, MEM_IOVA, MEM_LEN, &mem));
-	t->mem = mem;
-	MG_OK(t->dev, vfmig_enable_mem_and_dma(t->dev));
-	mt_expect_mediator(bdf, EDU_MEDIATOR);
-}
 
 static void setup_two(struct tracked *a, struct tracked *b)
 {
 	char bdf_a[PCI_BDF_LEN], bdf_b[PCI_BDF_LEN];
 
 	edu_setup_pair(bdf_a, bdf_b);
-	open_tracked(bdf_a, a);
-	open_tracked(bdf_b, b);
-}
-
-/* xorshift64: the same transfers on every run. */
-static uint64_t next_random(uint64_t *state)
-{
-	uint64_t x = *state;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*state = x;
-	return x;
+	open_tracked(bdf_a, EDU_MEDIATOR, a);
+	open_tracked(bdf_b, EDU_MEDIATOR, b);
 }
 
 /*
@@ -163,49 +77,6 @@ static void start_random_transfer(struct tracked *t, uint64_t *rng)
 	edu_wr(t->dev, REG_DMA_CMD, DMA_RUN | DMA_TO_RAM);
 	set_pages(t->written, (iova - MEM_IOVA) / PAGE,
 		  (iova + len - 1 - MEM_IOVA) / PAGE);
-}
-
-/* VFIO DMA logging of the tracked memory, through libvfmig. */
-static void logging_start(struct tracked *t)
-{
-	struct vfmig_range range = { .iova = MEM_IOVA, .length = MEM_LEN };
-	uint64_t page_size = PAGE;
-
-	MG_OK(t->dev, vfmig_dma_logging_start(t->dev, &range, 1, &page_size));
-	ASSERT_EQ(page_size, (uint64_t)PAGE);
-}
-
-/* One DMA_LOGGING_REPORT of the whole memory, ORed into @bits. */
-static void logging_report(struct tracked *t, uint64_t bits[BITMAP_WORDS])
-{
-	MG_OK(t->dev, vfmig_dma_logging_report(t->dev, MEM_IOVA, MEM_LEN, PAGE,
-					       bits));
-}
-
-/* Misses (written, not reported) fail the test; returns false positives. */
-static unsigned int check_reports(struct tracked *t)
-{
-	unsigned int misses = 0, shown = 0, fp = 0;
-
-	for (unsigned int p = 0; p < MEM_PAGES; p++) {
-		bool w = t->written[p / 64] & (1ull << (p % 64));
-		bool r = t->reported[p / 64] & (1ull << (p % 64));
-
-		if (w && !r) {
-			misses++;
-			if (shown++ < 8)
-				test_log("%s: page %u (IOVA %#llx) written, not reported",
-					 vfmig_bdf(t->dev), p,
-					 (unsigned long long)(MEM_IOVA +
-							      (uint64_t)p * PAGE));
-		}
-		fp += !w && r;
-	}
-	test_log("%s: %u pages written, %u reported, %u missed, %u reported but not written",
-		 vfmig_bdf(t->dev), count_bits(t->written),
-		 count_bits(t->reported), misses, fp);
-	ASSERT_EQ(misses, 0u);
-	return fp;
 }
 
 /*
@@ -245,14 +116,14 @@ TEST_NAMED(type1_random_dma, "dirty.type1_random_dma", 600)
 	setup_two(&t[0], &t[1]);
 	for (int i = 0; i < 2; i++) {
 		dirty_pages_ioctl(&t[i], VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
-		report(&t[i], first[i]);
+		type1_report(&t[i], first[i]);
 		test_log("%s: first report after START: %u of %u pages dirty",
 			 vfmig_bdf(t[i].dev), count_bits(first[i]), MEM_PAGES);
 		/* Nothing pinned yet: type1's "all dirty". */
 		ASSERT_EQ(count_bits(first[i]), MEM_PAGES);
 	}
 
-	random_transfers(t, report);
+	random_transfers(t, type1_report);
 	for (int i = 0; i < 2; i++)
 		dirty_pages_ioctl(&t[i], VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 }
@@ -346,7 +217,7 @@ TEST_NAMED(vaddr_invalidated_no_warning, "dirty.vaddr_invalidated_no_warning",
 
 	edu_setup_pair(bdf_a, bdf_b);
 	mt_user_dma_access_for_test(false);
-	open_tracked(bdf_a, &t);
+	open_tracked(bdf_a, EDU_MEDIATOR, &t);
 	MG_OK(t.dev, vfmig_dma_alloc(t.dev, MEM2_IOVA, MEM2_LEN, &mem2));
 	mark = kmsg_mark();
 	ASSERT_OK(ioctl(vfmig_container_fd(t.dev), VFIO_IOMMU_UNMAP_DMA,
@@ -410,7 +281,7 @@ TEST_NAMED(v2_logging_any_alignment, "dirty.v2_logging_any_alignment", 120)
 	struct tracked t;
 
 	edu_setup_pair(bdf_a, bdf_b);
-	open_tracked(bdf_a, &t);
+	open_tracked(bdf_a, EDU_MEDIATOR, &t);
 	MG_OK(t.dev, vfmig_dma_logging_start(t.dev, &range, 1, &page_size));
 	test_log("logging in 512-byte pages from %#llx: the device takes %llu",
 		 (unsigned long long)range.iova,
@@ -478,7 +349,7 @@ TEST_NAMED(v2_logging_reports_each_write_once,
 	struct tracked t;
 
 	edu_setup_pair(bdf_a, bdf_b);
-	open_tracked(bdf_a, &t);
+	open_tracked(bdf_a, EDU_MEDIATOR, &t);
 	logging_start(&t);
 	/* The mediator ends finished transfers before each report. */
 	each_write_reported_once(&t, logging_report, 0);
@@ -498,11 +369,11 @@ TEST_NAMED(type1_reports_each_write_once,
 	struct tracked t;
 
 	edu_setup_pair(bdf_a, bdf_b);
-	open_tracked(bdf_a, &t);
+	open_tracked(bdf_a, EDU_MEDIATOR, &t);
 	dirty_pages_ioctl(&t, VFIO_IOMMU_DIRTY_PAGES_FLAG_START);
-	report(&t, bits);	/* type1's first report: everything */
+	type1_report(&t, bits);	/* type1's first report: everything */
 	/* edu-mediate sees the engine idle within a poll or two. */
-	each_write_reported_once(&t, report, 200);
+	each_write_reported_once(&t, type1_report, 200);
 	dirty_pages_ioctl(&t, VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP);
 }
 

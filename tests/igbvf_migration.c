@@ -29,63 +29,14 @@
 #include <linux/vfio.h>
 
 #include "harness.h"
+#include "igbvf_fixture.h"
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
 #include "vfio_dev.h"
 
-#define IGBVF_MODULE "igbvf_mediate"
-#define IGBVF_MEDIATOR "igbvf-mediate"
-#define VENDOR_INTEL 0x8086
-#define DEVICE_82576_VF 0x10ca
-
-/* VF registers (82576 datasheet 8.28), as kernel/samples/igbvf_regs.h. */
-#define CTRL 0x0000
-#define CTRL_RST (1u << 26)
-#define EIAC 0x152c
-#define EIAM 0x1530
-#define EITR(n) (0x1680 + 4 * (n))
-#define IVAR0 0x1700
-#define IVAR_MISC 0x1740
-#define V2PMAILBOX 0x0c40
-#define MBX_REQ (1u << 0)
-#define MBX_ACK (1u << 1)
-#define MBX_VFU (1u << 2)
-#define MBX_PFSTS (1u << 4)
-#define MBX_PFACK (1u << 5)
-#define VMBMEM(i) (0x0800 + 4 * (i))
-#define MSG_SET_LPE 0x05u
-#define MSG_ACK (1u << 31)
-#define MSG_NACK (1u << 30)
-#define MSG_CTS (1u << 29)
-#define QUEUE_ENABLE (1u << 25)
-
-#define RXQ(reg, q) ((reg) + 0x100 * (q))
-#define RDBAL 0x2800
-#define RDBAH 0x2804
-#define RDLEN 0x2808
-#define SRRCTL 0x280c
-#define RDH 0x2810
-#define RDT 0x2818
-#define RXDCTL 0x2828
-#define TDBAL 0x3800
-#define TDBAH 0x3804
-#define TDLEN 0x3808
-#define TDH 0x3810
-#define TDT 0x3818
-#define TXDCTL 0x3828
-#define TDWBAL 0x3838
-#define TDWBAH 0x383c
-
 /* Offset of queue 0's RDLEN in the mediator's state (struct igbvf_state). */
 #define STATE_RDLEN0 (8 + 20 + 8)
-
-struct vf {
-	char bdf[PCI_BDF_LEN];
-	char pf_netdev[64];
-	int index;		/* "vf N" on the PF */
-	struct vfmig_device *dev;
-};
 
 /* The PF's configuration of a VF, as ip link shows it. */
 struct vf_config {
@@ -107,50 +58,6 @@ static void run(const char *fmt, ...)
 	status = system(cmd);
 	if (status != 0)
 		FAIL("'%s' failed (status %d)", cmd, status);
-}
-
-/* The first entry of directory @dir into @name; false if none. */
-static bool first_entry(const char *dir, char *name, size_t len)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	bool found = false;
-
-	if (!d)
-		return false;
-	while (!found && (e = readdir(d)))
-		if (e->d_name[0] != '.' && strlen(e->d_name) < len) {
-			memcpy(name, e->d_name, strlen(e->d_name) + 1);
-			found = true;
-		}
-	closedir(d);
-	return found;
-}
-
-/* VF @bdf's PF netdev and index, from sysfs. */
-static void vf_identify(struct vf *vf)
-{
-	char path[PATH_MAX], link[PATH_MAX], target[PATH_MAX];
-	ssize_t n;
-	int i;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/physfn/net",
-		 vf->bdf);
-	if (!first_entry(path, vf->pf_netdev, sizeof(vf->pf_netdev)))
-		SKIP("the PF of %s has no netdev (is igb bound?)", vf->bdf);
-	for (i = 0; i < 8; i++) {
-		snprintf(link, sizeof(link),
-			 "/sys/bus/pci/devices/%s/physfn/virtfn%d", vf->bdf, i);
-		n = readlink(link, target, sizeof(target) - 1);
-		if (n < 0)
-			continue;
-		target[n] = 0;
-		if (strstr(target, vf->bdf)) {
-			vf->index = i;
-			return;
-		}
-	}
-	FAIL("%s is not among its PF's virtfn links", vf->bdf);
 }
 
 static void vf_config_get(const struct vf *vf, struct vf_config *c)
@@ -247,19 +154,6 @@ static void restore_config_at_end(const struct vf *vf)
 	test_add_cleanup(restore_config, r, "restore the VF's configuration");
 }
 
-static uint32_t rd(const struct vf *vf, uint32_t reg)
-{
-	uint64_t val = 0;
-
-	MG_OK(vf->dev, vfmig_bar_read(vf->dev, 0, reg, 4, &val));
-	return (uint32_t)val;
-}
-
-static void wr(const struct vf *vf, uint32_t reg, uint32_t val)
-{
-	MG_OK(vf->dev, vfmig_bar_write(vf->dev, 0, reg, 4, val));
-}
-
 #define APPLY_PF_CONFIG "/sys/module/" IGBVF_MODULE "/parameters/apply_pf_config"
 
 /* Sets the mediator's apply_pf_config, which it reads at each open. */
@@ -284,25 +178,13 @@ static void set_apply_pf_config(bool on)
  */
 static void setup_two(struct vf *a, struct vf *b, bool apply)
 {
-	char found[8][PCI_BDF_LEN];
-	int n;
+	struct vf vfs[2];
 
-	lab_require();
-	n = pci_find_devices(VENDOR_INTEL, DEVICE_82576_VF, found, 8);
-	if (n < 2)
-		SKIP("needs two igb VFs (%04x:%04x), found %d: boot the lab with LAB_MACHINE=igb",
-		     VENDOR_INTEL, DEVICE_82576_VF, n);
-	memset(a, 0, sizeof(*a));
-	memset(b, 0, sizeof(*b));
-	memcpy(a->bdf, found[0], PCI_BDF_LEN);
-	memcpy(b->bdf, found[1], PCI_BDF_LEN);
-	vf_identify(a);
-	vf_identify(b);
+	vf_find(vfs, 2);
+	*a = vfs[0];
+	*b = vfs[1];
 	restore_config_at_end(a);
 	restore_config_at_end(b);
-	mt_bind_mediate(a->bdf);
-	mt_bind_mediate(b->bdf);
-	mt_sample_load_for_test(IGBVF_MODULE, "igbvf-mediate.ko", "");
 	set_apply_pf_config(apply);
 	a->dev = mg_open(a->bdf);
 	b->dev = mg_open(b->bdf);
@@ -366,20 +248,20 @@ static void program(const struct vf *vf, const struct regs *r)
 
 	for (q = 0; q < 2; q++) {
 		/* Disabled while the ring changes, as a driver does. */
-		wr(vf, RXQ(RXDCTL, q), 0);
-		wr(vf, RXQ(TXDCTL, q), 0);
+		vf_wr(vf, RXQ(RXDCTL, q), 0);
+		vf_wr(vf, RXQ(TXDCTL, q), 0);
 		for (i = 0; i < 14; i++)
 			if (queue_regs[i] != RXDCTL && queue_regs[i] != TXDCTL)
-				wr(vf, RXQ(queue_regs[i], q), r->queue[q][i]);
-		wr(vf, RXQ(RXDCTL, q), r->queue[q][6]);
-		wr(vf, RXQ(TXDCTL, q), r->queue[q][12]);
+				vf_wr(vf, RXQ(queue_regs[i], q), r->queue[q][i]);
+		vf_wr(vf, RXQ(RXDCTL, q), r->queue[q][6]);
+		vf_wr(vf, RXQ(TXDCTL, q), r->queue[q][12]);
 	}
 	for (i = 0; i < 3; i++)
-		wr(vf, EITR(i), r->eitr[i]);
-	wr(vf, IVAR0, r->ivar0);
-	wr(vf, IVAR_MISC, r->ivar_misc);
-	wr(vf, EIAC, r->eiac);
-	wr(vf, EIAM, r->eiam);
+		vf_wr(vf, EITR(i), r->eitr[i]);
+	vf_wr(vf, IVAR0, r->ivar0);
+	vf_wr(vf, IVAR_MISC, r->ivar_misc);
+	vf_wr(vf, EIAC, r->eiac);
+	vf_wr(vf, EIAM, r->eiam);
 }
 
 static void read_regs(const struct vf *vf, struct regs *r)
@@ -388,13 +270,13 @@ static void read_regs(const struct vf *vf, struct regs *r)
 
 	for (q = 0; q < 2; q++)
 		for (i = 0; i < 14; i++)
-			r->queue[q][i] = rd(vf, RXQ(queue_regs[i], q));
+			r->queue[q][i] = vf_rd(vf, RXQ(queue_regs[i], q));
 	for (i = 0; i < 3; i++)
-		r->eitr[i] = rd(vf, EITR(i));
-	r->ivar0 = rd(vf, IVAR0);
-	r->ivar_misc = rd(vf, IVAR_MISC);
-	r->eiac = rd(vf, EIAC);
-	r->eiam = rd(vf, EIAM);
+		r->eitr[i] = vf_rd(vf, EITR(i));
+	r->ivar0 = vf_rd(vf, IVAR0);
+	r->ivar_misc = vf_rd(vf, IVAR_MISC);
+	r->eiac = vf_rd(vf, EIAC);
+	r->eiam = vf_rd(vf, EIAM);
 }
 
 static void expect_regs(const char *what, const struct regs *got,
@@ -427,49 +309,6 @@ static void expect_regs(const char *what, const struct regs *got,
 		FAIL("%s: %d registers differ", what, bad);
 }
 
-/*
- * Waits up to @ms for any of @bits in the mailbox register, folding in
- * every read (the PF's bits clear when read).
- */
-static bool mbx_wait(const struct vf *vf, uint32_t bits, uint32_t *seen,
-		     unsigned int ms)
-{
-	uint64_t deadline = mt_now_ms() + ms;
-
-	while (!(*seen & bits)) {
-		if (mt_now_ms() > deadline)
-			return false;
-		mt_sleep_ms(1);
-		*seen |= rd(vf, V2PMAILBOX);
-	}
-	return true;
-}
-
-/*
- * Sends the PF a "set long frame limit" request as igbvf does.  Returns
- * the first word of the PF's answer, or 0 if none came within 1.5 s
- * (igb does not answer a VF it has not served for 2 s after a reset).
- */
-static uint32_t mbx_set_lpe(const struct vf *vf)
-{
-	uint32_t seen = 0, reply;
-
-	wr(vf, V2PMAILBOX, MBX_VFU);
-	seen |= rd(vf, V2PMAILBOX);
-	ASSERT_TRUE(seen & MBX_VFU);
-	wr(vf, VMBMEM(0), MSG_SET_LPE);
-	wr(vf, VMBMEM(1), 1522);
-	wr(vf, V2PMAILBOX, MBX_REQ);
-	if (!mbx_wait(vf, MBX_PFACK, &seen, 2000))
-		FAIL("%s: the PF did not take the request within 2 s (mailbox %#x)",
-		     vf->bdf, seen);
-	if (!mbx_wait(vf, MBX_PFSTS, &seen, 1500))
-		return 0;
-	wr(vf, V2PMAILBOX, MBX_VFU);
-	reply = rd(vf, VMBMEM(0));
-	wr(vf, V2PMAILBOX, MBX_ACK);
-	return reply;
-}
 
 enum proto { V2, V1 };
 
@@ -496,8 +335,8 @@ static void migrate(struct vf *a, struct vf *b, enum proto p, int *load_err)
 						  VFMIG_STATE_RUNNING_P2P));
 		/* The queues run only once B does. */
 		for (int q = 0; q < 2; q++) {
-			ASSERT_EQ(rd(b, RXQ(RXDCTL, q)) & QUEUE_ENABLE, 0);
-			ASSERT_EQ(rd(b, RXQ(TXDCTL, q)) & QUEUE_ENABLE, 0);
+			ASSERT_EQ(vf_rd(b, RXQ(RXDCTL, q)) & QUEUE_ENABLE, 0);
+			ASSERT_EQ(vf_rd(b, RXQ(TXDCTL, q)) & QUEUE_ENABLE, 0);
 		}
 		MG_OK(b->dev, vfmig_mig_set_state(b->dev, VFMIG_STATE_RUNNING));
 	} else {
@@ -540,7 +379,7 @@ static void round_trip(enum proto p)
 	read_regs(&b, &got);
 	expect_regs("B after the migration", &got, &ra);
 	/* The PF serves B: its reset handshake was done. */
-	ASSERT_EQ(mbx_set_lpe(&b), MSG_SET_LPE | MSG_ACK | MSG_CTS);
+	ASSERT_EQ(vf_mbx_set_lpe(&b), MSG_SET_LPE | MSG_ACK | MSG_CTS);
 }
 
 TEST_NAMED(round_trip_v2, "igbvf.round_trip_v2", 120)
@@ -564,13 +403,13 @@ TEST_NAMED(stop_holds_queues, "igbvf.stop_holds_queues", 120)
 	program(&a, &ra);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
 	for (q = 0; q < 2; q++) {
-		ASSERT_EQ(rd(&a, RXQ(RXDCTL, q)) & QUEUE_ENABLE, 0);
-		ASSERT_EQ(rd(&a, RXQ(TXDCTL, q)) & QUEUE_ENABLE, 0);
+		ASSERT_EQ(vf_rd(&a, RXQ(RXDCTL, q)) & QUEUE_ENABLE, 0);
+		ASSERT_EQ(vf_rd(&a, RXQ(TXDCTL, q)) & QUEUE_ENABLE, 0);
 	}
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
-	ASSERT_EQ(rd(&a, RXDCTL) & QUEUE_ENABLE, 0);
+	ASSERT_EQ(vf_rd(&a, RXDCTL) & QUEUE_ENABLE, 0);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
-	ASSERT_EQ(rd(&a, TXDCTL) & QUEUE_ENABLE, 0);
+	ASSERT_EQ(vf_rd(&a, TXDCTL) & QUEUE_ENABLE, 0);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING));
 	read_regs(&a, &got);
 	expect_regs("A back in RUNNING", &got, &ra);
@@ -587,11 +426,11 @@ TEST_NAMED(reset_leaves_pf_unserved, "igbvf.reset_leaves_pf_unserved", 120)
 
 	setup_two(&a, &b, true);
 	migrate(&a, &b, V2, NULL);
-	ASSERT_EQ(mbx_set_lpe(&b), MSG_SET_LPE | MSG_ACK | MSG_CTS);
+	ASSERT_EQ(vf_mbx_set_lpe(&b), MSG_SET_LPE | MSG_ACK | MSG_CTS);
 	MG_OK(b.dev, vfmig_reset(b.dev));
 	/* The mediator's reset is the VF's: the PF forgets the VF. */
-	ASSERT_EQ(rd(&b, CTRL) & CTRL_RST, 0);
-	reply = mbx_set_lpe(&b);
+	ASSERT_EQ(vf_rd(&b, CTRL) & CTRL_RST, 0);
+	reply = vf_mbx_set_lpe(&b);
 	test_log("the PF answered %#x", reply);
 	ASSERT_FALSE(reply & MSG_ACK);
 }
