@@ -6,7 +6,10 @@
  * It never binds anything.  vfio-pci-mediate binds the VF and offers each
  * open to this module, which takes a VF (8086:10ca) whose PF is driven by
  * Linux's igb; one module serves every such VF and is loaded by alias on
- * the first open.  The VF stays passthrough: no BAR access is trapped.
+ * the first open.  The VF stays passthrough, but for the pages of BAR0
+ * that hold the queue registers, which are trapped while migrating
+ * (igbvf_trap.c) so that the mediator sees what the VF is told to do and
+ * can announce the pages it will write (igbvf_dirty.c).
  *
  * What moves with the VF:
  *  - its configuration kept in the PF (MAC, port VLAN and QoS, transmit
@@ -52,7 +55,8 @@
  *
  * Device state is struct igbvf_state (igbvf_mediate.h), versioned; the
  * framework's stream refuses one from another device kind before we see
- * it.  Dirty pages are not tracked yet: the device's DMA is not seen.
+ * it.  What the device writes by DMA is announced while migrating
+ * (igbvf_dirty.c); a save fails rather than miss a page.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -293,8 +297,6 @@ static const struct igbvf_reg_field igbvf_queue_regs[] = {
 	IGBVF_QF(tdh, IGBVF_TDH), IGBVF_QF(tdt, IGBVF_TDT),
 };
 
-#define IGBVF_QUEUE_STRIDE	0x100
-
 static __le32 *igbvf_queue_field(struct igbvf_queue_state *qs,
 				 const struct igbvf_reg_field *rf)
 {
@@ -467,7 +469,7 @@ static int igbvf_open(struct vfio_pci_mediate_device *mdev,
 {
 	struct igbvf_dev *ivf;
 	struct pci_dev *pf;
-	int vf_id;
+	int vf_id, ret;
 
 	if (!pdev->is_virtfn || pdev->vendor != PCI_VENDOR_ID_INTEL ||
 	    pdev->device != PCI_DEVICE_ID_INTEL_82576_VF ||
@@ -491,6 +493,13 @@ static int igbvf_open(struct vfio_pci_mediate_device *mdev,
 	ivf->apply_pf_config = READ_ONCE(apply_pf_config);
 	mutex_init(&ivf->lock);
 	ivf->run_state = VFIO_PCI_MEDIATE_RUNNING;
+	ret = igbvf_trap_open(ivf);
+	if (ret) {
+		mutex_destroy(&ivf->trap_lock);
+		mutex_destroy(&ivf->lock);
+		kfree(ivf);
+		return ret;
+	}
 	*handle = ivf;
 	return 0;
 }
@@ -499,6 +508,8 @@ static void igbvf_release(void *handle)
 {
 	struct igbvf_dev *ivf = handle;
 
+	igbvf_dirty_free(ivf);
+	mutex_destroy(&ivf->trap_lock);
 	mutex_destroy(&ivf->lock);
 	kfree(ivf);
 }
@@ -519,6 +530,8 @@ static int igbvf_reset(void *handle)
 	ivf->snap_valid = false;
 	ret = igbvf_vf_reset(ivf);
 	mutex_unlock(&ivf->lock);
+	/* A save session still on ends right after (->save_end()). */
+	igbvf_trap_migration_over(ivf);
 	return ret;
 }
 
@@ -527,6 +540,13 @@ static int igbvf_set_run_state(void *handle,
 {
 	struct igbvf_dev *ivf = handle;
 	int ret = 0;
+
+	/* From here on the user cannot restart the queues behind ->rw(). */
+	if (state != VFIO_PCI_MEDIATE_RUNNING) {
+		ret = igbvf_trap_hold(ivf, IGBVF_TRAP_MIGRATION);
+		if (ret)
+			return ret;
+	}
 
 	mutex_lock(&ivf->lock);
 	if (state == VFIO_PCI_MEDIATE_RUNNING) {
@@ -544,19 +564,38 @@ static int igbvf_set_run_state(void *handle,
 	if (!ret)
 		ivf->run_state = state;
 	mutex_unlock(&ivf->lock);
+	if (!ret && state == VFIO_PCI_MEDIATE_RUNNING)
+		igbvf_trap_migration_over(ivf);
 	return ret;
 }
 
-/* Everything is saved once the device is stopped: nothing while live. */
+/*
+ * Everything is saved once the device is stopped: nothing while live.  A
+ * session traps the queue pages: from now on the VF's writes count.
+ */
 static int igbvf_save_start(void *handle, bool live)
 {
 	struct igbvf_dev *ivf = handle;
+	int ret;
 
 	mutex_lock(&ivf->lock);
+	ivf->saving = true;
 	ivf->snap_valid = false;
 	ivf->snap_pos = 0;
 	mutex_unlock(&ivf->lock);
-	return 0;
+	ret = igbvf_trap_hold(ivf, IGBVF_TRAP_MIGRATION);
+	if (!ret) {
+		mutex_lock(&ivf->lock);
+		ret = igbvf_dirty_error(ivf);
+		mutex_unlock(&ivf->lock);
+	}
+	if (ret) {
+		mutex_lock(&ivf->lock);
+		ivf->saving = false;
+		mutex_unlock(&ivf->lock);
+		igbvf_trap_migration_over(ivf);
+	}
+	return ret;
 }
 
 static ssize_t igbvf_save(void *handle, void *buf, size_t len)
@@ -565,6 +604,10 @@ static ssize_t igbvf_save(void *handle, void *buf, size_t len)
 	ssize_t ret = 0;
 
 	mutex_lock(&ivf->lock);
+	/* The VF wrote pages we could not tell the user about. */
+	ret = igbvf_dirty_error(ivf);
+	if (ret)
+		goto out_unlock;
 	if (!ivf->snap_valid) {
 		if (ivf->run_state != VFIO_PCI_MEDIATE_STOPPED)
 			goto out_unlock;
@@ -604,7 +647,39 @@ static void igbvf_save_end(void *handle)
 
 	mutex_lock(&ivf->lock);
 	ivf->snap_valid = false;
+	ivf->saving = false;
 	mutex_unlock(&ivf->lock);
+	igbvf_trap_migration_over(ivf);
+}
+
+/* Before a DMA logging report: buffers the device is done with end. */
+static void igbvf_dirty_sync_op(void *handle)
+{
+	struct igbvf_dev *ivf = handle;
+
+	mutex_lock(&ivf->lock);
+	igbvf_dirty_sync(ivf);
+	mutex_unlock(&ivf->lock);
+}
+
+static int igbvf_dirty_tracking(void *handle, bool on)
+{
+	struct igbvf_dev *ivf = handle;
+	int ret;
+
+	if (!on) {
+		igbvf_trap_release(ivf, IGBVF_TRAP_LOGGING);
+		return 0;
+	}
+	ret = igbvf_trap_hold(ivf, IGBVF_TRAP_LOGGING);
+	if (ret)
+		return ret;
+	mutex_lock(&ivf->lock);
+	ret = igbvf_dirty_error(ivf);
+	mutex_unlock(&ivf->lock);
+	if (ret)
+		igbvf_trap_release(ivf, IGBVF_TRAP_LOGGING);
+	return ret;
 }
 
 static int igbvf_load(void *handle, const void *data, size_t len)
@@ -660,7 +735,10 @@ static const struct vfio_pci_mediate_ops igbvf_mediate_ops = {
 	.name = "igbvf-mediate",
 	.open = igbvf_open,
 	.release = igbvf_release,
+	.rw = igbvf_trap_rw,
 	.reset = igbvf_reset,
+	.dirty_tracking = igbvf_dirty_tracking,
+	.dirty_sync = igbvf_dirty_sync_op,
 	.migration = &igbvf_migration_ops,
 };
 

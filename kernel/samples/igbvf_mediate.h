@@ -67,6 +67,45 @@ struct igbvf_state {
 
 static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40);
 
+/* The largest receive ring whose buffers are tracked (igb's largest). */
+#define IGBVF_TRACK_MAX_DESC	4096
+
+/*
+ * A receive queue's buffers announced to the framework (igbvf_dirty.c):
+ * those of descriptors [@head, @tail), in a ring of @count descriptors at
+ * @ring (0: nothing announced, not even the ring).
+ */
+struct igbvf_rx_track {
+	u64 ring;
+	u32 count;
+	u32 head, tail;
+	u32 pkt_len, hdr_len;	/* buffer sizes; no header buffer: 0 */
+	struct igbvf_rx_buf {
+		u64 pkt, hdr;
+	} *bufs;		/* @count entries */
+};
+
+/* A transmit queue's ring and head write-back word, as announced. */
+struct igbvf_tx_track {
+	u64 ring;
+	u32 ring_len;		/* 0: not announced */
+	bool wb_on;
+	u64 wb;
+};
+
+/*
+ * What the VF writes by DMA, announced while the queue pages are trapped
+ * for a migration or DMA logging (igbvf_dirty.c, igbvf_trap.c).
+ */
+struct igbvf_track {
+	bool possible;		/* the user's memory can be read: at open */
+	bool on;
+	int err;		/* first failure since @on: fails the save */
+	__le64 *desc;		/* descriptors read from the user's memory */
+	struct igbvf_rx_track rx[IGBVF_NR_QUEUES];
+	struct igbvf_tx_track tx[IGBVF_NR_QUEUES];
+};
+
 /**
  * struct igbvf_dev - one open of one VF
  * @mdev: the framework's handle for the open.
@@ -77,8 +116,9 @@ static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40);
  *	applied to the VF (else it must match what the host set).
  * @lock: serialises the mediator's accesses to the VF's registers with
  *	the fields below.  Migration callbacks are already serialised by
- *	the framework (its migration lock, taken before this one); this is
- *	for the trap handlers to come.  RTNL nests inside it.
+ *	the framework (its migration lock, taken before this one); this
+ *	serialises them with the user's trapped writes (->rw) and
+ *	->dirty_sync.  RTNL nests inside it.
  * @run_state: the state the framework last set.
  * @held: the queues and interrupts are held off by the mediator; @rxdctl
  *	and @txdctl hold what the user had programmed.
@@ -88,6 +128,14 @@ static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40);
  * @snap_pos: bytes of @snap already handed out.
  * @loaded: a loaded state, applied when the device leaves STOPPED.
  * @load_pending: @loaded holds a state not applied yet.
+ * @saving: a save session runs (between ->save_start and ->save_end).
+ * @track: what the VF writes, under @lock.
+ * @trap_lock: serialises trapping and untrapping the queue pages with
+ *	@trap_holds.  Taken before @lock, never inside it: trapping waits
+ *	for the user, whose trapped writes take @lock.
+ * @trap_holds: IGBVF_TRAP_* reasons the queue pages are trapped now.
+ * @rxq_trap: the receive queue page's trappable range.
+ * @txq_trap: the transmit queue page's trappable range.
  */
 struct igbvf_dev {
 	struct vfio_pci_mediate_device *mdev;
@@ -106,12 +154,39 @@ struct igbvf_dev {
 	size_t snap_pos;
 	struct igbvf_state loaded;
 	bool load_pending;
+	bool saving;
+	struct igbvf_track track;
+
+	struct mutex trap_lock;		/* see above */
+	unsigned int trap_holds;
+	unsigned int rxq_trap, txq_trap;
 };
+
+/* Why the queue pages are trapped (struct igbvf_dev's @trap_holds). */
+#define IGBVF_TRAP_MIGRATION	BIT(0)	/* a save session, or not RUNNING */
+#define IGBVF_TRAP_LOGGING	BIT(1)	/* VFIO DMA logging runs */
 
 int igbvf_rd(struct igbvf_dev *ivf, u32 reg, u32 *val);
 int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val);
 int igbvf_poll_pause(unsigned long deadline, unsigned int poll_us);
 int igbvf_vf_reset(struct igbvf_dev *ivf);
+
+/* igbvf_dirty.c: what the VF writes by DMA. */
+int igbvf_dirty_start(struct igbvf_dev *ivf);
+void igbvf_dirty_stop(struct igbvf_dev *ivf);
+void igbvf_dirty_free(struct igbvf_dev *ivf);
+int igbvf_dirty_rx_tail(struct igbvf_dev *ivf, unsigned int q, u32 rdt);
+void igbvf_dirty_queue_changed(struct igbvf_dev *ivf, unsigned int q, bool rx);
+void igbvf_dirty_sync(struct igbvf_dev *ivf);
+int igbvf_dirty_error(struct igbvf_dev *ivf);
+
+/* igbvf_trap.c: the queue pages, trapped while migrating. */
+int igbvf_trap_open(struct igbvf_dev *ivf);
+int igbvf_trap_hold(struct igbvf_dev *ivf, unsigned int why);
+void igbvf_trap_release(struct igbvf_dev *ivf, unsigned int why);
+void igbvf_trap_migration_over(struct igbvf_dev *ivf);
+ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
+		      size_t count, loff_t offset, bool iswrite, bool *pt);
 
 /* igbvf_pf.c: the PF side, through the PF netdev's VF interfaces. */
 bool igbvf_pf_is_igb(struct pci_dev *pf);

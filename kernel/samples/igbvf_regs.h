@@ -35,6 +35,11 @@
 #define IGBVF_RDBAH(n)			(0x2804 + 0x100 * (n))
 #define IGBVF_RDLEN(n)			(0x2808 + 0x100 * (n))
 #define IGBVF_SRRCTL(n)			(0x280c + 0x100 * (n))
+#define  IGBVF_SRRCTL_BSIZEPKT		GENMASK(6, 0)	/* KiB; 0: the PF's */
+#define  IGBVF_SRRCTL_BSIZEHDR		GENMASK(11, 8)	/* 64-byte units */
+#define  IGBVF_SRRCTL_DESCTYPE		GENMASK(27, 25)
+#define   IGBVF_SRRCTL_DESCTYPE_LEGACY	0
+#define   IGBVF_SRRCTL_DESCTYPE_ONEBUF	1	/* advanced, one buffer */
 #define IGBVF_RDH(n)			(0x2810 + 0x100 * (n))
 #define IGBVF_RXCTL(n)			(0x2814 + 0x100 * (n))
 #define IGBVF_RDT(n)			(0x2818 + 0x100 * (n))
@@ -49,8 +54,16 @@
 #define IGBVF_TDT(n)			(0x3818 + 0x100 * (n))
 #define IGBVF_TXDCTL(n)			(0x3828 + 0x100 * (n))
 #define IGBVF_TDWBAL(n)			(0x3838 + 0x100 * (n))
+#define  IGBVF_TDWBAL_ENABLE		BIT(0)	/* head write-back on */
+#define  IGBVF_TDWBAL_ALIGN		4
 #define IGBVF_TDWBAH(n)			(0x383c + 0x100 * (n))
 #define  IGBVF_QUEUE_ENABLE		BIT(25)	/* in RXDCTL and TXDCTL */
+
+/* The pages of BAR0 that hold the queue registers, receive then transmit. */
+#define IGBVF_RXQ_PAGE			0x2000
+#define IGBVF_TXQ_PAGE			0x3000
+#define IGBVF_QUEUE_PAGE_SIZE		0x1000
+#define IGBVF_QUEUE_STRIDE		0x100
 
 /* Descriptor rings: 16-byte descriptors, length a multiple of 128 bytes. */
 #define IGBVF_DESC_SIZE			16

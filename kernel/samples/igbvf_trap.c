@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * igbvf-mediate, the queue register pages of BAR0 (receive at 0x2000,
+ * transmit at 0x3000), trappable: a client that follows dynamic traps
+ * (libvfmig) has them mmapped while nothing needs them trapped; one that
+ * does not (QEMU) reaches them through ->rw() always.  They are trapped,
+ * and in force, from the start of a save session or the device leaving
+ * RUNNING, and while VFIO DMA logging runs; offered again once migration
+ * is back in RUNNING with no session and logging stopped.
+ *
+ * While trapped, the user's writes to them come here:
+ *  - a receive tail goes through igbvf_dirty_rx_tail(), which announces
+ *    the buffers it hands to the device before writing it;
+ *  - a change of a ring's base, length or buffer sizes, a receive head,
+ *    or a head write-back address restarts that queue's tracking;
+ *  - RXDCTL and TXDCTL, while the mediator holds the queues off
+ *    (QUIESCED, STOPPED), are kept for RUNNING instead of reaching the
+ *    device, so the user cannot restart DMA behind a stopped device.
+ * Reads, and everything else, go to the device as vfio-pci would carry
+ * them (naturally aligned pieces of at most 4 bytes).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/uaccess.h>
+
+#include "igbvf_mediate.h"
+
+/**
+ * igbvf_trap_open() - declare the queue pages trappable, from ->open()
+ * @ivf: the VF being opened
+ *
+ * Return: 0 or the framework's error.
+ */
+int igbvf_trap_open(struct igbvf_dev *ivf)
+{
+	int ret;
+
+	mutex_init(&ivf->trap_lock);
+	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
+					     IGBVF_RXQ_PAGE,
+					     IGBVF_QUEUE_PAGE_SIZE);
+	if (ret < 0)
+		return ret;
+	ivf->rxq_trap = ret;
+	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
+					     IGBVF_TXQ_PAGE,
+					     IGBVF_QUEUE_PAGE_SIZE);
+	if (ret < 0)
+		return ret;
+	ivf->txq_trap = ret;
+	/* Trapped from the start; offered to clients that follow traps. */
+	vfio_pci_mediate_untrap(ivf->mdev, ivf->rxq_trap);
+	vfio_pci_mediate_untrap(ivf->mdev, ivf->txq_trap);
+
+	/* Descriptors are read from the user's memory. */
+	ivf->track.possible = vfio_pci_mediate_user_dma_access(ivf->mdev);
+	if (ivf->track.possible)
+		vfio_pci_mediate_dirty_enable_logging(ivf->mdev);
+	return 0;
+}
+
+/* Traps both pages; once in force, tracking starts. @trap_lock. */
+static int igbvf_trap_queues(struct igbvf_dev *ivf)
+{
+	int ret;
+
+	ret = vfio_pci_mediate_trap(ivf->mdev, ivf->rxq_trap);
+	if (ret >= 0)
+		ret = vfio_pci_mediate_trap(ivf->mdev, ivf->txq_trap);
+	if (ret < 0)
+		return ret;
+	if (!ivf->track.possible)
+		return 0;
+	/*
+	 * Whatever the user did through the mappings before is in the
+	 * registers, which tracking starts from.  A failure is kept and
+	 * fails the save; the trap itself stays in force.
+	 */
+	mutex_lock(&ivf->lock);
+	igbvf_dirty_start(ivf);
+	mutex_unlock(&ivf->lock);
+	return 0;
+}
+
+static void igbvf_untrap_queues(struct igbvf_dev *ivf)
+{
+	mutex_lock(&ivf->lock);
+	igbvf_dirty_stop(ivf);
+	mutex_unlock(&ivf->lock);
+	vfio_pci_mediate_untrap(ivf->mdev, ivf->rxq_trap);
+	vfio_pci_mediate_untrap(ivf->mdev, ivf->txq_trap);
+}
+
+/**
+ * igbvf_trap_hold() - trap the queue pages for a reason
+ * @ivf: the open VF
+ * @why: IGBVF_TRAP_*
+ *
+ * Returns once the trap is in force.  Whether tracking the VF's writes
+ * started is igbvf_dirty_error()'s to say.
+ *
+ * Context: @trap_lock and @lock not held; may wait for the user.
+ * Return: 0, -EINTR if killed, or the framework's error.
+ */
+int igbvf_trap_hold(struct igbvf_dev *ivf, unsigned int why)
+{
+	unsigned int was;
+	int ret = 0;
+
+	if (mutex_lock_killable(&ivf->trap_lock))
+		return -EINTR;
+	was = ivf->trap_holds;
+	ivf->trap_holds |= why;
+	if (!was) {
+		ret = igbvf_trap_queues(ivf);
+		if (ret) {
+			ivf->trap_holds = was;
+			igbvf_untrap_queues(ivf);
+		}
+	}
+	mutex_unlock(&ivf->trap_lock);
+	return ret;
+}
+
+/**
+ * igbvf_trap_release() - drop a reason; the last one offers the pages
+ * @ivf: the open VF
+ * @why: IGBVF_TRAP_*
+ *
+ * Context: @trap_lock and @lock not held.
+ */
+void igbvf_trap_release(struct igbvf_dev *ivf, unsigned int why)
+{
+	mutex_lock(&ivf->trap_lock);
+	if (ivf->trap_holds & why) {
+		ivf->trap_holds &= ~why;
+		if (!ivf->trap_holds)
+			igbvf_untrap_queues(ivf);
+	}
+	mutex_unlock(&ivf->trap_lock);
+}
+
+/**
+ * igbvf_trap_migration_over() - migration no longer needs the trap
+ * @ivf: the open VF
+ *
+ * Once the device is RUNNING without a save session.
+ *
+ * Context: @trap_lock and @lock not held.
+ */
+void igbvf_trap_migration_over(struct igbvf_dev *ivf)
+{
+	bool over;
+
+	mutex_lock(&ivf->lock);
+	over = ivf->run_state == VFIO_PCI_MEDIATE_RUNNING && !ivf->saving;
+	mutex_unlock(&ivf->lock);
+	if (over)
+		igbvf_trap_release(ivf, IGBVF_TRAP_MIGRATION);
+}
+
+/*
+ * A queue control register write: kept while the queues are held off
+ * (the hold gives it to the device at RUNNING), else written.  @lock.
+ */
+static int igbvf_queue_ctl_write(struct igbvf_dev *ivf, u32 reg, u32 *kept,
+				 u32 val)
+{
+	if (!ivf->held)
+		return igbvf_wr(ivf, reg, val);
+	*kept = val;
+	return igbvf_wr(ivf, reg, val & ~IGBVF_QUEUE_ENABLE);
+}
+
+/* A 4-byte write at @reg, a register of the queue pages.  @lock. */
+static int igbvf_queue_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
+{
+	const u32 first = IGBVF_RDBAL(0) - IGBVF_RXQ_PAGE;
+	u32 in_page = reg % IGBVF_QUEUE_PAGE_SIZE;
+	bool rx = reg < IGBVF_TXQ_PAGE;
+	u32 q;
+	int ret;
+
+	if (in_page < first ||
+	    in_page >= first + IGBVF_NR_QUEUES * IGBVF_QUEUE_STRIDE)
+		return igbvf_wr(ivf, reg, val);
+	q = (in_page - first) / IGBVF_QUEUE_STRIDE;
+	switch (reg - q * IGBVF_QUEUE_STRIDE) {
+	case IGBVF_RDT(0):
+		return igbvf_dirty_rx_tail(ivf, q, val);
+	case IGBVF_RXDCTL(0):
+		return igbvf_queue_ctl_write(ivf, reg, &ivf->rxdctl[q], val);
+	case IGBVF_TXDCTL(0):
+		return igbvf_queue_ctl_write(ivf, reg, &ivf->txdctl[q], val);
+	case IGBVF_RDBAL(0):
+	case IGBVF_RDBAH(0):
+	case IGBVF_RDLEN(0):
+	case IGBVF_SRRCTL(0):
+	case IGBVF_RDH(0):
+	case IGBVF_TDBAL(0):
+	case IGBVF_TDBAH(0):
+	case IGBVF_TDLEN(0):
+	case IGBVF_TDWBAL(0):
+	case IGBVF_TDWBAH(0):
+		ret = igbvf_wr(ivf, reg, val);
+		if (!ret)
+			igbvf_dirty_queue_changed(ivf, q, rx);
+		return ret;
+	}
+	return igbvf_wr(ivf, reg, val);
+}
+
+/* The size of the next piece, as vfio-pci splits an access. */
+static size_t igbvf_piece(loff_t offset, size_t left)
+{
+	if (left >= 4 && IS_ALIGNED(offset, 4))
+		return 4;
+	if (left >= 2 && IS_ALIGNED(offset, 2))
+		return 2;
+	return 1;
+}
+
+/**
+ * igbvf_trap_rw() - the mediator's ->rw: writes to the queue pages
+ * @handle: the open VF
+ * @index: the region
+ * @buf: the user's buffer
+ * @count: bytes
+ * @offset: in the region, inside it (the framework checked)
+ * @iswrite: a write
+ * @pt: set for what vfio-pci does itself
+ *
+ * Context: the user's syscall; may run concurrently with itself.
+ * Return: bytes done, or a negative errno if none was.
+ */
+ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
+		      size_t count, loff_t offset, bool iswrite, bool *pt)
+{
+	struct igbvf_dev *ivf = handle;
+	size_t done = 0, piece;
+	__le32 data;
+	int ret = 0;
+
+	if (index != IGBVF_BAR || !iswrite ||
+	    offset + count <= IGBVF_RXQ_PAGE ||
+	    offset >= IGBVF_TXQ_PAGE + IGBVF_QUEUE_PAGE_SIZE) {
+		*pt = true;
+		return 0;
+	}
+	while (done < count) {
+		loff_t off = offset + done;
+
+		piece = igbvf_piece(off, count - done);
+		if (copy_from_user(&data, buf + done, piece)) {
+			ret = -EFAULT;
+			break;
+		}
+		mutex_lock(&ivf->lock);
+		if (piece == 4 && off >= IGBVF_RXQ_PAGE &&
+		    off < IGBVF_TXQ_PAGE + IGBVF_QUEUE_PAGE_SIZE)
+			ret = igbvf_queue_reg_write(ivf, off,
+						    le32_to_cpu(data));
+		else
+			ret = vfio_pci_mediate_bar_write(ivf->mdev, IGBVF_BAR,
+							 off, &data, piece);
+		mutex_unlock(&ivf->lock);
+		if (ret)
+			break;
+		done += piece;
+	}
+	return done ? done : ret;
+}
