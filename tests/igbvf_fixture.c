@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The lab's igb VFs for tests that play the VF's driver: igbvf_fixture.h. */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <limits.h>
+#include <net/if.h>
+#include <netpacket/packet.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -127,16 +132,22 @@ static void vf_mbx_receive(const struct vf *vf, uint32_t *msg, int n)
 	vf_wr(vf, V2PMAILBOX, MBX_ACK);
 }
 
-uint32_t vf_mbx_set_lpe(const struct vf *vf)
+uint32_t vf_mbx_request(const struct vf *vf, const uint32_t *msg, int n)
 {
-	const uint32_t msg[2] = { MSG_SET_LPE, 1522 };
 	uint32_t seen = 0, reply;
 
-	vf_mbx_send(vf, msg, 2, &seen);
+	vf_mbx_send(vf, msg, n, &seen);
 	if (!vf_mbx_wait(vf, MBX_PFSTS, &seen, 1500))
 		return 0;
 	vf_mbx_receive(vf, &reply, 1);
 	return reply;
+}
+
+uint32_t vf_mbx_set_lpe(const struct vf *vf)
+{
+	const uint32_t msg[2] = { MSG_SET_LPE, 1522 };
+
+	return vf_mbx_request(vf, msg, 2);
 }
 
 void vf_start(const struct vf *vf, uint8_t mac[6])
@@ -159,4 +170,150 @@ void vf_start(const struct vf *vf, uint8_t mac[6])
 		FAIL("%s: the PF answered the reset with %#x", vf->bdf,
 		     reply[0]);
 	memcpy(mac, &reply[1], 6);
+}
+
+/* Advanced receive descriptor: read format; write-back in the 2nd word. */
+struct rx_desc {
+	uint64_t pkt_addr;
+	uint64_t hdr_addr;
+};
+
+#define WB_DD(q1) ((q1) & 1)
+#define WB_LENGTH(q1) ((uint32_t)((q1) >> 32) & 0xffff)
+#define PAGE_4K 4096u
+
+static volatile struct rx_desc *rx_ring(struct vf_rx *rx)
+{
+	return (volatile struct rx_desc *)rx->mem;
+}
+
+/* xorshift64 */
+static uint64_t rx_random(struct vf_rx *rx)
+{
+	rx->rng ^= rx->rng << 13;
+	rx->rng ^= rx->rng >> 7;
+	rx->rng ^= rx->rng << 17;
+	return rx->rng;
+}
+
+/* Hands descriptors up to (not including) @to to the device. */
+static void rx_hand_out(struct vf_rx *rx, uint32_t to)
+{
+	uint64_t halves = (uint64_t)(rx->pages - VF_RX_FIRST_BUF_PAGE) *
+			  (PAGE_4K / VF_RX_BUF_LEN);
+
+	for (uint32_t i = rx->tail; i != to; i = (i + 1) % VF_RX_DESC) {
+		rx->buf[i] = rx->iova +
+			     (uint64_t)VF_RX_FIRST_BUF_PAGE * PAGE_4K +
+			     rx_random(rx) % halves * VF_RX_BUF_LEN;
+		rx_ring(rx)[i].pkt_addr = rx->buf[i];
+		rx_ring(rx)[i].hdr_addr = 0;
+	}
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	rx->tail = to;
+	vf_wr(rx->vf, RDT, to);
+}
+
+void vf_rx_start(struct vf_rx *rx, const struct vf *vf, uint8_t *mem,
+		 uint64_t iova, uint32_t pages, uint32_t early)
+{
+	ASSERT_GE(pages, 2 * VF_RX_FIRST_BUF_PAGE);
+	memset(rx, 0, sizeof(*rx));
+	rx->vf = vf;
+	rx->mem = mem;
+	rx->iova = iova;
+	rx->pages = pages;
+	rx->rng = 0x2545f4914f6cdd1dull;
+	vf_wr(vf, RDBAL, (uint32_t)iova);
+	vf_wr(vf, RDBAH, (uint32_t)(iova >> 32));
+	vf_wr(vf, RDLEN, VF_RX_DESC * sizeof(struct rx_desc));
+	vf_wr(vf, SRRCTL, SRRCTL_DESCTYPE_ONEBUF | VF_RX_BUF_LEN / 1024);
+	vf_wr(vf, RDH, 0);
+	vf_wr(vf, RDT, 0);
+	vf_wr(vf, RXDCTL, QUEUE_ENABLE);
+	rx_hand_out(rx, early);
+}
+
+unsigned int vf_rx_take_back(struct vf_rx *rx,
+			     void (*each)(void *arg, uint64_t iova,
+					  const uint8_t *frame, uint32_t len),
+			     void *arg)
+{
+	unsigned int n = 0;
+	uint32_t i = rx->next_clean;
+
+	while (i != rx->tail) {
+		uint64_t q1 = rx_ring(rx)[i].hdr_addr;
+		uint32_t len;
+
+		if (!WB_DD(q1))
+			break;
+		len = WB_LENGTH(q1);
+		ASSERT_TRUE(len > 0 && len <= VF_RX_BUF_LEN);
+		if (each)
+			each(arg, rx->buf[i], rx->mem + (rx->buf[i] - rx->iova),
+			     len);
+		i = (i + 1) % VF_RX_DESC;
+		n++;
+	}
+	rx->next_clean = i;
+	rx->received += n;
+	/* Keep one descriptor free: head == tail means empty. */
+	rx_hand_out(rx, (i + VF_RX_DESC - 1) % VF_RX_DESC);
+	return n;
+}
+
+void pf_tx_open(struct pf_tx *pf, const char *netdev)
+{
+	char path[128];
+	unsigned int m[6];
+	FILE *f;
+
+	pf->ifindex = (int)if_nametoindex(netdev);
+	ASSERT_TRUE(pf->ifindex > 0);
+	snprintf(path, sizeof(path), "/sys/class/net/%s/address", netdev);
+	f = fopen(path, "r");
+	ASSERT_TRUE(f != NULL);
+	ASSERT_EQ(fscanf(f, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3],
+			 &m[4], &m[5]), 6);
+	fclose(f);
+	for (int i = 0; i < 6; i++)
+		pf->mac[i] = (uint8_t)m[i];
+	pf->sock = socket(AF_PACKET, SOCK_RAW, htons(PF_TX_ETHERTYPE));
+	ASSERT_TRUE(pf->sock >= 0);
+}
+
+void pf_tx_close(struct pf_tx *pf)
+{
+	close(pf->sock);
+}
+
+void pf_tx_send(struct pf_tx *pf, const uint8_t dst[6], uint16_t vlan,
+		size_t len, uint8_t fill)
+{
+	uint8_t frame[1518];
+	size_t hdr = vlan ? 18 : 14;
+	struct sockaddr_ll to = {
+		.sll_family = AF_PACKET,
+		.sll_ifindex = pf->ifindex,
+		.sll_halen = 6,
+	};
+
+	ASSERT_TRUE(len >= 60 && len <= sizeof(frame) && len > hdr);
+	memcpy(frame, dst, 6);
+	memcpy(frame + 6, pf->mac, 6);
+	if (vlan) {
+		frame[12] = 0x81;
+		frame[13] = 0x00;
+		frame[14] = (uint8_t)(vlan >> 8);
+		frame[15] = (uint8_t)vlan;
+	}
+	frame[hdr - 2] = PF_TX_ETHERTYPE >> 8;
+	frame[hdr - 1] = PF_TX_ETHERTYPE & 0xff;
+	memset(frame + hdr, fill, len - hdr);
+	memcpy(to.sll_addr, dst, 6);
+	if (sendto(pf->sock, frame, len, 0, (struct sockaddr *)&to,
+		   sizeof(to)) != (ssize_t)len)
+		FAIL("sending a frame on ifindex %d: %s", pf->ifindex,
+		     strerror(errno));
 }

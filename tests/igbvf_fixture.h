@@ -34,7 +34,10 @@
 #define MBX_PFACK (1u << 5)
 #define VMBMEM(i) (0x0800 + 4 * (i))
 #define MSG_RESET 0x01u
+#define MSG_SET_MULTICAST 0x03u
+#define MSG_SET_VLAN 0x04u
 #define MSG_SET_LPE 0x05u
+#define MSG_INFO(n) ((uint32_t)(n) << 16)
 #define MSG_ACK (1u << 31)
 #define MSG_NACK (1u << 30)
 #define MSG_CTS (1u << 29)
@@ -83,6 +86,12 @@ bool vf_mbx_wait(const struct vf *vf, uint32_t bits, uint32_t *seen,
 		 unsigned int ms);
 
 /*
+ * Sends the PF the @n words of @msg.  Returns the first word of its
+ * answer, or 0 if none came within 1.5 s.
+ */
+uint32_t vf_mbx_request(const struct vf *vf, const uint32_t *msg, int n);
+
+/*
  * Sends the PF a "set long frame limit" request as igbvf does.  Returns
  * the first word of the PF's answer, or 0 if none came within 1.5 s
  * (igb does not answer a VF it has not served for 2 s after a reset).
@@ -95,5 +104,57 @@ uint32_t vf_mbx_set_lpe(const struct vf *vf);
  * answers with the VF's MAC (into @mac).
  */
 void vf_start(const struct vf *vf, uint8_t mac[6]);
+
+/* Receive queue 0 driven by the test, ring and buffers in its memory. */
+#define VF_RX_DESC 256u
+#define VF_RX_BUF_LEN 2048u
+#define VF_RX_FIRST_BUF_PAGE 16u	/* the ring takes the first page */
+
+struct vf_rx {
+	const struct vf *vf;
+	uint8_t *mem;			/* mapped for the device at @iova */
+	uint64_t iova;
+	uint32_t pages;			/* of 4 KiB, at least 32 */
+	uint64_t buf[VF_RX_DESC];	/* IOVA of each descriptor's buffer */
+	uint32_t next_clean;		/* first descriptor not taken back */
+	uint32_t tail;
+	uint64_t rng;			/* where the next buffers go */
+	unsigned int received;
+};
+
+/*
+ * Programs @vf's receive queue 0: a ring of VF_RX_DESC descriptors at the
+ * memory's first page, 2 KiB buffers at random places after
+ * VF_RX_FIRST_BUF_PAGE, @early of them handed to the device.
+ */
+void vf_rx_start(struct vf_rx *rx, const struct vf *vf, uint8_t *mem,
+		 uint64_t iova, uint32_t pages, uint32_t early);
+
+/*
+ * Takes back the buffers the device filled, calling @each (if set) with
+ * each one's IOVA, bytes and content, and hands out new ones in their
+ * place.  Returns how many it took.
+ */
+unsigned int vf_rx_take_back(struct vf_rx *rx,
+			     void (*each)(void *arg, uint64_t iova,
+					  const uint8_t *frame, uint32_t len),
+			     void *arg);
+
+/* Sending frames on the PF's netdev (AF_PACKET). */
+#define PF_TX_ETHERTYPE 0x88b5		/* IEEE local experimental */
+
+struct pf_tx {
+	int sock, ifindex;
+	uint8_t mac[6];
+};
+
+void pf_tx_open(struct pf_tx *pf, const char *netdev);
+void pf_tx_close(struct pf_tx *pf);
+/*
+ * One frame of @len bytes (60..1518) to @dst, tagged with VLAN @vlan
+ * unless 0, ethertype PF_TX_ETHERTYPE, payload bytes @fill.
+ */
+void pf_tx_send(struct pf_tx *pf, const uint8_t dst[6], uint16_t vlan,
+		size_t len, uint8_t fill);
 
 #endif /* IGBVF_FIXTURE_H */
