@@ -526,3 +526,102 @@ TEST_NAMED(bad_ring_refused, "igbvf.bad_ring_refused", 120)
 	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), 0);
 	mg_buf_free(&st);
 }
+
+#define MEM_IOVA 0x1000000ull
+#define MEM_PAGES 64u
+#define MEM_LEN ((uint64_t)MEM_PAGES * 4096)
+
+/* The fill bytes of the frames a VF received (each frame's last byte). */
+struct fills {
+	bool seen[256];
+};
+
+static void note_fill(void *arg, uint64_t iova, const uint8_t *frame,
+		      uint32_t len)
+{
+	struct fills *f = arg;
+
+	(void)iova;
+	f->seen[frame[len - 1]] = true;
+}
+
+/* Takes back what @rx received until every fill of @want was seen (2 s). */
+static void expect_fills(const char *what, struct vf_rx *rx,
+			 const uint8_t *want, int n)
+{
+	struct fills f = { 0 };
+	uint64_t deadline = mt_now_ms() + 2000;
+	int i;
+
+	for (;;) {
+		vf_rx_take_back(rx, note_fill, &f);
+		for (i = 0; i < n && f.seen[want[i]]; i++)
+			;
+		if (i == n)
+			return;
+		if (mt_now_ms() > deadline)
+			break;
+		mt_sleep_ms(5);
+	}
+	for (i = 0; i < n; i++)
+		if (!f.seen[want[i]])
+			test_log("%s: frame %#x not received", what, want[i]);
+	FAIL("%s: frames missing", what);
+}
+
+/*
+ * What the guest's driver asked the PF (a multicast address, a VLAN)
+ * holds on the destination: the mediator replayed the requests.  A frame
+ * to the multicast address, and one tagged with the VLAN, reach A before
+ * and B after the migration; a plain one shows B receives at all.
+ */
+TEST_NAMED(requests_replayed, "igbvf.requests_replayed", 180)
+{
+	/* 01:00:5e:00:00:fb (mDNS), and its hash as igbvf computes it. */
+	const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb };
+	const uint32_t hash = (mcast[4] >> 4 | (uint32_t)mcast[5] << 4) & 0xfff;
+	const uint32_t set_mc[2] = { MSG_SET_MULTICAST | MSG_INFO(1), hash };
+	const uint32_t set_vlan[2] = { MSG_SET_VLAN | MSG_INFO(1), 100 };
+	const uint8_t before[2] = { 0xa1, 0xa2 }, after[3] = { 0xb1, 0xb2, 0xb3 };
+	struct vf a, b;
+	struct vf_rx rx_a, rx_b;
+	struct pf_tx pf;
+	struct mg_buf st = { 0 };
+	uint8_t mac[6];
+	void *mem_a, *mem_b;
+
+	setup_two(&a, &b, true);
+	MG_OK(a.dev, vfmig_dma_alloc(a.dev, MEM_IOVA, MEM_LEN, &mem_a));
+	MG_OK(b.dev, vfmig_dma_alloc(b.dev, MEM_IOVA, MEM_LEN, &mem_b));
+	MG_OK(a.dev, vfmig_enable_mem_and_dma(a.dev));
+	MG_OK(b.dev, vfmig_enable_mem_and_dma(b.dev));
+	vf_start(&a, mac);
+	ASSERT_EQ(vf_mbx_request(&a, set_mc, 2) & ~MSG_CTS,
+		  set_mc[0] | MSG_ACK);
+	ASSERT_EQ(vf_mbx_request(&a, set_vlan, 2) & ~MSG_CTS,
+		  set_vlan[0] | MSG_ACK);
+	vf_rx_start(&rx_a, &a, mem_a, MEM_IOVA, MEM_PAGES, VF_RX_DESC - 1);
+	pf_tx_open(&pf, a.pf_netdev);
+	pf_tx_send(&pf, mcast, 0, 100, before[0]);
+	pf_tx_send(&pf, mac, 100, 100, before[1]);
+	expect_fills("A before the migration", &rx_a, before, 2);
+
+	/* As a VMM does: device state, and the memory that goes with it. */
+	mg_save(a.dev, &st, false);
+	memcpy(mem_b, mem_a, MEM_LEN);
+	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), 0);
+	MG_OK(b.dev, vfmig_mig_set_state(b.dev, VFMIG_STATE_RUNNING));
+	mg_buf_free(&st);
+	/* A lets go of the address (restored at the end). */
+	run("ip link set dev %s vf %d mac 02:00:00:00:00:99", a.pf_netdev,
+	    a.index);
+
+	rx_b = rx_a;
+	rx_b.vf = &b;
+	rx_b.mem = mem_b;
+	pf_tx_send(&pf, mcast, 0, 100, after[0]);
+	pf_tx_send(&pf, mac, 100, 100, after[1]);
+	pf_tx_send(&pf, mac, 0, 100, after[2]);
+	expect_fills("B after the migration", &rx_b, after, 3);
+	pf_tx_close(&pf);
+}

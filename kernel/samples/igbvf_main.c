@@ -31,13 +31,12 @@
  * On the destination, before those registers go in, the mediator resets
  * the VF and does the handshake a VF driver does at start with the PF
  * (igbvf_mbx.c): the PF serves a VF's mailbox and enables its receive and
- * transmit only after it.  NOT carried yet: what the guest's driver asked
- * the PF through the mailbox since its own reset (multicast list, VLAN
- * filters, promiscuous modes, long frame limit, a MAC it chose itself).
- * The destination's PF knows none of it and the driver is not told, so
- * until it asks again, multicast (IPv6 neighbour discovery) and VLAN
- * traffic do not reach it.  Replaying those requests needs the mailbox
- * trapped on the source (to come).  A mailbox message in flight at the
+ * transmit only after it.  Then the requests the guest's driver made to
+ * the PF since its own reset (multicast list, VLAN filters, promiscuous
+ * mode, long frame limit, a MAC it chose itself), noted on the source as
+ * they went through the trapped mailbox page, are made again
+ * (igbvf_requests.c), so that multicast (IPv6 neighbour discovery) and
+ * VLAN traffic keep reaching it.  A mailbox message in flight at the
  * switch-over is lost; igbvf times out and resets the VF.
  *
  * Stopping (RUNNING -> QUIESCED, the P2P states): the interrupts are
@@ -357,6 +356,7 @@ static int igbvf_capture(struct igbvf_dev *ivf, struct igbvf_state *st)
 			return ret;
 		*igbvf_misc_field(st, &igbvf_misc_regs[i]) = cpu_to_le32(val);
 	}
+	st->requests = ivf->requests;
 	return 0;
 }
 
@@ -386,6 +386,10 @@ static int igbvf_apply(struct igbvf_dev *ivf, struct igbvf_state *st)
 			   mac, st->pf.mac);
 		return -EIO;
 	}
+	/* What the source's driver had asked the PF since its reset. */
+	ret = igbvf_requests_replay(ivf, &st->requests);
+	if (ret)
+		return ret;
 	/* The reset disabled the queues: they stay so until RUNNING. */
 	ivf->held = true;
 	for (q = 0; q < IGBVF_NR_QUEUES; q++) {
@@ -435,8 +439,8 @@ static int igbvf_check_state(struct igbvf_dev *ivf,
 		why = "unknown flags";
 	else if (st->reserved[0] || st->reserved[1])
 		why = "reserved fields set";
-	else
-		igbvf_pf_config_check(&st->pf, &why);
+	else if (!igbvf_pf_config_check(&st->pf, &why))
+		igbvf_requests_check(&st->requests, &why);
 
 	/*
 	 * The registers hold nothing the user could not write through BAR0
@@ -528,6 +532,7 @@ static int igbvf_reset(void *handle)
 	ivf->held = false;
 	ivf->load_pending = false;
 	ivf->snap_valid = false;
+	memset(&ivf->requests, 0, sizeof(ivf->requests));
 	ret = igbvf_vf_reset(ivf);
 	mutex_unlock(&ivf->lock);
 	/* A save session still on ends right after (->save_end()). */

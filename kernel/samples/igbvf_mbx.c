@@ -102,6 +102,37 @@ static int igbvf_mbx_receive(struct igbvf_dev *ivf, u32 *msg,
 }
 
 /**
+ * igbvf_mbx_request() - send the PF a request and take its answer
+ * @ivf: the open VF
+ * @msg: the request's words; its first word is replaced by the answer's
+ * @words: how many, at most IGBVF_MBX_WORDS
+ * @answer_words: words of the answer to read into @msg
+ *
+ * The PF may post something else first (a ping): what does not answer
+ * the request's type is skipped, each message taking its own turn of
+ * the bounded wait.
+ *
+ * Return: 0, -ETIMEDOUT if the PF did not answer within a second, -EPROTO
+ * if it answered only other things, -EINTR if the caller was killed, or
+ * the error of a register access.
+ */
+int igbvf_mbx_request(struct igbvf_dev *ivf, u32 *msg, unsigned int words,
+		      unsigned int answer_words)
+{
+	u32 type = msg[0] & IGBVF_MSG_TYPE, seen = 0;
+	unsigned int i;
+	int ret;
+
+	ret = igbvf_mbx_send(ivf, msg, words, &seen);
+	for (i = 0; !ret && i < IGBVF_MBX_MAX_SKIP; i++) {
+		ret = igbvf_mbx_receive(ivf, msg, answer_words, &seen);
+		if (!ret && (msg[0] & IGBVF_MSG_TYPE) == type)
+			return 0;
+	}
+	return ret ?: -EPROTO;
+}
+
+/**
  * igbvf_mbx_reset() - reset the VF's queues and interrupts and do the VF
  * driver's reset handshake with the PF
  * @ivf: the open VF
@@ -110,15 +141,13 @@ static int igbvf_mbx_receive(struct igbvf_dev *ivf, u32 *msg,
  * Afterwards the PF serves the VF's mailbox requests and has enabled its
  * receive and transmit; the VF's queues are disabled.
  *
- * Return: 0, -ETIMEDOUT if the PF did not answer within a second, -EPROTO
- * if it answered something else, -EINTR if the caller was killed, or the
- * error of a register access.
+ * Return: 0, or what igbvf_mbx_request() returns; -EPROTO also for an
+ * answer that is neither ACK nor NACK.
  */
 int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
 {
 	u32 msg[3] = { IGBVF_MSG_RESET };
 	u32 seen = 0;
-	unsigned int i;
 	int ret;
 
 	ret = igbvf_vf_reset(ivf);
@@ -126,22 +155,8 @@ int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN])
 		return ret;
 	/* A PF in reset (RSTI) answers nothing: wait until it is out. */
 	ret = igbvf_mbx_wait(ivf, 0, IGBVF_MBX_RSTI, false, &seen);
-	if (ret)
-		return ret;
-	seen = 0;
-
-	ret = igbvf_mbx_send(ivf, msg, 1, &seen);
-	/*
-	 * The PF may post something else first (a ping): skip what is not
-	 * the answer, each message taking its own turn of the bounded wait.
-	 */
-	for (i = 0; !ret && i < IGBVF_MBX_MAX_SKIP; i++) {
-		ret = igbvf_mbx_receive(ivf, msg, ARRAY_SIZE(msg), &seen);
-		if (!ret && (msg[0] & IGBVF_MSG_TYPE) == IGBVF_MSG_RESET)
-			break;
-	}
-	if (!ret && i == IGBVF_MBX_MAX_SKIP)
-		ret = -EPROTO;
+	if (!ret)
+		ret = igbvf_mbx_request(ivf, msg, 1, ARRAY_SIZE(msg));
 	if (ret)
 		return ret;
 	if (msg[0] == (IGBVF_MSG_RESET | IGBVF_MSG_ACK | IGBVF_MSG_CTS) ||

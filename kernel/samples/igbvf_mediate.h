@@ -7,6 +7,7 @@
 
 #include <linux/build_bug.h>
 #include <linux/if_ether.h>
+#include <linux/if_vlan.h>
 #include <linux/mutex.h>
 #include <linux/pci.h>
 #include <linux/types.h>
@@ -46,7 +47,31 @@ struct igbvf_queue_state {
 
 static_assert(sizeof(struct igbvf_queue_state) == 72);
 
-#define IGBVF_STATE_VERSION	1
+/*
+ * What the guest's driver asked the PF through the mailbox since its
+ * last reset (igbvf_requests.c): the last request of each kind, and the
+ * VLANs it added.  Little-endian, part of the migrated state.
+ */
+struct igbvf_requests {
+	__le32 present;		/* IGBVF_REQ_* */
+	__le32 lpe;		/* SET_LPE's largest frame */
+	__le32 promisc;		/* SET_PROMISC's first word */
+	__le32 multicast[IGBVF_MBX_WORDS];	/* SET_MULTICAST as sent */
+	u8 mac[ETH_ALEN];	/* SET_MAC_ADDR's address */
+	u8 reserved[2];
+	__le32 vlans[VLAN_N_VID / 32];		/* bitmap of VLANs added */
+};
+
+static_assert(sizeof(struct igbvf_requests) == 12 + 64 + 8 + 512);
+
+#define IGBVF_REQ_MAC		BIT(0)
+#define IGBVF_REQ_LPE		BIT(1)
+#define IGBVF_REQ_MULTICAST	BIT(2)
+#define IGBVF_REQ_PROMISC	BIT(3)
+#define IGBVF_REQ_ALL		GENMASK(3, 0)
+
+/* 2: the guest's mailbox requests (struct igbvf_requests) added. */
+#define IGBVF_STATE_VERSION	2
 
 /*
  * The migrated state of one VF.  RXDCTL and TXDCTL hold the values the
@@ -63,9 +88,11 @@ struct igbvf_state {
 	__le32 eitr[IGBVF_NR_VECTORS];
 	__le32 ivar0, ivar_misc, psrtype;
 	__le32 reserved[2];
+	struct igbvf_requests requests;
 };
 
-static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40);
+static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40 +
+	      sizeof(struct igbvf_requests));
 
 /* The largest receive ring whose buffers are tracked (igb's largest). */
 #define IGBVF_TRACK_MAX_DESC	4096
@@ -128,12 +155,15 @@ struct igbvf_track {
  * @snap_pos: bytes of @snap already handed out.
  * @loaded: a loaded state, applied when the device leaves STOPPED.
  * @load_pending: @loaded holds a state not applied yet.
+ * @requests: what the user's driver asked the PF since its last reset,
+ *	under @lock.
  * @saving: a save session runs (between ->save_start and ->save_end).
  * @track: what the VF writes, under @lock.
  * @trap_lock: serialises trapping and untrapping the queue pages with
  *	@trap_holds.  Taken before @lock, never inside it: trapping waits
  *	for the user, whose trapped writes take @lock.
  * @trap_holds: IGBVF_TRAP_* reasons the queue pages are trapped now.
+ * @mbx_trap: the mailbox page's trappable range (always trapped).
  * @rxq_trap: the receive queue page's trappable range.
  * @txq_trap: the transmit queue page's trappable range.
  */
@@ -154,12 +184,13 @@ struct igbvf_dev {
 	size_t snap_pos;
 	struct igbvf_state loaded;
 	bool load_pending;
+	struct igbvf_requests requests;
 	bool saving;
 	struct igbvf_track track;
 
 	struct mutex trap_lock;		/* see above */
 	unsigned int trap_holds;
-	unsigned int rxq_trap, txq_trap;
+	unsigned int mbx_trap, rxq_trap, txq_trap;
 };
 
 /* Why the queue pages are trapped (struct igbvf_dev's @trap_holds). */
@@ -197,6 +228,15 @@ int igbvf_pf_config_put(struct igbvf_dev *ivf,
 			const struct igbvf_pf_config *cfg);
 
 /* igbvf_mbx.c: the VF side of the PF/VF mailbox. */
+int igbvf_mbx_request(struct igbvf_dev *ivf, u32 *msg, unsigned int words,
+		      unsigned int answer_words);
 int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN]);
+
+/* igbvf_requests.c: the user's requests to the PF, kept and replayed. */
+void igbvf_requests_note(struct igbvf_dev *ivf, const u32 *msg);
+int igbvf_requests_check(const struct igbvf_requests *req,
+			 const char **why);
+int igbvf_requests_replay(struct igbvf_dev *ivf,
+			  const struct igbvf_requests *req);
 
 #endif /* IGBVF_MEDIATE_H */

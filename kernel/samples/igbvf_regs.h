@@ -80,12 +80,22 @@
 #define  IGBVF_MBX_PFACK		BIT(5)	/* PF took ours (clear on read) */
 #define  IGBVF_MBX_RSTI			BIT(6)	/* PF is resetting */
 #define  IGBVF_MBX_RSTD			BIT(7)	/* PF reset done (clear on read) */
+#define IGBVF_MBX_PAGE			0x0000	/* CTRL and the mailbox */
 #define IGBVF_VMBMEM(i)			(0x0800 + 4 * (i))
 #define IGBVF_MBX_WORDS			16
 
 /* Mailbox messages (first word), igb's PF protocol. */
 #define IGBVF_MSG_RESET			0x01
+#define IGBVF_MSG_SET_MAC		0x02
+#define IGBVF_MSG_SET_MULTICAST		0x03
+#define IGBVF_MSG_SET_VLAN		0x04
+#define IGBVF_MSG_SET_LPE		0x05
+#define IGBVF_MSG_SET_PROMISC		0x06
 #define IGBVF_MSG_TYPE			GENMASK(15, 0)
+#define IGBVF_MSG_INFO			GENMASK(23, 16)
+#define  IGBVF_PROMISC_MULTICAST	0x02	/* SET_PROMISC's info */
+#define IGBVF_VLAN_ID			GENMASK(11, 0)	/* SET_VLAN's word 1 */
+#define IGBVF_PF_VLANS			32	/* the PF's VLAN filters (VLVF) */
 #define IGBVF_MSG_ACK			BIT(31)
 #define IGBVF_MSG_NACK			BIT(30)
 #define IGBVF_MSG_CTS			BIT(29)

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * igbvf-mediate, the queue register pages of BAR0 (receive at 0x2000,
- * transmit at 0x3000), trappable: a client that follows dynamic traps
+ * igbvf-mediate, the pages of BAR0 it traps.  The first page (CTRL and
+ * the mailbox) is trapped for as long as the device is open: the user's
+ * resets and its requests to the PF are noted there (igbvf_requests.c);
+ * its driver touches it rarely.  The queue register pages (receive at
+ * 0x2000, transmit at 0x3000) are trappable: a client that follows dynamic traps
  * (libvfmig) has them mmapped while nothing needs them trapped; one that
  * does not (QEMU) reaches them through ->rw() always.  They are trapped,
  * and in force, from the start of a save session or the device leaving
@@ -36,6 +39,12 @@ int igbvf_trap_open(struct igbvf_dev *ivf)
 	int ret;
 
 	mutex_init(&ivf->trap_lock);
+	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
+					     IGBVF_MBX_PAGE,
+					     IGBVF_QUEUE_PAGE_SIZE);
+	if (ret < 0)
+		return ret;
+	ivf->mbx_trap = ret;
 	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
 					     IGBVF_RXQ_PAGE,
 					     IGBVF_QUEUE_PAGE_SIZE);
@@ -210,6 +219,36 @@ static int igbvf_queue_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
 	return igbvf_wr(ivf, reg, val);
 }
 
+/*
+ * A 4-byte write at @reg in the mailbox page: a reset or a request to the
+ * PF is noted before it reaches the device.  @lock.
+ */
+static int igbvf_mbx_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
+{
+	u32 msg[IGBVF_MBX_WORDS];
+	unsigned int i;
+	int ret = 0;
+
+	if (reg == IGBVF_CTRL && (val & IGBVF_CTRL_RST)) {
+		memset(&ivf->requests, 0, sizeof(ivf->requests));
+	} else if (reg == IGBVF_V2PMAILBOX && (val & IGBVF_MBX_REQ)) {
+		for (i = 0; !ret && i < IGBVF_MBX_WORDS; i++)
+			ret = igbvf_rd(ivf, IGBVF_VMBMEM(i), &msg[i]);
+		if (ret)
+			return ret;
+		igbvf_requests_note(ivf, msg);
+	}
+	return igbvf_wr(ivf, reg, val);
+}
+
+/* Whether @offset of BAR0 lies in a page we may trap. */
+static bool igbvf_in_trapped_page(loff_t offset)
+{
+	return offset < IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE ||
+	       (offset >= IGBVF_RXQ_PAGE &&
+		offset < IGBVF_TXQ_PAGE + IGBVF_QUEUE_PAGE_SIZE);
+}
+
 /* The size of the next piece, as vfio-pci splits an access. */
 static size_t igbvf_piece(loff_t offset, size_t left)
 {
@@ -242,8 +281,8 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 	int ret = 0;
 
 	if (index != IGBVF_BAR || !iswrite ||
-	    offset + count <= IGBVF_RXQ_PAGE ||
-	    offset >= IGBVF_TXQ_PAGE + IGBVF_QUEUE_PAGE_SIZE) {
+	    (!igbvf_in_trapped_page(offset) &&
+	     !igbvf_in_trapped_page(offset + count - 1))) {
 		*pt = true;
 		return 0;
 	}
@@ -256,13 +295,14 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 			break;
 		}
 		mutex_lock(&ivf->lock);
-		if (piece == 4 && off >= IGBVF_RXQ_PAGE &&
-		    off < IGBVF_TXQ_PAGE + IGBVF_QUEUE_PAGE_SIZE)
-			ret = igbvf_queue_reg_write(ivf, off,
-						    le32_to_cpu(data));
-		else
+		if (piece != 4 || !igbvf_in_trapped_page(off))
 			ret = vfio_pci_mediate_bar_write(ivf->mdev, IGBVF_BAR,
 							 off, &data, piece);
+		else if (off < IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE)
+			ret = igbvf_mbx_reg_write(ivf, off, le32_to_cpu(data));
+		else
+			ret = igbvf_queue_reg_write(ivf, off,
+						    le32_to_cpu(data));
 		mutex_unlock(&ivf->lock);
 		if (ret)
 			break;
