@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -829,4 +832,101 @@ uint64_t mg_log_saved(const struct mg_log *log, const char *bdf)
 			sum += bytes;
 	}
 	return sum;
+}
+
+/* Waits for pid for up to ms; its wait status, or -1 if still running. */
+int mt_wait_child(pid_t pid, unsigned int ms)
+{
+	uint64_t deadline = mt_now_ms() + ms;
+	int status;
+
+	for (;;) {
+		pid_t got = waitpid(pid, &status, WNOHANG);
+
+		ASSERT_OK(got);
+		if (got == pid)
+			return status;
+		if (mt_now_ms() > deadline)
+			return -1;
+		mt_sleep_ms(10);
+	}
+}
+
+
+void mt_kill_and_reap(pid_t pid)
+{
+	ASSERT_OK(kill(pid, SIGKILL));
+	ASSERT_NE(mt_wait_child(pid, MT_FINISH_WAIT_MS), -1);
+}
+
+
+pid_t mt_spawn(int (*fn)(const void *arg), const void *arg)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_OK(pid);
+	if (pid == 0) {
+		mt_close_inherited_fds(-1);
+		_exit(fn(arg));
+	}
+	mt_kill_at_end(pid);
+	return pid;
+}
+
+
+/*
+ * The device's user, as a VMM would: it listens on the device request IRQ
+ * and, when asked, releases the device.  Reports 'r' (ready) and then 'q'
+ * (asked) on report_fd.
+ */
+pid_t mt_spawn_request_listener(const char *bdf, int report_fd)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	ASSERT_OK(pid);
+	if (pid == 0) {
+		struct {
+			struct vfio_irq_set set;
+			int32_t fd;
+		} req = {
+			.set.argsz = sizeof(req),
+			.set.flags = VFIO_IRQ_SET_DATA_EVENTFD |
+				     VFIO_IRQ_SET_ACTION_TRIGGER,
+			.set.index = VFIO_PCI_REQ_IRQ_INDEX,
+			.set.count = 1,
+		};
+		struct vfio_dev dev;
+		uint64_t count;
+
+		mt_close_inherited_fds(report_fd);
+		req.fd = eventfd(0, 0);
+		if (req.fd < 0 || vfio_dev_open(&dev, bdf) < 0 ||
+		    ioctl(dev.device_fd, VFIO_DEVICE_SET_IRQS, &req) ||
+		    write(report_fd, "r", 1) != 1)
+			_exit(1);
+		if (read(req.fd, &count, sizeof(count)) != sizeof(count) ||
+		    write(report_fd, "q", 1) != 1)
+			_exit(1);
+		vfio_dev_close(&dev);
+		for (;;)
+			pause();
+	}
+	mt_kill_at_end(pid);
+	return pid;
+}
+
+
+/* The next byte on fd within ms, or 0. */
+char mt_read_report(int fd, unsigned int ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	char c = 0;
+
+	if (poll(&p, 1, (int)ms) == 1 && read(fd, &c, 1) != 1)
+		c = 0;
+	return c;
 }

@@ -137,6 +137,24 @@ void mt_close_inherited_fds(int keep);
 void mt_kill_at_end(pid_t pid);
 
 /* Milliseconds on the monotonic clock. */
+/* How long the helpers below give a child to finish what it was asked. */
+#define MT_FINISH_WAIT_MS 10000
+
+/* Waits for @pid up to @ms; its wait status, or -1 if still running. */
+int mt_wait_child(pid_t pid, unsigned int ms);
+/* SIGKILL and reap, within MT_FINISH_WAIT_MS. */
+void mt_kill_and_reap(pid_t pid);
+/* A child that exits with @fn(@arg), killed at the end of the test. */
+pid_t mt_spawn(int (*fn)(const void *arg), const void *arg);
+/*
+ * The device's user, as a VMM would: a child that opens @bdf, listens on
+ * the device request IRQ and, when asked, closes the device.  Reports 'r'
+ * (ready) and then 'q' (asked, closed) on @report_fd.
+ */
+pid_t mt_spawn_request_listener(const char *bdf, int report_fd);
+/* The next byte on @fd within @ms, or 0. */
+char mt_read_report(int fd, unsigned int ms);
+
 uint64_t mt_now_ms(void);
 void mt_sleep_ms(unsigned int ms);
 

@@ -14,14 +14,11 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -36,7 +33,6 @@
 #define BAR0 VFIO_PCI_BAR0_REGION_INDEX
 /* How long a blocked operation must stay blocked to count as waiting. */
 #define STILL_BLOCKED_MS 700
-#define FINISH_WAIT_MS 10000
 
 static uint32_t read_id(const struct vfio_dev *dev)
 {
@@ -85,30 +81,6 @@ static pid_t spawn_holder(const char *bdf)
 	return pid;
 }
 
-/* Waits for pid for up to ms; its wait status, or -1 if still running. */
-static int wait_child(pid_t pid, unsigned int ms)
-{
-	uint64_t deadline = mt_now_ms() + ms;
-	int status;
-
-	for (;;) {
-		pid_t got = waitpid(pid, &status, WNOHANG);
-
-		ASSERT_OK(got);
-		if (got == pid)
-			return status;
-		if (mt_now_ms() > deadline)
-			return -1;
-		mt_sleep_ms(10);
-	}
-}
-
-static void kill_and_reap(pid_t pid)
-{
-	ASSERT_OK(kill(pid, SIGKILL));
-	ASSERT_NE(wait_child(pid, FINISH_WAIT_MS), -1);
-}
-
 static void setup_one(char bdf[PCI_BDF_LEN])
 {
 	mt_setup_edu(bdf, "");
@@ -153,7 +125,7 @@ TEST_NAMED(kill9_releases_once, "lifetime.kill9_releases_once", 60)
 	ASSERT_EQ(mt_stat(1, "opens"), 1);
 	ASSERT_EQ(mt_module_unload(), -EAGAIN);
 
-	kill_and_reap(holder);
+	mt_kill_and_reap(holder);
 	/* The fds and the mapping are gone with the process. */
 	ASSERT_EQ(mt_stat(1, "releases"), 1);
 	ASSERT_EQ(mt_handles(1, NULL, 0), 0);
@@ -168,21 +140,6 @@ TEST_NAMED(kill9_releases_once, "lifetime.kill9_releases_once", 60)
 	lab_close(dev);
 	ASSERT_EQ(mt_stat(1, "opens"), 2);
 	ASSERT_EQ(mt_stat(1, "releases"), 2);
-}
-
-static pid_t spawn(int (*fn)(const void *arg), const void *arg)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	ASSERT_OK(pid);
-	if (pid == 0) {
-		mt_close_inherited_fds(-1);
-		_exit(fn(arg));
-	}
-	mt_kill_at_end(pid);
-	return pid;
 }
 
 static int unbind_child(const void *arg)
@@ -202,12 +159,12 @@ TEST_NAMED(unbind_while_open_releases_once,
 	mt_expect_mediator(bdf, "test1");
 
 	/* vfio waits for the user to close before the unbind completes. */
-	unbinder = spawn(unbind_child, bdf);
-	ASSERT_EQ(wait_child(unbinder, STILL_BLOCKED_MS), -1);
+	unbinder = mt_spawn(unbind_child, bdf);
+	ASSERT_EQ(mt_wait_child(unbinder, STILL_BLOCKED_MS), -1);
 	ASSERT_EQ(mt_stat(1, "releases"), 0);
 
-	kill_and_reap(holder);
-	status = wait_child(unbinder, FINISH_WAIT_MS);
+	mt_kill_and_reap(holder);
+	status = mt_wait_child(unbinder, MT_FINISH_WAIT_MS);
 	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ASSERT_EQ(mt_stat(1, "opens"), 1);
@@ -236,14 +193,14 @@ TEST_NAMED(unregister_waits_for_release,
 	dev = lab_open(bdf);
 	mt_expect_mediator(bdf, "test1");
 
-	unregisterer = spawn(unregister_child, NULL);
-	ASSERT_EQ(wait_child(unregisterer, STILL_BLOCKED_MS), -1);
+	unregisterer = mt_spawn(unregister_child, NULL);
+	ASSERT_EQ(mt_wait_child(unregisterer, STILL_BLOCKED_MS), -1);
 	/* Calls keep working for the open being served. */
 	ASSERT_EQ(read_id(dev), EDU_ID_VALUE);
 	ASSERT_EQ(mt_stat(1, "releases"), 0);
 
 	lab_close(dev);
-	status = wait_child(unregisterer, FINISH_WAIT_MS);
+	status = mt_wait_child(unregisterer, MT_FINISH_WAIT_MS);
 	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ASSERT_EQ(mt_stat(1, "releases"), 1);
@@ -262,60 +219,6 @@ TEST_NAMED(unregister_waits_for_release,
 	ASSERT_EQ(mt_stat(1, "open_calls"), 1);
 }
 
-/*
- * The device's user, as a VMM would: it listens on the device request IRQ
- * and, when asked, releases the device.  Reports 'r' (ready) and then 'q'
- * (asked) on report_fd.
- */
-static pid_t spawn_request_listener(const char *bdf, int report_fd)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	ASSERT_OK(pid);
-	if (pid == 0) {
-		struct {
-			struct vfio_irq_set set;
-			int32_t fd;
-		} req = {
-			.set.argsz = sizeof(req),
-			.set.flags = VFIO_IRQ_SET_DATA_EVENTFD |
-				     VFIO_IRQ_SET_ACTION_TRIGGER,
-			.set.index = VFIO_PCI_REQ_IRQ_INDEX,
-			.set.count = 1,
-		};
-		struct vfio_dev dev;
-		uint64_t count;
-
-		mt_close_inherited_fds(report_fd);
-		req.fd = eventfd(0, 0);
-		if (req.fd < 0 || vfio_dev_open(&dev, bdf) < 0 ||
-		    ioctl(dev.device_fd, VFIO_DEVICE_SET_IRQS, &req) ||
-		    write(report_fd, "r", 1) != 1)
-			_exit(1);
-		if (read(req.fd, &count, sizeof(count)) != sizeof(count) ||
-		    write(report_fd, "q", 1) != 1)
-			_exit(1);
-		vfio_dev_close(&dev);
-		for (;;)
-			pause();
-	}
-	mt_kill_at_end(pid);
-	return pid;
-}
-
-/* The next byte on fd within ms, or 0. */
-static char read_report(int fd, unsigned int ms)
-{
-	struct pollfd p = { .fd = fd, .events = POLLIN };
-	char c = 0;
-
-	if (poll(&p, 1, (int)ms) == 1 && read(fd, &c, 1) != 1)
-		c = 0;
-	return c;
-}
-
 TEST_NAMED(unregister_asks_users_to_release,
 	   "lifetime.unregister_asks_users_to_release", 60)
 {
@@ -325,22 +228,22 @@ TEST_NAMED(unregister_asks_users_to_release,
 
 	setup_one(bdf);
 	ASSERT_OK(pipe(fds));
-	user = spawn_request_listener(bdf, fds[1]);
+	user = mt_spawn_request_listener(bdf, fds[1]);
 	close(fds[1]);
-	ASSERT_EQ(read_report(fds[0], FINISH_WAIT_MS), 'r');
+	ASSERT_EQ(mt_read_report(fds[0], MT_FINISH_WAIT_MS), 'r');
 	mt_expect_mediator(bdf, "test1");
 
 	/* Unregistering (a PF driver's remove, say) asks the user to let go. */
-	unregisterer = spawn(unregister_child, NULL);
-	if (read_report(fds[0], 5000) != 'q')
+	unregisterer = mt_spawn(unregister_child, NULL);
+	if (mt_read_report(fds[0], 5000) != 'q')
 		FAIL("unregistering the mediator did not signal the device request IRQ within 5 s");
-	status = wait_child(unregisterer, FINISH_WAIT_MS);
+	status = mt_wait_child(unregisterer, MT_FINISH_WAIT_MS);
 	ASSERT_NE(status, -1);
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	ASSERT_EQ(mt_stat(1, "releases"), 1);
 	mt_expect_mediator(bdf, "none");
 	close(fds[0]);
-	kill_and_reap(user);
+	mt_kill_and_reap(user);
 }
 
 TEST_NAMED(loaded_after_bind_applies_next_open,
