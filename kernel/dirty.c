@@ -178,6 +178,7 @@ static int vpm_dirty_pin(struct vfio_pci_mediate_device *mdev,
 		return 0;
 
 	for (i = 0; i < w->npage; i++) {
+		cond_resched();
 		ret = vfio_pin_pages(vdev, w->iova + i * PAGE_SIZE, 1,
 				     IOMMU_WRITE, pages);
 		if (ret == 1)
@@ -209,23 +210,27 @@ unwind:
  * for the device are pinned, which
  * tells type1's dirty tracking about them; the first such call trusts
  * this device's IOMMU group with reporting all its DMA writes from then
- * on: a mediator that calls it must call it before every transfer its
- * device makes into the user's memory, its own included, for as long as
- * it serves the device.  Nothing is pinned in a container that cannot pin
- * (type1 v1, no IOMMU): it then reports all pages dirty anyway.
+ * on.  So a mediator that calls it must call it before every transfer its
+ * device makes into the user's memory, its own included, whenever the
+ * user's type1 dirty tracking may be running, for as long as it serves the
+ * device.  A mediator that announces only during a save session (igbvf)
+ * relies on the VMM starting type1's tracking for a migration, whose
+ * first pass sends every page anyway (QEMU marks all RAM dirty at
+ * setup), and opening the device's save session before it syncs again.
+ * Nothing is pinned in a container that cannot pin (type1 v1, no IOMMU):
+ * it then reports all pages dirty anyway.
+ *
+ * At most VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES writes are in flight per
+ * device; their bookkeeping is charged to the user.
  *
  * Context: process context, may sleep.  The user's own syscalls only (it
  * may fault in the user's memory through the mm that mapped the DMA), not
  * ->open() (the device is not on type1's list of devices to tell about
  * unmaps yet).
- * At most VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES writes are in flight per
- * device; their bookkeeping is charged to the user.
- *
  * Return: 0; -EPERM from ->open(); -EINVAL for a zero, wrapping or too
- * long range; -EBUSY when
- * VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES writes are in flight already; -ENOMEM; another
- * negative errno if pinning failed.  On error the device must not start
- * the transfer.
+ * long range; -EBUSY when VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES writes are in
+ * flight already; -ENOMEM; another negative errno if pinning failed.  On
+ * error the device must not start the transfer.
  */
 int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 				 dma_addr_t iova, size_t len)
@@ -493,8 +498,11 @@ static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
 	if (!length)
 		return 0;
 	/* Outside @lock: the mediator ends its finished writes. */
-	if (ops->dirty_sync)
-		ops->dirty_sync(mdev->handle);
+	if (ops->dirty_sync) {
+		ret = ops->dirty_sync(mdev->handle);
+		if (ret)
+			return ret;
+	}
 
 	mutex_lock(&d->lock);
 	if (!d->logging) {

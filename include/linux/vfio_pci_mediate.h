@@ -200,8 +200,11 @@ struct vfio_pci_mediate_migration_ops {
  *	finished, so that its pages are reported this once and not again
  *	until written again.  Writes still announced are reported in every
  *	report.  Called in the user's syscall, possibly several times per
- *	report (once per part of its bitmap).  Process context, may sleep;
- *	no framework lock held.  Optional: without it, a finished write is
+ *	report (once per part of its bitmap).  Return 0, or a negative
+ *	errno when the mediator has lost track of the device's writes since
+ *	logging started: the report then fails with it (the user must not
+ *	trust an incomplete report).  Process context, may sleep; no
+ *	framework lock held.  Optional: without it, a finished write is
  *	reported until the mediator ends it.
  * @migration: the device's state can be migrated; see
  *	struct vfio_pci_mediate_migration_ops.  All its callbacks and @reset
@@ -227,7 +230,7 @@ struct vfio_pci_mediate_ops {
 		    struct vm_area_struct *vma, bool *pt);
 	int (*reset)(void *handle);
 	int (*dirty_tracking)(void *handle, bool on);
-	void (*dirty_sync)(void *handle);
+	int (*dirty_sync)(void *handle);
 	const struct vfio_pci_mediate_migration_ops *migration;
 };
 
@@ -285,9 +288,10 @@ bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev);
 /*
  * Writes announced by vfio_pci_mediate_dirty_begin() and not ended, per
  * device: enough for the packet and header buffers of two receive queues
- * of 4096 descriptors (igb's largest ring), plus their rings.
+ * of 4096 descriptors (igb's largest ring), a third while one queue's
+ * new buffers are announced before its old ones end, and their rings.
  */
-#define VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES	(2 * 2 * 4096 + 64)
+#define VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES	(3 * 2 * 4096 + 64)
 
 int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 				 dma_addr_t iova, size_t len);

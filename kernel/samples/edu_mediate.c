@@ -1554,9 +1554,10 @@ static void edu_save_end(void *handle)
  * Before a DMA logging report: the transfers that have finished are over,
  * so that their pages are reported this once.
  */
-static void edu_dirty_sync(void *handle)
+static int edu_dirty_sync(void *handle)
 {
 	edu_settle_transfers(handle);
+	return 0;
 }
 
 /* DMA logging needs every command seen, as type1's tracking does. */
