@@ -21,6 +21,7 @@
  * take (dropped for want of descriptors) only lower the count, which
  * must stay above a floor so that the test checks something.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/vfio.h>
@@ -138,6 +139,34 @@ TEST_NAMED(logging_random_rx, "igbvf_dirty.logging_random_rx", 300)
 	test_log("first report: %u pages", count_bits(first));
 	ASSERT_LE(count_bits(first), EARLY_DESC + 1);
 	random_rx(&r, logging_report);
+	MG_OK(r.t.dev, vfmig_dma_logging_stop(r.t.dev));
+	pf_tx_close(&r.pf);
+}
+
+/*
+ * What the mediator cannot track fails what relies on it: a receive ring
+ * larger than it tracks, on a running queue, makes the next DMA logging
+ * report fail (an incomplete report would lose pages).  And a write of
+ * half a queue register, which it could not follow, is refused.
+ */
+TEST_NAMED(untrackable_fails_report, "igbvf_dirty.untrackable_fails_report",
+	   120)
+{
+	uint64_t bits[BITMAP_WORDS] = { 0 };
+	struct rx_test r;
+	int ret;
+
+	rx_setup(&r);
+	logging_start(&r.t);
+	logging_report(&r.t, bits);
+
+	ASSERT_LT(vfmig_bar_write(r.t.dev, 0, RDT, 2, 1), 0);
+	/* 8192 descriptors, more than igb's 4096, on the running queue. */
+	vf_wr(&r.vf, RDLEN, 8192 * 16);
+	ret = vfmig_dma_logging_report(r.t.dev, MEM_IOVA, MEM_LEN, PAGE, bits);
+	test_log("report after an untrackable ring: %d (%s)", ret,
+		 vfmig_strerror(r.t.dev));
+	ASSERT_EQ(ret, -E2BIG);
 	MG_OK(r.t.dev, vfmig_dma_logging_stop(r.t.dev));
 	pf_tx_close(&r.pf);
 }

@@ -20,19 +20,26 @@
  *  - the transmit head write-back word, when TDWBAL enables it.
  * Transmit buffers are only read.
  *
- * Consistency: while tracking runs, RDT changes only through us, so the
- * device's RDT is the end of our window and its RDH lies inside it.  If
- * either is not so (a VF reset through CTRL, which is not trapped, or the
- * user writing RDH), or a ring register changed, the queue's tracking
- * starts over from what the device holds: everything announced ends, and
- * [RDH, RDT) is read again.  A guest that rewrites a descriptor the
- * device owns makes the device write where it was not told to, on real
- * hardware too; its own memory is what it corrupts.
+ * Consistency: while tracking runs, RDT changes only through us (writes
+ * of part of a queue register are refused, and the mediator's own writes
+ * at a reset or a load are followed by a restart), so the device's RDT
+ * is the end of our window and its RDH lies inside it.  If either is not
+ * so (a VF reset through CTRL, which only the device sees through), or a
+ * ring register changed, the queue's tracking starts over from what the
+ * device holds: [RDH, RDT) is read and announced again, then what was
+ * announced before ends.  A guest that rewrites a descriptor the device
+ * owns, or a ring while its queue runs, makes the device write where it
+ * was not told to, on real hardware too; its own memory is what it
+ * corrupts.
  *
  * Reading descriptors needs the user's memory (vfio-pci-mediate's
  * user_dma_access); without it nothing is tracked, no DMA logging is
- * offered, and type1 reports every page dirty.  Rings of more than
- * IGBVF_TRACK_MAX_DESC descriptors are not tracked: the migration fails.
+ * offered, and type1 reports every page dirty.  What cannot be tracked
+ * on a running queue (a ring of more than IGBVF_TRACK_MAX_DESC
+ * descriptors, a head beyond the ring, a failure to announce) is kept as
+ * an error until tracking stops: the save fails, and so does every DMA
+ * logging report.  A receive tail whose buffers could not all be
+ * announced is held at the last one that was.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -43,9 +50,6 @@
 #include <linux/sizes.h>
 
 #include "igbvf_mediate.h"
-
-/* Descriptors read from the user's memory at once. */
-#define IGBVF_READ_DESC		(SZ_4K / IGBVF_DESC_SIZE)
 
 /* Buffer sizes when SRRCTL leaves them to the PF: the largest there is. */
 #define IGBVF_PKT_BUF_MAX	SZ_16K
@@ -113,6 +117,7 @@ static int igbvf_rx_begin(struct igbvf_dev *ivf, struct igbvf_rx_track *t,
 					      n * IGBVF_DESC_SIZE, false);
 		if (ret)
 			return ret;
+		cond_resched();
 		for (i = 0; i < n; i++) {
 			ret = igbvf_rx_begin_one(ivf, t,
 						 ivf->track.desc + 2 * i,
@@ -128,11 +133,11 @@ static int igbvf_rx_begin(struct igbvf_dev *ivf, struct igbvf_rx_track *t,
 /* Ends everything announced for receive queue @t. */
 static void igbvf_rx_forget(struct igbvf_dev *ivf, struct igbvf_rx_track *t)
 {
-	if (!t->count)
-		return;
-	igbvf_rx_end(ivf, t, t->head, t->tail);
-	vfio_pci_mediate_dirty_end(ivf->mdev, t->ring,
-				   t->count * IGBVF_DESC_SIZE);
+	if (t->count) {
+		igbvf_rx_end(ivf, t, t->head, t->tail);
+		vfio_pci_mediate_dirty_end(ivf->mdev, t->ring,
+					   t->count * IGBVF_DESC_SIZE);
+	}
 	kvfree(t->bufs);
 	memset(t, 0, sizeof(*t));
 }
@@ -156,16 +161,54 @@ static void igbvf_rx_buf_sizes(u32 srrctl, u32 *pkt_len, u32 *hdr_len)
 }
 
 /*
- * Receive queue @q's tracking from scratch, from what the device holds:
- * its ring announced, and the buffers of [RDH, RDT).  @lock.
+ * A ring as the device uses it: QEMU's model keeps more low bits of the
+ * base and length than the 82576 (which ignores those below bit 7), so
+ * take what the device reads back, down to a descriptor.
  */
-static int igbvf_rx_restart(struct igbvf_dev *ivf, unsigned int q)
+static u64 igbvf_ring_base(u32 bah, u32 bal)
 {
-	struct igbvf_rx_track *t = &ivf->track.rx[q];
+	return (u64)bah << 32 | (bal & ~(IGBVF_DESC_SIZE - 1));
+}
+
+static u32 igbvf_ring_count(u32 len)
+{
+	return (len & IGBVF_RING_LEN_DEV) / IGBVF_DESC_SIZE;
+}
+
+/*
+ * Whether queue control register @ctl_reg is enabled as the user has it:
+ * while the queues are held off, the user's value is @kept.  @lock.
+ */
+static int igbvf_queue_enabled(struct igbvf_dev *ivf, u32 ctl_reg, u32 kept,
+			       bool *enabled)
+{
+	u32 ctl;
+	int ret = 0;
+
+	if (ivf->held)
+		ctl = kept;
+	else
+		ret = igbvf_rd(ivf, ctl_reg, &ctl);
+	*enabled = ctl & IGBVF_QUEUE_ENABLE;
+	return ret;
+}
+
+/*
+ * Receive queue @q's tracking from scratch, from what the device holds:
+ * its ring, and the buffers of [RDH, RDT), announced before what was
+ * announced so far ends.  The device fetches nothing when RDT lies beyond
+ * the ring (QEMU's model takes the ring for empty) or the queue is off
+ * (@enabled, as the user has it); otherwise a ring too large to track or
+ * a head beyond it is an error: the device writes what we cannot tell.
+ * @lock.
+ */
+static int igbvf_rx_restart_as(struct igbvf_dev *ivf, unsigned int q,
+			       bool enabled)
+{
+	struct igbvf_rx_track *t = &ivf->track.rx[q], nt = { 0 };
 	u32 bal, bah, len, srrctl, rdh, rdt, count;
 	int ret;
 
-	igbvf_rx_forget(ivf, t);
 	ret = igbvf_rd(ivf, IGBVF_RDBAL(q), &bal);
 	if (!ret)
 		ret = igbvf_rd(ivf, IGBVF_RDBAH(q), &bah);
@@ -179,36 +222,51 @@ static int igbvf_rx_restart(struct igbvf_dev *ivf, unsigned int q)
 		ret = igbvf_rd(ivf, IGBVF_RDT(q), &rdt);
 	if (ret)
 		return ret;
-	count = (len & IGBVF_RING_LEN_MAX) / IGBVF_DESC_SIZE;
-	if (!count)
-		return 0;
-	if (count > IGBVF_TRACK_MAX_DESC) {
-		igbvf_warn(ivf, "cannot track dirty pages: receive ring %u has %u descriptors, at most %u are tracked\n",
-			   q, count, IGBVF_TRACK_MAX_DESC);
-		return -E2BIG;
-	}
-	if (rdh >= count || rdt >= count) {
-		igbvf_warn(ivf, "cannot track dirty pages: receive queue %u's head %u or tail %u lies beyond its %u descriptors\n",
-			   q, rdh, rdt, count);
-		return -EINVAL;
+	count = igbvf_ring_count(len);
+	if (!count || rdt >= count || (rdh == rdt && !enabled))
+		goto out_forget;
+	if (count > IGBVF_TRACK_MAX_DESC || rdh >= count) {
+		if (!enabled)
+			goto out_forget;
+		igbvf_warn(ivf, "cannot track dirty pages: receive queue %u has %u descriptors (at most %u tracked), head %u\n",
+			   q, count, IGBVF_TRACK_MAX_DESC, rdh);
+		ret = count > IGBVF_TRACK_MAX_DESC ? -E2BIG : -EINVAL;
+		goto out_forget;
 	}
 
-	t->bufs = kvcalloc(count, sizeof(*t->bufs), GFP_KERNEL_ACCOUNT);
-	if (!t->bufs)
-		return -ENOMEM;
-	t->ring = igbvf_iova(bah, bal, IGBVF_RING_ALIGN - 1);
-	ret = vfio_pci_mediate_dirty_begin(ivf->mdev, t->ring,
+	nt.bufs = kvcalloc(count, sizeof(*nt.bufs), GFP_KERNEL_ACCOUNT);
+	if (!nt.bufs) {
+		ret = -ENOMEM;
+		goto out_forget;
+	}
+	nt.ring = igbvf_ring_base(bah, bal);
+	ret = vfio_pci_mediate_dirty_begin(ivf->mdev, nt.ring,
 					   count * IGBVF_DESC_SIZE);
 	if (ret) {
-		kvfree(t->bufs);
-		t->bufs = NULL;
-		return ret;
+		kvfree(nt.bufs);
+		nt.bufs = NULL;
+		goto out_forget;
 	}
-	t->count = count;
-	igbvf_rx_buf_sizes(srrctl, &t->pkt_len, &t->hdr_len);
-	t->head = rdh;
-	t->tail = rdh;
-	return igbvf_rx_begin(ivf, t, rdt);
+	nt.count = count;
+	igbvf_rx_buf_sizes(srrctl, &nt.pkt_len, &nt.hdr_len);
+	nt.head = rdh;
+	nt.tail = rdh;
+	/* On error, what was announced of the new window stays so. */
+	ret = igbvf_rx_begin(ivf, &nt, rdt);
+out_forget:
+	igbvf_rx_forget(ivf, t);
+	*t = nt;
+	return ret;
+}
+
+static int igbvf_rx_restart(struct igbvf_dev *ivf, unsigned int q)
+{
+	bool enabled;
+	int ret;
+
+	ret = igbvf_queue_enabled(ivf, IGBVF_RXDCTL(q), ivf->rxdctl[q],
+				  &enabled);
+	return ret ?: igbvf_rx_restart_as(ivf, q, enabled);
 }
 
 /* Whether the device's @rdh and @rdt are what our window expects. */
@@ -243,11 +301,17 @@ static int igbvf_rx_settle(struct igbvf_dev *ivf, unsigned int q)
 	return 0;
 }
 
-/* Announces transmit queue @q's ring and head write-back.  @lock. */
-static int igbvf_tx_restart(struct igbvf_dev *ivf, unsigned int q)
+/*
+ * Announces transmit queue @q's ring and head write-back, before what was
+ * announced so far ends.  A head beyond the ring makes the device write
+ * back a descriptor there before it wraps: an error while the queue is
+ * on (@enabled, as the user has it).  @lock.
+ */
+static int igbvf_tx_restart_as(struct igbvf_dev *ivf, unsigned int q,
+			       bool enabled)
 {
 	struct igbvf_tx_track *t = &ivf->track.tx[q], old = *t;
-	u32 bal, bah, len, wbal, wbah;
+	u32 bal, bah, len, wbal, wbah, tdh, tdt, count;
 	int ret;
 
 	ret = igbvf_rd(ivf, IGBVF_TDBAL(q), &bal);
@@ -259,18 +323,21 @@ static int igbvf_tx_restart(struct igbvf_dev *ivf, unsigned int q)
 		ret = igbvf_rd(ivf, IGBVF_TDWBAL(q), &wbal);
 	if (!ret)
 		ret = igbvf_rd(ivf, IGBVF_TDWBAH(q), &wbah);
+	if (!ret)
+		ret = igbvf_rd(ivf, IGBVF_TDH(q), &tdh);
+	if (!ret)
+		ret = igbvf_rd(ivf, IGBVF_TDT(q), &tdt);
 	if (ret)
 		return ret;
 
-	/* The new ranges begin before the old ones end: no gap. */
 	memset(t, 0, sizeof(*t));
-	t->ring_len = len & IGBVF_RING_LEN_MAX;
-	if (t->ring_len) {
-		t->ring = igbvf_iova(bah, bal, IGBVF_RING_ALIGN - 1);
+	count = igbvf_ring_count(len);
+	if (count) {
+		t->ring = igbvf_ring_base(bah, bal);
 		ret = vfio_pci_mediate_dirty_begin(ivf->mdev, t->ring,
-						   t->ring_len);
-		if (ret)
-			t->ring_len = 0;
+						   count * IGBVF_DESC_SIZE);
+		if (!ret)
+			t->ring_len = count * IGBVF_DESC_SIZE;
 	}
 	if (!ret && (wbal & IGBVF_TDWBAL_ENABLE)) {
 		t->wb = igbvf_iova(wbah, wbal, IGBVF_TDWBAL_ALIGN - 1);
@@ -278,11 +345,26 @@ static int igbvf_tx_restart(struct igbvf_dev *ivf, unsigned int q)
 						   sizeof(u32));
 		t->wb_on = !ret;
 	}
+	if (!ret && enabled && count && tdh >= count && tdt < count) {
+		igbvf_warn(ivf, "cannot track dirty pages: transmit queue %u's head %u lies beyond its %u descriptors\n",
+			   q, tdh, count);
+		ret = -EINVAL;
+	}
 	if (old.ring_len)
 		vfio_pci_mediate_dirty_end(ivf->mdev, old.ring, old.ring_len);
 	if (old.wb_on)
 		vfio_pci_mediate_dirty_end(ivf->mdev, old.wb, sizeof(u32));
 	return ret;
+}
+
+static int igbvf_tx_restart(struct igbvf_dev *ivf, unsigned int q)
+{
+	bool enabled;
+	int ret;
+
+	ret = igbvf_queue_enabled(ivf, IGBVF_TXDCTL(q), ivf->txdctl[q],
+				  &enabled);
+	return ret ?: igbvf_tx_restart_as(ivf, q, enabled);
 }
 
 static void igbvf_tx_forget(struct igbvf_dev *ivf, struct igbvf_tx_track *t)
@@ -294,7 +376,7 @@ static void igbvf_tx_forget(struct igbvf_dev *ivf, struct igbvf_tx_track *t)
 	memset(t, 0, sizeof(*t));
 }
 
-/* Keeps the first error: it fails the save (igbvf_dirty_error()). */
+/* Keeps the first error: it fails the save and DMA logging reports. */
 static int igbvf_track_failed(struct igbvf_dev *ivf, int ret)
 {
 	if (ret && !ivf->track.err)
@@ -302,45 +384,41 @@ static int igbvf_track_failed(struct igbvf_dev *ivf, int ret)
 	return ret;
 }
 
+/* Every queue's tracking from scratch.  ivf->lock held. */
+static void igbvf_restart_all(struct igbvf_dev *ivf)
+{
+	unsigned int q;
+
+	for (q = 0; q < IGBVF_NR_QUEUES; q++) {
+		igbvf_track_failed(ivf, igbvf_rx_restart(ivf, q));
+		igbvf_track_failed(ivf, igbvf_tx_restart(ivf, q));
+	}
+}
+
 /**
  * igbvf_dirty_start() - start announcing what the VF writes
  * @ivf: the open VF, whose queue pages are trapped now
  *
- * Context: @lock held; the user's syscall (reads the user's memory).
- * Return: 0, or the error that keeps the VF's writes from being tracked
- * (also kept for igbvf_dirty_error()).
+ * Whatever fails is kept for igbvf_dirty_error(): the trap stays, the
+ * save fails.
+ *
+ * Context: ivf->lock held; the user's syscall (reads the user's memory).
  */
-int igbvf_dirty_start(struct igbvf_dev *ivf)
+void igbvf_dirty_start(struct igbvf_dev *ivf)
 {
-	unsigned int q;
-	int ret = 0;
-
 	lockdep_assert_held(&ivf->lock);
 	if (ivf->track.on)
-		return 0;
-	ivf->track.desc = kmalloc(IGBVF_READ_DESC * IGBVF_DESC_SIZE,
-				  GFP_KERNEL_ACCOUNT);
-	if (!ivf->track.desc)
-		return -ENOMEM;
+		return;
 	ivf->track.on = true;
 	ivf->track.err = 0;
-	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++) {
-		ret = igbvf_rx_restart(ivf, q);
-		if (!ret)
-			ret = igbvf_tx_restart(ivf, q);
-	}
-	if (ret) {
-		igbvf_dirty_stop(ivf);
-		ivf->track.err = ret;
-	}
-	return ret;
+	igbvf_restart_all(ivf);
 }
 
 /**
  * igbvf_dirty_stop() - stop announcing; end everything announced
  * @ivf: the open VF
  *
- * Context: @lock held.
+ * Context: ivf->lock held.
  */
 void igbvf_dirty_stop(struct igbvf_dev *ivf)
 {
@@ -351,9 +429,20 @@ void igbvf_dirty_stop(struct igbvf_dev *ivf)
 		igbvf_rx_forget(ivf, &ivf->track.rx[q]);
 		igbvf_tx_forget(ivf, &ivf->track.tx[q]);
 	}
-	kfree(ivf->track.desc);
-	ivf->track.desc = NULL;
 	ivf->track.on = false;
+}
+
+/**
+ * igbvf_dirty_refresh() - the mediator rewrote the VF's queue registers
+ * @ivf: the open VF, after a reset or a loaded state went in
+ *
+ * Context: ivf->lock held; the user's syscall.
+ */
+void igbvf_dirty_refresh(struct igbvf_dev *ivf)
+{
+	lockdep_assert_held(&ivf->lock);
+	if (ivf->track.on)
+		igbvf_restart_all(ivf);
 }
 
 /**
@@ -366,7 +455,6 @@ void igbvf_dirty_free(struct igbvf_dev *ivf)
 
 	for (q = 0; q < IGBVF_NR_QUEUES; q++)
 		kvfree(ivf->track.rx[q].bufs);
-	kfree(ivf->track.desc);
 	memset(&ivf->track, 0, sizeof(ivf->track));
 }
 
@@ -377,43 +465,44 @@ void igbvf_dirty_free(struct igbvf_dev *ivf)
  * @rdt: the tail the user writes
  *
  * Writes it to the device, after announcing the buffers it hands over.
+ * If they cannot all be announced, the device gets only those that were
+ * (the rest wait for the user's next tail) and the error is kept.  A tail
+ * moved back ends the buffers it takes back once the device has it.
  *
- * Context: @lock held; the user's syscall.
- * Return: 0; or a negative errno, and the tail is not written: the
- * device gets no descriptor whose writes we could not announce.
+ * Context: ivf->lock held; the user's syscall.
+ * Return: 0 or the error of a register access.
  */
 int igbvf_dirty_rx_tail(struct igbvf_dev *ivf, unsigned int q, u32 rdt)
 {
 	struct igbvf_rx_track *t = &ivf->track.rx[q];
+	u32 was;
 	int ret;
 
 	lockdep_assert_held(&ivf->lock);
 	if (!ivf->track.on)
 		return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
-	ret = igbvf_rx_settle(ivf, q);
-	if (ret)
-		return igbvf_track_failed(ivf, ret);
-	if (!t->count)
+	igbvf_track_failed(ivf, igbvf_rx_settle(ivf, q));
+	/* Beyond the ring the device fetches nothing: settled next time. */
+	if (!t->count || rdt >= t->count)
 		return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
-	if (rdt >= t->count) {
-		igbvf_warn(ivf, "receive tail %u refused while tracking dirty pages: queue %u has %u descriptors\n",
-			   rdt, q, t->count);
-		return -EINVAL;
-	}
-	if (igbvf_ring_dist(t->head, rdt, t->count) >=
+	if (igbvf_ring_dist(t->head, rdt, t->count) <
 	    igbvf_ring_dist(t->head, t->tail, t->count)) {
-		ret = igbvf_rx_begin(ivf, t, rdt);
-		if (ret) {
-			igbvf_warn(ivf, "receive tail %u refused: cannot track the buffers handed over: %pe\n",
-				   rdt, ERR_PTR(ret));
-			return igbvf_track_failed(ivf, ret);
+		ret = igbvf_wr(ivf, IGBVF_RDT(q), rdt);
+		if (!ret) {
+			was = t->tail;
+			t->tail = rdt;
+			igbvf_rx_end(ivf, t, rdt, was);
 		}
-	} else {
-		/* Taken back from the device: the user may rewrite them. */
-		igbvf_rx_end(ivf, t, rdt, t->tail);
-		t->tail = rdt;
+		return ret;
 	}
-	return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
+	ret = igbvf_rx_begin(ivf, t, rdt);
+	cond_resched();
+	if (ret) {
+		igbvf_warn(ivf, "receive tail %u held at %u: cannot announce the buffers handed over: %pe\n",
+			   rdt, t->tail, ERR_PTR(ret));
+		igbvf_track_failed(ivf, ret);
+	}
+	return igbvf_wr(ivf, IGBVF_RDT(q), t->tail);
 }
 
 /**
@@ -422,10 +511,12 @@ int igbvf_dirty_rx_tail(struct igbvf_dev *ivf, unsigned int q, u32 rdt)
  * @q: the queue pair
  * @rx: a receive register (else transmit)
  *
- * A ring's base, length or buffer sizes, or the receive head, may have
- * changed: that queue's tracking starts over from what the device holds.
+ * A ring's base, length or buffer sizes, a head or a head write-back may
+ * have changed: that queue's tracking starts over from what the device
+ * holds.  A driver changes those with the queue off; one that changes
+ * them on a running queue may have the device use them before this.
  *
- * Context: @lock held; the user's syscall.
+ * Context: ivf->lock held; the user's syscall.
  */
 void igbvf_dirty_queue_changed(struct igbvf_dev *ivf, unsigned int q, bool rx)
 {
@@ -437,29 +528,53 @@ void igbvf_dirty_queue_changed(struct igbvf_dev *ivf, unsigned int q, bool rx)
 }
 
 /**
+ * igbvf_dirty_queue_enabling() - the user is about to turn queue @q on
+ * @ivf: the open VF
+ * @q: the queue pair
+ * @rx: the receive queue (else transmit)
+ *
+ * Called before the write: what the device will fetch is announced
+ * before it can.
+ *
+ * Context: ivf->lock held; the user's syscall.
+ */
+void igbvf_dirty_queue_enabling(struct igbvf_dev *ivf, unsigned int q,
+				bool rx)
+{
+	lockdep_assert_held(&ivf->lock);
+	if (!ivf->track.on)
+		return;
+	igbvf_track_failed(ivf, rx ? igbvf_rx_restart_as(ivf, q, true) :
+				     igbvf_tx_restart_as(ivf, q, true));
+}
+
+/**
  * igbvf_dirty_sync() - end the buffers the device is done with
  * @ivf: the open VF
  *
  * Before a DMA logging report, so that each written page is reported once.
  *
- * Context: @lock held; the user's syscall.
+ * Context: ivf->lock held; the user's syscall.
+ * Return: 0, or the first error of tracking since it started: the report
+ * must fail then, as it may miss the VF's writes.
  */
-void igbvf_dirty_sync(struct igbvf_dev *ivf)
+int igbvf_dirty_sync(struct igbvf_dev *ivf)
 {
 	unsigned int q;
 
 	lockdep_assert_held(&ivf->lock);
 	if (!ivf->track.on)
-		return;
+		return 0;
 	for (q = 0; q < IGBVF_NR_QUEUES; q++)
 		igbvf_track_failed(ivf, igbvf_rx_settle(ivf, q));
+	return ivf->track.err;
 }
 
 /**
  * igbvf_dirty_error() - whether the VF wrote pages we could not announce
  * @ivf: the open VF
  *
- * Context: @lock held.
+ * Context: ivf->lock held.
  * Return: 0, or the first error of tracking since it started: a save
  * must fail then, as the destination's memory may miss the VF's writes.
  */

@@ -534,6 +534,7 @@ static int igbvf_reset(void *handle)
 	ivf->snap_valid = false;
 	memset(&ivf->requests, 0, sizeof(ivf->requests));
 	ret = igbvf_vf_reset(ivf);
+	igbvf_dirty_refresh(ivf);
 	mutex_unlock(&ivf->lock);
 	/* A save session still on ends right after (->save_end()). */
 	igbvf_trap_migration_over(ivf);
@@ -562,6 +563,7 @@ static int igbvf_set_run_state(void *handle,
 		if (ivf->load_pending) {
 			ret = igbvf_apply(ivf, &ivf->loaded);
 			ivf->load_pending = false;
+			igbvf_dirty_refresh(ivf);
 		}
 	} else if (state == VFIO_PCI_MEDIATE_QUIESCED) {
 		ret = igbvf_hold(ivf);
@@ -658,13 +660,15 @@ static void igbvf_save_end(void *handle)
 }
 
 /* Before a DMA logging report: buffers the device is done with end. */
-static void igbvf_dirty_sync_op(void *handle)
+static int igbvf_dirty_sync_op(void *handle)
 {
 	struct igbvf_dev *ivf = handle;
+	int ret;
 
 	mutex_lock(&ivf->lock);
-	igbvf_dirty_sync(ivf);
+	ret = igbvf_dirty_sync(ivf);
 	mutex_unlock(&ivf->lock);
+	return ret;
 }
 
 static int igbvf_dirty_tracking(void *handle, bool on)

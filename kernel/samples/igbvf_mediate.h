@@ -96,6 +96,8 @@ static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40 +
 
 /* The largest receive ring whose buffers are tracked (igb's largest). */
 #define IGBVF_TRACK_MAX_DESC	4096
+/* Descriptors read from the user's memory at once (4 KiB). */
+#define IGBVF_READ_DESC		256
 
 /*
  * A receive queue's buffers announced to the framework (igbvf_dirty.c):
@@ -128,7 +130,7 @@ struct igbvf_track {
 	bool possible;		/* the user's memory can be read: at open */
 	bool on;
 	int err;		/* first failure since @on: fails the save */
-	__le64 *desc;		/* descriptors read from the user's memory */
+	__le64 desc[2 * IGBVF_READ_DESC];	/* read from the user's memory */
 	struct igbvf_rx_track rx[IGBVF_NR_QUEUES];
 	struct igbvf_tx_track tx[IGBVF_NR_QUEUES];
 };
@@ -203,12 +205,15 @@ int igbvf_poll_pause(unsigned long deadline, unsigned int poll_us);
 int igbvf_vf_reset(struct igbvf_dev *ivf);
 
 /* igbvf_dirty.c: what the VF writes by DMA. */
-int igbvf_dirty_start(struct igbvf_dev *ivf);
+void igbvf_dirty_start(struct igbvf_dev *ivf);
 void igbvf_dirty_stop(struct igbvf_dev *ivf);
+void igbvf_dirty_refresh(struct igbvf_dev *ivf);
 void igbvf_dirty_free(struct igbvf_dev *ivf);
 int igbvf_dirty_rx_tail(struct igbvf_dev *ivf, unsigned int q, u32 rdt);
 void igbvf_dirty_queue_changed(struct igbvf_dev *ivf, unsigned int q, bool rx);
-void igbvf_dirty_sync(struct igbvf_dev *ivf);
+void igbvf_dirty_queue_enabling(struct igbvf_dev *ivf, unsigned int q,
+				bool rx);
+int igbvf_dirty_sync(struct igbvf_dev *ivf);
 int igbvf_dirty_error(struct igbvf_dev *ivf);
 
 /* igbvf_trap.c: the queue pages, trapped while migrating. */

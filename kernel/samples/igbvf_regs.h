@@ -69,6 +69,7 @@
 #define IGBVF_DESC_SIZE			16
 #define IGBVF_RING_ALIGN		128
 #define IGBVF_RING_LEN_MAX		0xfff80	/* RDLEN/TDLEN bits 19:7 */
+#define IGBVF_RING_LEN_DEV		GENMASK(19, 4)	/* what QEMU's model keeps */
 
 /* VF side of the mailbox. */
 #define IGBVF_V2PMAILBOX		0x0c40

@@ -11,11 +11,13 @@
  * RUNNING, and while VFIO DMA logging runs; offered again once migration
  * is back in RUNNING with no session and logging stopped.
  *
- * While trapped, the user's writes to them come here:
+ * While trapped, the user's writes to them come here (writes of part of
+ * a register we watch are refused):
  *  - a receive tail goes through igbvf_dirty_rx_tail(), which announces
  *    the buffers it hands to the device before writing it;
- *  - a change of a ring's base, length or buffer sizes, a receive head,
- *    or a head write-back address restarts that queue's tracking;
+ *  - a change of a ring's base, length or buffer sizes, a head, or a
+ *    head write-back address restarts that queue's tracking, and a queue
+ *    being enabled has what it will fetch announced first;
  *  - RXDCTL and TXDCTL, while the mediator holds the queues off
  *    (QUIESCED, STOPPED), are kept for RUNNING instead of reaching the
  *    device, so the user cannot restart DMA behind a stopped device.
@@ -170,15 +172,24 @@ void igbvf_trap_migration_over(struct igbvf_dev *ivf)
 
 /*
  * A queue control register write: kept while the queues are held off
- * (the hold gives it to the device at RUNNING), else written.  @lock.
+ * (the hold gives it to the device at RUNNING), else written, what the
+ * queue will fetch announced first.  ivf->lock held.
  */
-static int igbvf_queue_ctl_write(struct igbvf_dev *ivf, u32 reg, u32 *kept,
-				 u32 val)
+static int igbvf_queue_ctl_write(struct igbvf_dev *ivf, unsigned int q,
+				 bool rx, u32 val)
 {
-	if (!ivf->held)
-		return igbvf_wr(ivf, reg, val);
-	*kept = val;
-	return igbvf_wr(ivf, reg, val & ~IGBVF_QUEUE_ENABLE);
+	u32 reg = rx ? IGBVF_RXDCTL(q) : IGBVF_TXDCTL(q);
+
+	if (ivf->held) {
+		if (rx)
+			ivf->rxdctl[q] = val;
+		else
+			ivf->txdctl[q] = val;
+		return igbvf_wr(ivf, reg, val & ~IGBVF_QUEUE_ENABLE);
+	}
+	if (val & IGBVF_QUEUE_ENABLE)
+		igbvf_dirty_queue_enabling(ivf, q, rx);
+	return igbvf_wr(ivf, reg, val);
 }
 
 /* A 4-byte write at @reg, a register of the queue pages.  @lock. */
@@ -198,9 +209,9 @@ static int igbvf_queue_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
 	case IGBVF_RDT(0):
 		return igbvf_dirty_rx_tail(ivf, q, val);
 	case IGBVF_RXDCTL(0):
-		return igbvf_queue_ctl_write(ivf, reg, &ivf->rxdctl[q], val);
+		return igbvf_queue_ctl_write(ivf, q, true, val);
 	case IGBVF_TXDCTL(0):
-		return igbvf_queue_ctl_write(ivf, reg, &ivf->txdctl[q], val);
+		return igbvf_queue_ctl_write(ivf, q, false, val);
 	case IGBVF_RDBAL(0):
 	case IGBVF_RDBAH(0):
 	case IGBVF_RDLEN(0):
@@ -209,6 +220,7 @@ static int igbvf_queue_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
 	case IGBVF_TDBAL(0):
 	case IGBVF_TDBAH(0):
 	case IGBVF_TDLEN(0):
+	case IGBVF_TDH(0):
 	case IGBVF_TDWBAL(0):
 	case IGBVF_TDWBAH(0):
 		ret = igbvf_wr(ivf, reg, val);
@@ -247,6 +259,22 @@ static bool igbvf_in_trapped_page(loff_t offset)
 	return offset < IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE ||
 	       (offset >= IGBVF_RXQ_PAGE &&
 		offset < IGBVF_TXQ_PAGE + IGBVF_QUEUE_PAGE_SIZE);
+}
+
+/*
+ * Whether @offset lies in a register whose writes we must see whole:
+ * CTRL, the mailbox register, the queue registers.
+ */
+static bool igbvf_watched(loff_t offset)
+{
+	const u32 first = IGBVF_RDBAL(0) - IGBVF_RXQ_PAGE;
+	u32 in_page = offset % IGBVF_QUEUE_PAGE_SIZE;
+
+	if (offset < IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE)
+		return ALIGN_DOWN(offset, 4) == IGBVF_CTRL ||
+		       ALIGN_DOWN(offset, 4) == IGBVF_V2PMAILBOX;
+	return igbvf_in_trapped_page(offset) && in_page >= first &&
+	       in_page < first + IGBVF_NR_QUEUES * IGBVF_QUEUE_STRIDE;
 }
 
 /* The size of the next piece, as vfio-pci splits an access. */
@@ -292,6 +320,16 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 		piece = igbvf_piece(off, count - done);
 		if (copy_from_user(&data, buf + done, piece)) {
 			ret = -EFAULT;
+			break;
+		}
+		/*
+		 * The 82576's registers are 32 bits, accessed as such by
+		 * every driver: a part of one we must see is refused.
+		 */
+		if (piece != 4 && igbvf_watched(off)) {
+			igbvf_warn(ivf, "%zu-byte write at BAR0 %#llx refused: the register is written whole\n",
+				   piece, (unsigned long long)off);
+			ret = -EINVAL;
 			break;
 		}
 		mutex_lock(&ivf->lock);
