@@ -263,6 +263,28 @@ struct vfio_pci_mediate_region_ops {
 	void (*release)(void *data);
 };
 
+/**
+ * vfio_pci_mediate_rw_piece() - the next piece of an access, as vfio-pci
+ * carries it to the device
+ * @offset: where what is left of the access starts
+ * @left: bytes left, more than 0
+ *
+ * vfio-pci (Linux 6.1) splits a user's read or write of a BAR into
+ * naturally aligned accesses of at most 4 bytes.  A mediator that carries
+ * an access itself splits it the same way, so that the device sees what
+ * it would see without the mediator.
+ *
+ * Return: 4, 2 or 1.
+ */
+static inline size_t vfio_pci_mediate_rw_piece(loff_t offset, size_t left)
+{
+	if (left >= 4 && IS_ALIGNED(offset, 4))
+		return 4;
+	if (left >= 2 && IS_ALIGNED(offset, 2))
+		return 2;
+	return 1;
+}
+
 int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
 				     u32 type, u32 subtype,
 				     const struct vfio_pci_mediate_region_ops *ops,

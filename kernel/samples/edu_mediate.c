@@ -1261,16 +1261,6 @@ static int edu_user_write(struct edu_dev *edu, u32 reg, const u8 *data,
 	return edu_write(edu, reg, val);
 }
 
-/* The size of the next piece, as vfio-pci splits an access. */
-static size_t edu_piece(loff_t offset, size_t left)
-{
-	if (left >= 4 && IS_ALIGNED(offset, 4))
-		return 4;
-	if (left >= 2 && IS_ALIGNED(offset, 2))
-		return 2;
-	return 1;
-}
-
 /*
  * Part of a user access inside the register page, with the user's bytes
  * in @data: the bytes done (fewer than @len only after an error) or an
@@ -1283,7 +1273,8 @@ static ssize_t edu_reg_chunk(struct edu_dev *edu, u8 *data, size_t len,
 	int ret = 0;
 
 	while (done < len) {
-		size_t piece = edu_piece(offset + done, len - done);
+		size_t piece = vfio_pci_mediate_rw_piece(offset + done,
+							 len - done);
 		u32 reg = offset + done;
 
 		if (iswrite)

@@ -38,28 +38,25 @@
  */
 int igbvf_trap_open(struct igbvf_dev *ivf)
 {
+	const u32 pages[] = { IGBVF_MBX_PAGE, IGBVF_RXQ_PAGE, IGBVF_TXQ_PAGE };
+	unsigned int *ids[] = { &ivf->mbx_trap, &ivf->rxq_trap,
+				&ivf->txq_trap };
+	unsigned int i;
 	int ret;
 
 	mutex_init(&ivf->trap_lock);
-	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
-					     IGBVF_MBX_PAGE,
-					     IGBVF_QUEUE_PAGE_SIZE);
-	if (ret < 0)
-		return ret;
-	ivf->mbx_trap = ret;
-	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
-					     IGBVF_RXQ_PAGE,
-					     IGBVF_QUEUE_PAGE_SIZE);
-	if (ret < 0)
-		return ret;
-	ivf->rxq_trap = ret;
-	ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
-					     IGBVF_TXQ_PAGE,
-					     IGBVF_QUEUE_PAGE_SIZE);
-	if (ret < 0)
-		return ret;
-	ivf->txq_trap = ret;
-	/* Trapped from the start; offered to clients that follow traps. */
+	for (i = 0; i < ARRAY_SIZE(pages); i++) {
+		ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
+						     pages[i],
+						     IGBVF_QUEUE_PAGE_SIZE);
+		if (ret < 0)
+			return ret;
+		*ids[i] = ret;
+	}
+	/*
+	 * Trapped from the start.  The queue pages are offered to clients
+	 * that follow traps; the mailbox page never is.
+	 */
 	vfio_pci_mediate_untrap(ivf->mdev, ivf->rxq_trap);
 	vfio_pci_mediate_untrap(ivf->mdev, ivf->txq_trap);
 
@@ -277,16 +274,6 @@ static bool igbvf_watched(loff_t offset)
 	       in_page < first + IGBVF_NR_QUEUES * IGBVF_QUEUE_STRIDE;
 }
 
-/* The size of the next piece, as vfio-pci splits an access. */
-static size_t igbvf_piece(loff_t offset, size_t left)
-{
-	if (left >= 4 && IS_ALIGNED(offset, 4))
-		return 4;
-	if (left >= 2 && IS_ALIGNED(offset, 2))
-		return 2;
-	return 1;
-}
-
 /**
  * igbvf_trap_rw() - the mediator's ->rw: writes to the queue pages
  * @handle: the open VF
@@ -317,7 +304,7 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 	while (done < count) {
 		loff_t off = offset + done;
 
-		piece = igbvf_piece(off, count - done);
+		piece = vfio_pci_mediate_rw_piece(off, count - done);
 		if (copy_from_user(&data, buf + done, piece)) {
 			ret = -EFAULT;
 			break;
