@@ -24,18 +24,15 @@
  * the two VFs' BDFs: the first bound to vfio-pci-mediate (igbvf-mediate
  * loaded, user_dma_access on), the second to vfio-pci.
  */
-#include <errno.h>
-#include <poll.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <vfmig.h>
+
+#include "trap_follower.h"
 
 #define PAGE 4096u
 #define MEM_IOVA 0x1000000ull
@@ -65,44 +62,12 @@ static const char *const mode_names[NR_MODES] = {
 	[TRACKING] = "mediated, trapped and tracking dirty pages",
 };
 
-struct follower {
-	struct vfmig_device *dev;
-	int fd;
-	atomic_bool stop;
-};
-
-static void die(const char *what, int err, struct vfmig_device *dev)
-{
-	fprintf(stderr, "igbvf-doorbell: %s: %s%s%s\n", what, strerror(err),
-		dev ? ": " : "", dev ? vfmig_strerror(dev) : "");
-	exit(1);
-}
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
-
-static void *follow(void *arg)
-{
-	struct follower *f = arg;
-	struct pollfd pfd = { .fd = f->fd, .events = POLLIN };
-
-	while (!atomic_load(&f->stop))
-		if (poll(&pfd, 1, 50) > 0 && vfmig_trap_handle(f->dev) < 0)
-			die("following a trap", EIO, f->dev);
-	return NULL;
-}
-
 static void wr(struct vfmig_device *dev, uint32_t reg, uint32_t val)
 {
 	int ret = vfmig_bar_write(dev, 0, reg, 4, val);
 
 	if (ret)
-		die("register write", -ret, dev);
+		bench_die("register write", -ret, dev);
 }
 
 /* A VF with an enabled 256-descriptor ring, all at one buffer. */
@@ -116,7 +81,7 @@ static void ring_setup(struct vfmig_device *dev)
 	if (!ret)
 		ret = vfmig_enable_mem_and_dma(dev);
 	if (ret)
-		die("setup", -ret, dev);
+		bench_die("setup", -ret, dev);
 	desc = mem;
 	for (unsigned int i = 0; i < RING_DESC; i++) {
 		desc[2 * i] = BUF_IOVA;
@@ -138,7 +103,7 @@ static void ring_setup(struct vfmig_device *dev)
  */
 static double time_doorbells(struct vfmig_device *dev, bool by_rw)
 {
-	double t0 = now_ns();
+	double t0 = bench_now_ns();
 	int ret;
 
 	for (int i = 0; i < ACCESSES; i++) {
@@ -150,27 +115,20 @@ static double time_doorbells(struct vfmig_device *dev, bool by_rw)
 		}
 		ret = vfmig_region_write(dev, 0, RDT, b, sizeof(b));
 		if (ret)
-			die("BAR0 pwrite", -ret, dev);
+			bench_die("BAR0 pwrite", -ret, dev);
 	}
-	return (now_ns() - t0) / ACCESSES;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
+	return (bench_now_ns() - t0) / ACCESSES;
 }
 
 int main(int argc, char **argv)
 {
 	struct vfmig_range range = { .iova = MEM_IOVA, .length = MEM_LEN };
 	double ns[NR_MODES][ROUNDS];
-	struct vfmig_device *stock;
-	struct follower f = { 0 };
+	struct vfmig_device *mediated, *stock;
+	struct trap_follower f = { 0 };
 	struct vfmig_trap_stats st;
 	struct vfmig_error err;
-	pthread_t thread;
+	double median[NR_MODES];
 	int ret;
 
 	if (argc != 3) {
@@ -178,47 +136,42 @@ int main(int argc, char **argv)
 			argv[0]);
 		return 2;
 	}
-	ret = vfmig_open(argv[1], &f.dev, &err);
+	ret = vfmig_open(argv[1], &mediated, &err);
 	if (ret)
-		die(err.msg, -ret, NULL);
+		bench_die(err.msg, -ret, NULL);
 	ret = vfmig_open(argv[2], &stock, &err);
 	if (ret)
-		die(err.msg, -ret, NULL);
-	ring_setup(f.dev);
+		bench_die(err.msg, -ret, NULL);
+	ring_setup(mediated);
 	ring_setup(stock);
-	ret = vfmig_trap_follow(f.dev, &f.fd);
-	if (ret)
-		die("following traps", -ret, f.dev);
-	if (pthread_create(&thread, NULL, follow, &f))
-		die("pthread_create", EAGAIN, NULL);
+	trap_follower_start(&f, mediated);
 
 	for (int r = 0; r < ROUNDS; r++) {
 		uint64_t page_size = PAGE;
 
 		ns[STOCK][r] = time_doorbells(stock, false);
-		ns[MAPPED][r] = time_doorbells(f.dev, false);
-		ns[TRAPPED][r] = time_doorbells(f.dev, true);
-		ret = vfmig_dma_logging_start(f.dev, &range, 1, &page_size);
+		ns[MAPPED][r] = time_doorbells(mediated, false);
+		ns[TRAPPED][r] = time_doorbells(mediated, true);
+		ret = vfmig_dma_logging_start(mediated, &range, 1, &page_size);
 		if (ret)
-			die("DMA logging start", -ret, f.dev);
-		ns[TRACKING][r] = time_doorbells(f.dev, true);
-		ret = vfmig_dma_logging_stop(f.dev);
+			bench_die("DMA logging start", -ret, mediated);
+		ns[TRACKING][r] = time_doorbells(mediated, true);
+		ret = vfmig_dma_logging_stop(mediated);
 		if (ret)
-			die("DMA logging stop", -ret, f.dev);
+			bench_die("DMA logging stop", -ret, mediated);
 	}
-	atomic_store(&f.stop, true);
-	pthread_join(thread, NULL);
-	vfmig_trap_stats(f.dev, &st);
-	vfmig_close(f.dev);
+	trap_follower_stop(&f);
+	vfmig_trap_stats(mediated, &st);
+	vfmig_close(mediated);
 	vfmig_close(stock);
 
 	printf("igb VF receive doorbell (RDT write), median of %d rounds of %d:\n",
 	       ROUNDS, ACCESSES);
 	for (int m = 0; m < NR_MODES; m++)
-		qsort(ns[m], ROUNDS, sizeof(double), cmp_double);
+		median[m] = bench_median(ns[m], ROUNDS);
 	for (int m = 0; m < NR_MODES; m++)
 		printf("  %-46s %8.0f ns  %6.1fx stock\n", mode_names[m],
-		       ns[m][ROUNDS / 2], ns[m][ROUNDS / 2] / ns[STOCK][ROUNDS / 2]);
+		       median[m], median[m] / median[STOCK]);
 	printf("  (mediated VF's accessor: %llu accesses by mmap, %llu by read/write, %llu trap changes followed)\n",
 	       (unsigned long long)st.mmap_accesses,
 	       (unsigned long long)st.rw_accesses,
