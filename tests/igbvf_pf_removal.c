@@ -133,6 +133,15 @@ static void expect_asked_then_done(const char *what, int (*remove)(const void *)
 	mt_kill_and_reap(user);
 }
 
+/* A VF for the test and its PF, which is brought back at the end. */
+static void vf_take(struct vf *vf, char pf[PCI_BDF_LEN])
+{
+	vf_find(vf, 1);
+	pf_of(vf, pf);
+	/* Cleanups run last first: the VFs are back before rebinding. */
+	test_add_cleanup(igb_vfs_online, NULL, "bring the igb PF and VFs back");
+}
+
 static void pf_goes_away(const char *what, int (*remove)(const void *))
 {
 	char pf[PCI_BDF_LEN], path[PATH_MAX];
@@ -140,9 +149,7 @@ static void pf_goes_away(const char *what, int (*remove)(const void *))
 	int report;
 	pid_t user;
 
-	vf_find(&vf, 1);
-	pf_of(&vf, pf);
-	test_add_cleanup(igb_vfs_online, NULL, "bring the igb PF and VFs back");
+	vf_take(&vf, pf);
 	user = open_served(&vf, &report);
 	expect_asked_then_done(what, remove, pf, report, user);
 
@@ -173,9 +180,7 @@ TEST_NAMED(mediator_reloaded, "igbvf_pf_removal.mediator_reloaded", 180)
 	int report;
 	pid_t user;
 
-	vf_find(&vf, 1);
-	pf_of(&vf, pf);
-	test_add_cleanup(igb_vfs_online, NULL, "bring the igb PF and VFs back");
+	vf_take(&vf, pf);
 
 	/* Serving an open VF, the mediator cannot go. */
 	user = open_served(&vf, &report);
@@ -185,9 +190,7 @@ TEST_NAMED(mediator_reloaded, "igbvf_pf_removal.mediator_reloaded", 180)
 	/* Unloaded with the VFs gone, back with them. */
 	ASSERT_EQ(rmmod_mediator(NULL), 0);
 	ASSERT_EQ(igb_vfs_online(NULL), 0);
-	vf_find(&vf, 1);
-	/* Cleanups run last first: the VFs are back before rebinding. */
-	test_add_cleanup(igb_vfs_online, NULL, "bring the igb PF and VFs back");
+	vf_take(&vf, pf);
 	user = open_served(&vf, &report);
 	expect_asked_then_done("rmmod igb", rmmod_igb, pf, report, user);
 	ASSERT_EQ(mediator_refcnt(), 0);
