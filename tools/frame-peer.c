@@ -4,7 +4,8 @@
  * (guest/igbvf_workload.c), on the netdev of the VF's PF.
  *
  *   frame-peer [--vf-mac MAC] [--period-ms N] [--duration S]
- *              [--report-ms N] [--start-now] IFNAME
+ *              [--report-ms N] [--start-now] [--skip-every N]
+ *              [--corrupt-every N] IFNAME
  *
  * It opens a raw AF_PACKET socket for the test EtherType on IFNAME,
  * prints "frame-peer: ready ..." and then:
@@ -20,6 +21,12 @@
  *    the start, to --vf-mac).  A frame the kernel refuses (a full queue)
  *    is sent again later: only frames that left count, and only those
  *    take a sequence number.
+ *
+ * To show that the guest's checks catch what they should, --skip-every N
+ * leaves out every Nth frame of its stream (the guest must count each as
+ * lost) and --corrupt-every N sends every Nth frame with one data byte
+ * flipped (an error in the guest, and lost, since that sequence number
+ * never comes right); a frame due for both is skipped.
  *
  * It prints "frame-peer: t=... sent=N received=N lost=N errors=N" every
  * --report-ms (default 1000), an ERROR line for each error and a "lost"
@@ -71,6 +78,8 @@ struct peer {
 	uint64_t send_failures;	/* refused by the kernel, sent again later */
 	uint64_t errors;
 	unsigned int errors_shown;
+	uint32_t skip_every, corrupt_every;
+	uint64_t skipped, corrupted;
 	struct frame_seq guest;
 	double start;
 };
@@ -177,24 +186,41 @@ static int open_socket(struct peer *p, const char *ifname)
 	return 0;
 }
 
-static void send_one(struct peer *p)
+/* Whether frame @seq is every @every-th (0: none is). */
+static bool every(uint32_t seq, uint32_t every)
+{
+	return every && seq % every == every - 1;
+}
+
+/* Sends the next frame; false if the kernel refused it (try again later). */
+static bool send_one(struct peer *p)
 {
 	uint8_t f[FRAME_MAX_LEN];
-	uint16_t len = frame_build(f, p->vf_mac, p->own_mac, FRAME_STREAM_PEER,
-				   p->seq);
-	ssize_t n = send(p->fd, f, len, MSG_DONTWAIT);
+	uint16_t len;
+	ssize_t n;
 
+	if (every(p->seq, p->skip_every)) {
+		p->seq++;
+		p->skipped++;
+		return true;
+	}
+	len = frame_build(f, p->vf_mac, p->own_mac, FRAME_STREAM_PEER, p->seq);
+	if (every(p->seq, p->corrupt_every))
+		f[len - 1] ^= 0x5a;
+	n = send(p->fd, f, len, MSG_DONTWAIT);
 	if (n == len) {
+		p->corrupted += every(p->seq, p->corrupt_every);
 		p->seq++;
 		p->sent++;
-		return;
+		return true;
 	}
 	p->send_failures++;
 	/* A full queue is back-pressure; the frame goes again next round. */
 	if (n < 0 && (errno == EAGAIN || errno == ENOBUFS))
-		return;
+		return false;
 	report_error(p, "send of frame %" PRIu32 " (%u bytes): %s", p->seq,
 		     len, n < 0 ? strerror(errno) : "short write");
+	return false;
 }
 
 static void check_frame(struct peer *p, const uint8_t *f, size_t len)
@@ -281,7 +307,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: frame-peer [--vf-mac MAC] [--period-ms N] [--duration S]\n"
-		"                  [--report-ms N] [--start-now] IFNAME\n"
+		"                  [--report-ms N] [--start-now] [--skip-every N]\n"
+		"                  [--corrupt-every N] IFNAME\n"
 		"Exchanges checked frames (EtherType 0x%04x) with the igbvf guest workload\n"
 		"through IFNAME, the netdev of the VF's PF; see tools/frame-peer.c.\n",
 		FRAME_ETHERTYPE);
@@ -295,6 +322,8 @@ int main(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "report-ms", required_argument, NULL, 'r' },
 		{ "start-now", no_argument, NULL, 's' },
+		{ "skip-every", required_argument, NULL, 'k' },
+		{ "corrupt-every", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -327,6 +356,12 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			start_now = true;
+			break;
+		case 'k':
+			p.skip_every = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
+		case 'c':
+			p.corrupt_every = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
 		case 'h':
 			usage(stdout);
@@ -368,10 +403,7 @@ int main(int argc, char **argv)
 			break;
 		if (p.sending) {
 			for (n = 0; n < MAX_BURST && now >= next_send; n++) {
-				uint64_t before = p.sent;
-
-				send_one(&p);
-				if (p.sent == before)
+				if (!send_one(&p))
 					break;	/* refused: try next round */
 				next_send += p.period_ms / 1000.0;
 			}
@@ -411,6 +443,9 @@ int main(int argc, char **argv)
 	if (p.send_failures)
 		printf("frame-peer: the kernel refused %" PRIu64 " sends (sent again later)\n",
 		       p.send_failures);
+	if (p.skip_every || p.corrupt_every)
+		printf("frame-peer: on purpose: skipped=%" PRIu64 " corrupted=%" PRIu64 " (next seq %" PRIu32 ")\n",
+		       p.skipped, p.corrupted, p.seq);
 	print_counts("summary:", &p);
 	return p.errors ? 1 : 0;
 }
