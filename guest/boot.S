@@ -92,7 +92,9 @@ isr_stub_\vector:
 	isr_stub 30, 1
 	isr_stub 31, 0
 	isr_stub VEC_TIMER_NUM, 0
-	isr_stub VEC_EDU_NUM, 0
+	isr_stub VEC_DEV0_NUM, 0
+	isr_stub VEC_DEV1_NUM, 0
+	isr_stub VEC_DEV2_NUM, 0
 	isr_stub VEC_SPURIOUS_NUM, 0
 
 isr_common:

@@ -13,7 +13,11 @@
  */
 #define VEC_PIC_BASE_NUM	0x20
 #define VEC_TIMER_NUM		0x30	/* local APIC timer: wakes hlt */
-#define VEC_EDU_NUM		0x40	/* edu's MSI */
+/* Device interrupts (MSI, MSI-X vectors 0, 1, 2): see irq_set_handler(). */
+#define VEC_DEV0_NUM		0x40
+#define VEC_DEV1_NUM		0x41
+#define VEC_DEV2_NUM		0x42
+#define NR_DEV_VECTORS		3
 #define VEC_SPURIOUS_NUM	0xff	/* local APIC spurious vector */
 
 #ifndef __ASSEMBLER__
@@ -29,6 +33,8 @@ struct isr_frame {
 extern const uint32_t isr_exception_stubs[32];
 void isr_stub_0x30(void);
 void isr_stub_0x40(void);
+void isr_stub_0x41(void);
+void isr_stub_0x42(void);
 void isr_stub_0xff(void);
 
 void isr_dispatch(struct isr_frame *frame);

@@ -44,7 +44,7 @@ struct idt_entry {
 
 static struct idt_entry idt[256];
 static uint32_t apic_base;
-static irq_handler_t edu_handler;
+static irq_handler_t dev_handler[NR_DEV_VECTORS];
 static volatile uint32_t timer_ticks;
 static bool timer_ok;
 
@@ -98,7 +98,9 @@ void irq_init(void)
 	for (i = 0; i < 32; i++)
 		idt_set(i, isr_exception_stubs[i]);
 	idt_set(VEC_TIMER_NUM, (uint32_t)isr_stub_0x30);
-	idt_set(VEC_EDU_NUM, (uint32_t)isr_stub_0x40);
+	idt_set(VEC_DEV0_NUM, (uint32_t)isr_stub_0x40);
+	idt_set(VEC_DEV1_NUM, (uint32_t)isr_stub_0x41);
+	idt_set(VEC_DEV2_NUM, (uint32_t)isr_stub_0x42);
 	idt_set(VEC_SPURIOUS_NUM, (uint32_t)isr_stub_0xff);
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 
@@ -110,9 +112,10 @@ void irq_init(void)
 	apic_write(APIC_LVT_TIMER, APIC_LVT_MASKED);
 }
 
-void irq_set_edu_handler(irq_handler_t handler)
+void irq_set_handler(unsigned int n, irq_handler_t handler)
 {
-	edu_handler = handler;
+	if (n < NR_DEV_VECTORS)
+		dev_handler[n] = handler;
 }
 
 bool irq_start_wakeup_timer(uint32_t period_ms)
@@ -155,13 +158,58 @@ bool irq_enable_msi(struct pci_func f)
 		    MSI_ADDR_BASE | dest << MSI_ADDR_DEST_SHIFT);
 	if (flags & PCI_MSI_FLAGS_64BIT) {
 		pci_write32(f, cap + PCI_MSI_ADDR_HI, 0);
-		pci_write16(f, cap + PCI_MSI_DATA_64, VEC_EDU_NUM);
+		pci_write16(f, cap + PCI_MSI_DATA_64, VEC_DEV0_NUM);
 	} else {
-		pci_write16(f, cap + PCI_MSI_DATA_32, VEC_EDU_NUM);
+		pci_write16(f, cap + PCI_MSI_DATA_32, VEC_DEV0_NUM);
 	}
 	/* One vector (QSIZE 0), edge, fixed delivery. */
 	flags &= ~PCI_MSI_FLAGS_QSIZE;
 	pci_write16(f, cap + PCI_MSI_FLAGS, flags | PCI_MSI_FLAGS_ENABLE);
+	return true;
+}
+
+bool irq_enable_msix(struct pci_func f, unsigned int nvec, const char **why)
+{
+	uint8_t cap = pci_find_cap(f, PCI_CAP_ID_MSIX);
+	uint32_t dest = apic_read(APIC_ID) >> 24, table, base, entry;
+	uint16_t flags;
+	unsigned int i;
+
+	if (!cap) {
+		*why = "no MSI-X capability";
+		return false;
+	}
+	if (nvec > NR_DEV_VECTORS) {
+		*why = "more vectors asked for than this program has";
+		return false;
+	}
+	flags = pci_read16(f, cap + PCI_MSIX_FLAGS);
+	if ((flags & PCI_MSIX_FLAGS_QSIZE) + 1u < nvec) {
+		*why = "an MSI-X table smaller than the vectors asked for";
+		return false;
+	}
+	table = pci_read32(f, cap + PCI_MSIX_TABLE);
+	if (!pci_bar_addr(f, table & PCI_MSIX_TABLE_BIR, &base, why))
+		return false;
+	table = base + (table & ~(uint32_t)PCI_MSIX_TABLE_BIR);
+
+	/*
+	 * Enabled with the function masked while the entries change, so
+	 * that no half-written entry can fire; entries are unmasked last.
+	 */
+	pci_write16(f, cap + PCI_MSIX_FLAGS,
+		    flags | PCI_MSIX_FLAGS_ENABLE | PCI_MSIX_FLAGS_MASKALL);
+	for (i = 0; i < nvec; i++) {
+		entry = table + i * PCI_MSIX_ENTRY_SIZE;
+		mmio_write32(entry + PCI_MSIX_ENTRY_CTRL, PCI_MSIX_ENTRY_MASKED);
+		mmio_write32(entry + PCI_MSIX_ENTRY_ADDR_LO,
+			     MSI_ADDR_BASE | dest << MSI_ADDR_DEST_SHIFT);
+		mmio_write32(entry + PCI_MSIX_ENTRY_ADDR_HI, 0);
+		mmio_write32(entry + PCI_MSIX_ENTRY_DATA, VEC_DEV0_NUM + i);
+		mmio_write32(entry + PCI_MSIX_ENTRY_CTRL, 0);
+	}
+	pci_write16(f, cap + PCI_MSIX_FLAGS,
+		    (flags & ~PCI_MSIX_FLAGS_MASKALL) | PCI_MSIX_FLAGS_ENABLE);
 	return true;
 }
 
@@ -194,9 +242,11 @@ void isr_dispatch(struct isr_frame *frame)
 		timer_ticks++;
 		apic_write(APIC_EOI, 0);
 		return;
-	case VEC_EDU_NUM:
-		if (edu_handler)
-			edu_handler();
+	case VEC_DEV0_NUM:
+	case VEC_DEV1_NUM:
+	case VEC_DEV2_NUM:
+		if (dev_handler[frame->vector - VEC_DEV0_NUM])
+			dev_handler[frame->vector - VEC_DEV0_NUM]();
 		apic_write(APIC_EOI, 0);
 		return;
 	case VEC_SPURIOUS_NUM:

@@ -74,6 +74,30 @@ bool pci_find(uint16_t vendor, uint16_t device, struct pci_func *out)
 	return false;
 }
 
+bool pci_bar_addr(struct pci_func f, unsigned int bar, uint32_t *addr,
+		  const char **why)
+{
+	uint8_t off = PCI_BAR0 + 4 * bar;
+	uint32_t lo = pci_read32(f, off);
+
+	if (lo & PCI_BAR_IO) {
+		*why = "an I/O BAR";
+		return false;
+	}
+	/* A 64-bit BAR's upper half is the next BAR register. */
+	if ((lo & PCI_BAR_MEM_TYPE_MASK) == 0x4 && bar < 5 &&
+	    pci_read32(f, off + 4)) {
+		*why = "above 4 GiB";
+		return false;
+	}
+	*addr = lo & PCI_BAR_MEM_ADDR_MASK;
+	if (!*addr) {
+		*why = "unassigned (the firmware gave it no address)";
+		return false;
+	}
+	return true;
+}
+
 uint8_t pci_find_cap(struct pci_func f, uint8_t id)
 {
 	uint8_t pos;

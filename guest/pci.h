@@ -21,6 +21,7 @@
 #define  PCI_BAR_MEM_ADDR_MASK	0xfffffff0u
 #define PCI_CAP_PTR		0x34
 #define PCI_CAP_ID_MSI		0x05
+#define PCI_CAP_ID_MSIX		0x11
 
 /* MSI capability, offsets from the capability. */
 #define PCI_MSI_FLAGS		0x02
@@ -31,6 +32,21 @@
 #define PCI_MSI_ADDR_HI		0x08	/* 64-bit capability only */
 #define PCI_MSI_DATA_32		0x08
 #define PCI_MSI_DATA_64		0x0c
+
+/* MSI-X capability, offsets from the capability. */
+#define PCI_MSIX_FLAGS		0x02
+#define  PCI_MSIX_FLAGS_QSIZE	0x07ff	/* table size - 1 */
+#define  PCI_MSIX_FLAGS_MASKALL	0x4000
+#define  PCI_MSIX_FLAGS_ENABLE	0x8000
+#define PCI_MSIX_TABLE		0x04
+#define  PCI_MSIX_TABLE_BIR	0x7	/* which BAR holds the table */
+/* A table entry: message address (low, high), data, vector control. */
+#define PCI_MSIX_ENTRY_SIZE	16
+#define PCI_MSIX_ENTRY_ADDR_LO	0x0
+#define PCI_MSIX_ENTRY_ADDR_HI	0x4
+#define PCI_MSIX_ENTRY_DATA	0x8
+#define PCI_MSIX_ENTRY_CTRL	0xc
+#define  PCI_MSIX_ENTRY_MASKED	0x1
 
 /* A function on bus 0. */
 struct pci_func {
@@ -49,5 +65,13 @@ bool pci_find(uint16_t vendor, uint16_t device, struct pci_func *out);
 
 /* Offset of capability @id, or 0 if the function has none. */
 uint8_t pci_find_cap(struct pci_func f, uint8_t id);
+
+/*
+ * The address memory BAR @bar (0-5) was given, in *@addr.  False, with
+ * *@why set, for an I/O BAR, one the firmware left unassigned, or one
+ * above 4 GiB, which this 32-bit program without paging cannot reach.
+ */
+bool pci_bar_addr(struct pci_func f, unsigned int bar, uint32_t *addr,
+		  const char **why);
 
 #endif /* GUEST_PCI_H */

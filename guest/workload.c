@@ -55,20 +55,8 @@
 #include "edu.h"
 #include "io.h"
 #include "irq.h"
+#include "multiboot.h"
 #include "pci.h"
-
-#define MULTIBOOT_BOOTLOADER_MAGIC	0x2badb002
-#define MULTIBOOT_INFO_MEMORY		0x1	/* flags bit: mem_* valid */
-#define MULTIBOOT_INFO_CMDLINE		0x4	/* flags bit: cmdline valid */
-
-/* The start of the multiboot information, as far as we use it. */
-struct multiboot_info {
-	uint32_t flags;
-	uint32_t mem_lower;
-	uint32_t mem_upper;
-	uint32_t boot_device;
-	uint32_t cmdline;	/* physical address of a C string */
-};
 
 #define PROGRESS_PERIOD_MS	1000
 #define ERRORS_PER_SECOND	20
@@ -689,28 +677,6 @@ static void setup_device(void)
 		use_irq ? "MSI" : "no MSI capability: polling only");
 }
 
-/* Whether the word @word is on the multiboot command line. */
-static bool cmdline_has(const struct multiboot_info *mbi, const char *word)
-{
-	const char *p;
-
-	if (!mbi || !(mbi->flags & MULTIBOOT_INFO_CMDLINE) || !mbi->cmdline)
-		return false;
-	for (p = (const char *)mbi->cmdline; *p; p++) {
-		const char *w = word, *q = p;
-
-		if (p != (const char *)mbi->cmdline && p[-1] != ' ')
-			continue;
-		while (*w && *q == *w) {
-			q++;
-			w++;
-		}
-		if (!*w && (*q == ' ' || !*q))
-			return true;
-	}
-	return false;
-}
-
 void workload_main(uint32_t magic, uint32_t mbi_addr)
 {
 	const struct multiboot_info *mbi = NULL;
@@ -732,7 +698,7 @@ void workload_main(uint32_t magic, uint32_t mbi_addr)
 
 	khz = clock_init();
 	irq_init();
-	irq_set_edu_handler(edu_interrupt);
+	irq_set_handler(0, edu_interrupt);
 	ticking = irq_start_wakeup_timer(WAKEUP_PERIOD_MS);
 	kprintf("workload: TSC %u kHz, APIC timer %s, %s\n", khz,
 		ticking ? "ticking" : "silent: polling instead of halting",

@@ -1,11 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Stock QEMU 7.2 inside the lab, driven over QMP, migrating the guest
-workload (guest/, build/guest/edu-workload.elf) between edu devices.
+"""Stock QEMU 7.2 inside the lab, driven over QMP, migrating a guest
+workload (guest/) between two devices: by default the edu workload
+(build/guest/edu-workload.elf) between the lab's edu devices; with
+workload=IGBVF the igbvf workload (build/guest/igbvf-workload.elf)
+between two VFs of the igb machine's PF (LAB_MACHINE=igb), which
+exchanges frames with a FramePeer on the PF's netdev.
 
 Used by tests/qemu_migration (the scenarios in make check), lab/demo
-(make demo) and bench/qemu-migration.  Everything here runs inside the lab
-VM as root; nothing is built.  One Python process drives all QEMUs of a
-run: starting Python over the lab's 9p root under TCG costs seconds.
+(make demo), bench/qemu-migration and tests/igbvf_traffic.  Everything
+here runs inside the lab VM as root; nothing is built.  One Python process
+drives all QEMUs of a run: starting Python over the lab's 9p root under
+TCG costs seconds.
 
   lab = Lab("/tmp/work")                 # binds both edu, loads edu-mediate
   src = lab.start("src", lab.edus[0])    # boots the workload
@@ -25,6 +30,10 @@ PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GUEST = os.path.join(PROJECT, "build/guest/edu-workload.elf")
 EDU_MEDIATE_KO = os.path.join(PROJECT, "kernel/samples/edu-mediate.ko")
 EDU_ID = "1234:11e8"
+IGBVF_GUEST = os.path.join(PROJECT, "build/guest/igbvf-workload.elf")
+IGBVF_MEDIATE_KO = os.path.join(PROJECT, "kernel/samples/igbvf-mediate.ko")
+IGBVF_ID = "8086:10ca"
+FRAME_PEER = os.path.join(PROJECT, "build/tools/frame-peer")
 # edu-mediate moves edu's DMA buffer through the guest's memory, which
 # vfio-pci-mediate lets mediators reach only when told to (its header
 # kernel/user_dma.c says why); it is read at each open.
@@ -45,14 +54,45 @@ vfio_load_cleanup
 """
 
 PROGRESS = re.compile(r"^workload: t=\d+s (.* errors=\d+)$")
+IGBVF_PROGRESS = re.compile(r"^igbvf-workload: t=\d+s (.* errors=\d+)$")
 FIELD = re.compile(r"(\w+)=(\d+)")
 PHASE_AT = re.compile(r"^workload: phase word at (0x[0-9a-f]+)")
 PHASE_FACT, PHASE_DMA = 0x1, 0x2	# guest/workload.c
 SAVE_BUFFER = re.compile(r"vfio_save_buffer .* size 0x([0-9a-f]+)")
+PEER_COUNTS = re.compile(r"^frame-peer: (?:t=[0-9.]+s|summary:) (sent=\d+ .*)$")
+PEER_SUMMARY = re.compile(r"^frame-peer: summary: (sent=\d+ .*)$")
 
 
 class Failure(Exception):
     """A check failed; the message says what was expected and seen."""
+
+
+class Workload:
+    """What a Lab runs: the guest program; the devices it drives (PCI
+    vendor:device) and the id QEMU gives the one passed through; the
+    mediator that serves them (its .ko and module name, and whether it
+    needs vfio-pci-mediate's user_dma_access); the guest's progress line
+    and the counter in it that only grows while the guest works; whether
+    the guest prints a phase word (Qemu.phase())."""
+
+    def __init__(self, guest, pci_id, dev_id, mediator_ko, mediator,
+                 user_dma_access, progress, counter, phase_word):
+        self.guest = guest
+        self.pci_id = pci_id
+        self.dev_id = dev_id
+        self.mediator_ko = mediator_ko
+        self.mediator = mediator
+        self.user_dma_access = user_dma_access
+        self.progress = progress
+        self.counter = counter
+        self.phase_word = phase_word
+
+
+EDU = Workload(GUEST, EDU_ID, "edu0", EDU_MEDIATE_KO, "edu_mediate", True,
+               PROGRESS, "iter", True)
+# igbvf-mediate reads and writes only the VF's registers.
+IGBVF = Workload(IGBVF_GUEST, IGBVF_ID, "vf0", IGBVF_MEDIATE_KO,
+                 "igbvf_mediate", False, IGBVF_PROGRESS, "tx", False)
 
 
 class QmpError(Failure):
@@ -171,7 +211,7 @@ class Qemu:
         """The workload's progress lines as dicts (iter, errors, ...)."""
         out = []
         for line in self.serial_lines():
-            m = PROGRESS.match(line)
+            m = self.lab.workload.progress.match(line)
             if m:
                 out.append({k: int(v) for k, v in FIELD.findall(m.group(1))})
         return out
@@ -204,9 +244,13 @@ class Qemu:
         return self.wait_progress(lambda l: len(l) >= count, timeout,
                                   "%d progress lines" % count)
 
+    def wait_count(self, key, target, timeout=240):
+        """Waits until the progress line's key reaches target."""
+        return self.wait_progress(lambda l: l and l[-1][key] >= target,
+                                  timeout, "%s>=%d" % (key, target))
+
     def wait_iter(self, target, timeout=240):
-        return self.wait_progress(lambda l: l and l[-1]["iter"] >= target,
-                                  timeout, "iter>=%d" % target)
+        return self.wait_count("iter", target, timeout)
 
     def check_no_errors(self):
         errs = self.error_lines()
@@ -273,14 +317,15 @@ class Qemu:
 
 
 class Device:
-    """What a QEMU gets as its edu: a host device through vfio-pci with
-    migration on, or QEMU's own emulated edu (bench's baseline)."""
+    """What a QEMU gets as its device: a host device through vfio-pci with
+    migration on, QEMU id @dev_id, or QEMU's own emulated edu (bench's
+    baseline)."""
 
-    def __init__(self, bdf=None):
+    def __init__(self, bdf=None, dev_id="edu0"):
         self.bdf = bdf
         if bdf:
             self.qemu_arg = ("vfio-pci,host=%s,x-enable-migration=on,"
-                             "id=edu0,addr=0x5" % bdf)
+                             "id=%s,addr=0x5" % (bdf, dev_id))
         else:
             self.qemu_arg = "edu,id=edu0,addr=0x5"
 
@@ -333,14 +378,19 @@ def dmesg_since(mark):
 
 
 class Lab:
-    """The lab's two edu devices bound to vfio-pci-mediate and served by
-    edu-mediate, and the QEMUs started on them."""
+    """The lab's first two devices of the workload's kind (edu by
+    default) bound to vfio-pci-mediate and served by the workload's
+    mediator (unless mediate=False), and the QEMUs started on them."""
 
-    def __init__(self, work, mem="8M", guest=GUEST, mediate=True):
+    def __init__(self, work, mem="8M", guest=None, mediate=True,
+                 workload=EDU):
         self.work = work
         self.mem = mem
+        self.workload = workload
+        guest = guest or workload.guest
         self.guest = guest
         self.qemus = []
+        self.peers = []
         self.port = 4444
         self.phase_addr = None	# the workload's phase word, in guest RAM
         os.makedirs(work, exist_ok=True)
@@ -351,25 +401,32 @@ class Lab:
             f.write(TRACE_EVENTS)
         # Migration goes over loopback; the lab brings up no network.
         sh("ip", "link", "set", "lo", "up")
-        bdfs = pci_devices(EDU_ID)
+        bdfs = pci_devices(workload.pci_id)
         if len(bdfs) < 2:
-            raise Failure("need two edu devices, found %d" % len(bdfs))
-        self.edus = [Device(b) for b in bdfs[:2]]
+            raise Failure("need two %s devices, found %d"
+                          % (workload.pci_id, len(bdfs)))
+        self.devices = [Device(b, workload.dev_id) for b in bdfs[:2]]
+        self.edus = self.devices	# the edu scenarios' name for them
         self.old_drivers = {}
         self.old_user_dma_access = None
         if mediate:
             self.mediate()
 
     def mediate(self):
-        if self.old_user_dma_access is None:
+        w = self.workload
+        if w.user_dma_access and self.old_user_dma_access is None:
             with open(USER_DMA_ACCESS) as f:
                 self.old_user_dma_access = f.read().strip()
             with open(USER_DMA_ACCESS, "w") as f:
                 f.write("1\n")
-        if not os.path.isdir("/sys/module/edu_mediate"):
-            sh("insmod", EDU_MEDIATE_KO)
-        for dev in self.edus:
-            old = bind(dev.bdf, "vfio-pci-mediate")
+        if not os.path.isdir("/sys/module/" + w.mediator):
+            sh("insmod", w.mediator_ko)
+        self.bind_all("vfio-pci-mediate")
+
+    def bind_all(self, driver):
+        """Binds both devices to driver; close() puts back what they had."""
+        for dev in self.devices:
+            old = bind(dev.bdf, driver)
             self.old_drivers.setdefault(dev.bdf, old)
 
     def start(self, name, device, incoming=False, append=None, mem=None):
@@ -466,21 +523,24 @@ class Lab:
         iterations (default: as many again as the source had done).
         Returns (query-migrate's reply, source's last progress line,
         destination's progress line that met the target); the reply has
-        "guest-phase", the workload's phase word at the switch-over."""
+        "guest-phase", the workload's phase word at the switch-over (None
+        for a workload without one)."""
         self.set_params(src)
         m = self.migrate(src, dst)
         before = src.last()
-        m["guest-phase"] = src.phase()
+        m["guest-phase"] = (src.phase() if self.workload.phase_word
+                            else None)
         if src.status() != "postmigrate":
             raise Failure("source in state %s after migrating"
                           % src.status())
-        target = before["iter"] + (min_more or before["iter"])
+        key = self.workload.counter
+        target = before[key] + (min_more or before[key])
         first = dst.wait_lines(1)
-        if first["iter"] < before["iter"]:
-            raise Failure("the destination's counters restarted: iter=%d "
+        if first[key] < before[key]:
+            raise Failure("the destination's counters restarted: %s=%d "
                           "after the source's %d"
-                          % (first["iter"], before["iter"]))
-        after = dst.wait_iter(target)
+                          % (key, first[key], before[key]))
+        after = dst.wait_count(key, target)
         return m, before, after
 
     def hop(self, cur, to_dev, min_more=3, append=None):
@@ -499,6 +559,9 @@ class Lab:
             if q.alive():
                 q.kill()
         self.qemus = []
+        for p in self.peers:
+            p.kill()
+        self.peers = []
         for bdf, old in self.old_drivers.items():
             try:
                 bind(bdf, old)
@@ -508,6 +571,146 @@ class Lab:
             with open(USER_DMA_ACCESS, "w") as f:
                 f.write(self.old_user_dma_access + "\n")
             self.old_user_dma_access = None
+
+
+def pf_netdev(vf_bdf):
+    """The netdev of the PF of VF vf_bdf."""
+    path = "/sys/bus/pci/devices/%s/physfn/net" % vf_bdf
+    try:
+        names = sorted(os.listdir(path))
+    except FileNotFoundError:
+        names = []
+    if not names:
+        raise Failure("the PF of %s has no netdev (is igb bound?)" % vf_bdf)
+    return names[0]
+
+
+def vf_index(vf_bdf):
+    """N in "ip link set <PF> vf N" for VF vf_bdf."""
+    physfn = "/sys/bus/pci/devices/%s/physfn" % vf_bdf
+    for name in os.listdir(physfn):
+        if (name.startswith("virtfn") and
+                os.path.basename(os.readlink(os.path.join(physfn, name)))
+                == vf_bdf):
+            return int(name[len("virtfn"):])
+    raise Failure("%s is not among its PF's virtfn links" % vf_bdf)
+
+
+def vf_mac(vf_bdf):
+    """The MAC the PF gives VF vf_bdf (ip link's vf N ... link/ether)."""
+    netdev, index = pf_netdev(vf_bdf), vf_index(vf_bdf)
+    info = json.loads(sh("ip", "-j", "link", "show", "dev", netdev))
+    for vf in info[0].get("vfinfo_list", []):
+        if vf.get("vf") == index:
+            return vf["address"]
+    raise Failure("ip link show dev %s lists no vf %d" % (netdev, index))
+
+
+def set_vf_mac(vf_bdf, mac):
+    """Gives VF vf_bdf the MAC mac, through its PF."""
+    sh("ip", "link", "set", "dev", pf_netdev(vf_bdf), "vf",
+       str(vf_index(vf_bdf)), "mac", mac)
+
+
+def netdev_mac(netdev):
+    with open("/sys/class/net/%s/address" % netdev) as f:
+        return f.read().strip()
+
+
+class FramePeer:
+    """tools/frame-peer on a PF's netdev, the igbvf workload's peer: it
+    sends its stream to vf_mac once the guest's first frame came and
+    checks the guest's.  Its output goes to <work>/<name>.log; extra:
+    more arguments (--skip-every, --corrupt-every)."""
+
+    def __init__(self, lab, name, netdev, vf_mac, period_ms=10, extra=()):
+        self.name = name
+        self.log = os.path.join(lab.work, name + ".log")
+        if not os.path.exists(FRAME_PEER):
+            raise Failure("%s is missing: run make tools" % FRAME_PEER)
+        self.cmd = [FRAME_PEER, "--vf-mac", vf_mac, "--period-ms",
+                    str(period_ms)] + list(extra) + [netdev]
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL,
+                                         stdout=log, stderr=log)
+        lab.peers.append(self)
+        deadline = time.monotonic() + 30
+        while not any(l.startswith("frame-peer: ready") for l in self.lines()):
+            if self.proc.poll() is not None:
+                raise Failure("%s: frame-peer exited at start (status %d): "
+                              "%s" % (name, self.proc.returncode,
+                                      " | ".join(self.lines()[-3:])))
+            if time.monotonic() > deadline:
+                raise Failure("%s: frame-peer not ready in 30 s" % name)
+            time.sleep(0.1)
+
+    def lines(self):
+        try:
+            with open(self.log, "rb") as f:
+                text = f.read().decode("ascii", "replace")
+        except FileNotFoundError:
+            return []
+        return [l for l in text.split("\n")[:-1] if l]
+
+    def counts(self):
+        """Its count lines (and summary) as dicts: sent, received, lost,
+        errors."""
+        return [{k: int(v) for k, v in FIELD.findall(m.group(1))}
+                for m in map(PEER_COUNTS.match, self.lines()) if m]
+
+    def last(self):
+        c = self.counts()
+        return c[-1] if c else None
+
+    def error_lines(self):
+        return [l for l in self.lines() if "ERROR" in l]
+
+    def lost_lines(self):
+        return [l for l in self.lines() if l.startswith("frame-peer: lost")]
+
+    def wait(self, predicate, timeout, what):
+        """Waits until predicate(last counts) holds; fails on errors."""
+        deadline = time.monotonic() + timeout
+        while True:
+            last = self.last()
+            errs = self.error_lines()
+            if errs or (last and last["errors"]):
+                raise Failure("%s: frame-peer reports errors: %s"
+                              % (self.name, "; ".join(errs[:5]) or last))
+            if last and predicate(last):
+                return last
+            if self.proc.poll() is not None:
+                raise Failure("%s: frame-peer exited (status %d) waiting "
+                              "for %s" % (self.name, self.proc.returncode,
+                                          what))
+            if time.monotonic() > deadline:
+                raise Failure("%s: no %s in %d s (last: %s)"
+                              % (self.name, what, timeout, last))
+            time.sleep(0.25)
+
+    def stop(self):
+        """Stops it (SIGTERM); returns its summary, with "status", its
+        exit status."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        for line in reversed(self.lines()):
+            m = PEER_SUMMARY.match(line)
+            if m:
+                summary = {k: int(v) for k, v in FIELD.findall(m.group(1))}
+                summary["status"] = self.proc.returncode
+                return summary
+        raise Failure("%s: frame-peer printed no summary (status %s)"
+                      % (self.name, self.proc.returncode))
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
 
 
 def figures(m):
