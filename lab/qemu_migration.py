@@ -53,6 +53,43 @@ vfio_load_state_device_data
 vfio_load_cleanup
 """
 
+# QEMU 10.0's: state changes, device dirty tracking, what was loaded
+# (query-migrate reports the device bytes sent itself).
+TRACE_EVENTS_10 = """vfio_migration_set_state
+vfio_migration_set_device_state
+vfio_migration_state_notifier
+vfio_device_dirty_tracking_start
+vfio_save_setup
+vfio_save_complete_precopy
+vfio_save_cleanup
+vfio_load_state
+vfio_load_state_device_data
+vfio_load_cleanup
+"""
+
+
+class Client:
+    """A stock QEMU that migrates a guest: its command, how its vfio-pci
+    device turns migration on, and the trace events kept."""
+
+    def __init__(self, name, cmd, migration_prop, trace_events):
+        self.name = name
+        self.cmd = cmd
+        self.migration_prop = migration_prop
+        self.trace_events = trace_events
+
+
+# Debian's QEMU 7.2 (the lab's own, v1 migration region, type1 dirty
+# pages) and Debian's QEMU 10.0 from bookworm-backports, unpacked by
+# lab/qemu10 into build/qemu10 (v2 uAPI, PRE_COPY, DMA logging).
+QEMU72 = Client("QEMU 7.2", ["qemu-system-x86_64"], "x-enable-migration=on",
+                TRACE_EVENTS)
+QEMU10_DIR = os.path.join(PROJECT, "build/qemu10")
+QEMU10 = Client("QEMU 10.0",
+                [os.path.join(QEMU10_DIR, "usr/bin/qemu-system-x86_64"),
+                 "-L", os.path.join(QEMU10_DIR, "usr/share/qemu")],
+                "enable-migration=on", TRACE_EVENTS_10)
+
 PROGRESS = re.compile(r"^workload: t=\d+s (.* errors=\d+)$")
 IGBVF_PROGRESS = re.compile(r"^igbvf-workload: t=\d+s (.* errors=\d+)$")
 FIELD = re.compile(r"(\w+)=(\d+)")
@@ -90,9 +127,10 @@ class Workload:
 
 EDU = Workload(GUEST, EDU_ID, "edu0", EDU_MEDIATE_KO, "edu_mediate", True,
                PROGRESS, "iter", True)
-# igbvf-mediate reads and writes only the VF's registers.
+# igbvf-mediate reads the descriptors the guest hands the VF, to report
+# the pages the VF writes.
 IGBVF = Workload(IGBVF_GUEST, IGBVF_ID, "vf0", IGBVF_MEDIATE_KO,
-                 "igbvf_mediate", False, IGBVF_PROGRESS, "tx", False)
+                 "igbvf_mediate", True, IGBVF_PROGRESS, "tx", False)
 
 
 class QmpError(Failure):
@@ -159,10 +197,11 @@ class Qemu:
         for path in (self.serial, self.log, qmp_path):
             if os.path.exists(path):
                 os.unlink(path)
-        cmd = ["qemu-system-x86_64", "-M", "pc", "-accel", "tcg",
+        cmd = lab.client.cmd + [
+               "-M", "pc", "-accel", "tcg",
                "-m", mem, "-smp", "1", "-nodefaults", "-display",
                "none", "-no-reboot", "-no-user-config",
-               "-device", device.qemu_arg,
+               "-device", device.qemu_arg(lab.client),
                "-serial", "file:" + self.serial,
                "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
                "-trace", "events=" + lab.trace_events,
@@ -323,11 +362,13 @@ class Device:
 
     def __init__(self, bdf=None, dev_id="edu0"):
         self.bdf = bdf
-        if bdf:
-            self.qemu_arg = ("vfio-pci,host=%s,x-enable-migration=on,"
-                             "id=%s,addr=0x5" % (bdf, dev_id))
-        else:
-            self.qemu_arg = "edu,id=edu0,addr=0x5"
+        self.dev_id = dev_id
+
+    def qemu_arg(self, client):
+        if not self.bdf:
+            return "edu,id=edu0,addr=0x5"
+        return ("vfio-pci,host=%s,%s,id=%s,addr=0x5"
+                % (self.bdf, client.migration_prop, self.dev_id))
 
 
 def sh(*cmd):
@@ -383,8 +424,9 @@ class Lab:
     mediator (unless mediate=False), and the QEMUs started on them."""
 
     def __init__(self, work, mem="8M", guest=None, mediate=True,
-                 workload=EDU):
+                 workload=EDU, client=QEMU72):
         self.work = work
+        self.client = client
         self.mem = mem
         self.workload = workload
         guest = guest or workload.guest
@@ -397,8 +439,10 @@ class Lab:
         if not os.path.exists(guest):
             raise Failure("%s is missing: run make guest" % guest)
         self.trace_events = os.path.join(work, "trace-events")
+        if not os.path.exists(client.cmd[0]) and "/" in client.cmd[0]:
+            raise Failure("%s is missing: run lab/qemu10" % client.cmd[0])
         with open(self.trace_events, "w") as f:
-            f.write(TRACE_EVENTS)
+            f.write(client.trace_events)
         # Migration goes over loopback; the lab brings up no network.
         sh("ip", "link", "set", "lo", "up")
         bdfs = pci_devices(workload.pci_id)
@@ -473,7 +517,11 @@ class Lab:
                 raise Failure("migration not done in %d s (status %s)"
                               % (timeout, m.get("status")))
             time.sleep(0.2)
-        m["device-bytes"] = src.device_bytes_sent(self.log_offset)
+        # QEMU 10 counts them; 7.2 only traces each buffer.
+        if "vfio" in m:
+            m["device-bytes"] = m["vfio"]["transferred"]
+        else:
+            m["device-bytes"] = src.device_bytes_sent(self.log_offset)
         return m
 
     def migrate(self, src, dst, timeout=300):
