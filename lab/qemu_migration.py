@@ -205,7 +205,7 @@ class Qemu:
                "-serial", "file:" + self.serial,
                "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
                "-trace", "events=" + lab.trace_events,
-               "-kernel", lab.guest]
+               "-kernel", lab.guest] + lab.extra_args
         if append:
             cmd += ["-append", append]
         if incoming:
@@ -424,9 +424,10 @@ class Lab:
     mediator (unless mediate=False), and the QEMUs started on them."""
 
     def __init__(self, work, mem="8M", guest=None, mediate=True,
-                 workload=EDU, client=QEMU72):
+                 workload=EDU, client=QEMU72, extra_args=()):
         self.work = work
         self.client = client
+        self.extra_args = list(extra_args)	# for every QEMU (-initrd)
         self.mem = mem
         self.workload = workload
         guest = guest or workload.guest

@@ -5,7 +5,7 @@
  *
  *   frame-peer [--vf-mac MAC] [--period-ms N] [--duration S]
  *              [--report-ms N] [--start-now] [--skip-every N]
- *              [--corrupt-every N] IFNAME
+ *              [--corrupt-every N] [--as-guest] IFNAME
  *
  * It opens a raw AF_PACKET socket for the test EtherType on IFNAME,
  * prints "frame-peer: ready ..." and then:
@@ -21,6 +21,10 @@
  *    the start, to --vf-mac).  A frame the kernel refuses (a full queue)
  *    is sent again later: only frames that left count, and only those
  *    take a sequence number.
+ *
+ * With --as-guest it plays the guest's side instead (sends the guest's
+ * stream, checks the peer's): in a real Linux guest on the VF's netdev,
+ * against another frame-peer on the PF's (--vf-mac is then the PF's).
  *
  * To show that the guest's checks catch what they should, --skip-every N
  * leaves out every Nth frame of its stream (the guest must count each as
@@ -74,6 +78,7 @@ struct peer {
 	bool sending;
 	unsigned int period_ms;
 	uint32_t seq;		/* next frame of our stream */
+	uint16_t own_stream, their_stream;	/* FRAME_STREAM_*: --as-guest swaps */
 	uint64_t sent;
 	uint64_t send_failures;	/* refused by the kernel, sent again later */
 	uint64_t errors;
@@ -204,7 +209,7 @@ static bool send_one(struct peer *p)
 		p->skipped++;
 		return true;
 	}
-	len = frame_build(f, p->vf_mac, p->own_mac, FRAME_STREAM_PEER, p->seq);
+	len = frame_build(f, p->vf_mac, p->own_mac, p->own_stream, p->seq);
 	if (every(p->seq, p->corrupt_every))
 		f[len - 1] ^= 0x5a;
 	n = send(p->fd, f, len, MSG_DONTWAIT);
@@ -230,7 +235,7 @@ static void check_frame(struct peer *p, const uint8_t *f, size_t len)
 	char mac[18], want[18];
 	uint32_t seq = 0, gap;
 
-	v = frame_check(f, len, FRAME_STREAM_GUEST, &seq);
+	v = frame_check(f, len, p->their_stream, &seq);
 	if (v != FRAME_OK) {
 		report_error(p, "%s: %zu bytes, length field %u, stream %u, seq %" PRIu32 ", checksum 0x%08" PRIx32 " (expected 0x%08" PRIx32 ")",
 			     frame_verdict_name(v), len,
@@ -308,7 +313,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: frame-peer [--vf-mac MAC] [--period-ms N] [--duration S]\n"
 		"                  [--report-ms N] [--start-now] [--skip-every N]\n"
-		"                  [--corrupt-every N] IFNAME\n"
+		"                  [--corrupt-every N] [--as-guest] IFNAME\n"
 		"Exchanges checked frames (EtherType 0x%04x) with the igbvf guest workload\n"
 		"through IFNAME, the netdev of the VF's PF; see tools/frame-peer.c.\n",
 		FRAME_ETHERTYPE);
@@ -324,10 +329,15 @@ int main(int argc, char **argv)
 		{ "start-now", no_argument, NULL, 's' },
 		{ "skip-every", required_argument, NULL, 'k' },
 		{ "corrupt-every", required_argument, NULL, 'c' },
+		{ "as-guest", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct peer p = { .fd = -1, .period_ms = 10 };
+	struct peer p = {
+		.fd = -1, .period_ms = 10,
+		.own_stream = FRAME_STREAM_PEER,
+		.their_stream = FRAME_STREAM_GUEST,
+	};
 	double duration = 0, next_send, next_report, now, until;
 	unsigned int report_ms = 1000;
 	bool start_now = false;
@@ -356,6 +366,10 @@ int main(int argc, char **argv)
 			break;
 		case 's':
 			start_now = true;
+			break;
+		case 'g':
+			p.own_stream = FRAME_STREAM_GUEST;
+			p.their_stream = FRAME_STREAM_PEER;
 			break;
 		case 'k':
 			p.skip_every = (uint32_t)strtoul(optarg, NULL, 10);
