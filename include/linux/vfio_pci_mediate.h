@@ -34,6 +34,7 @@
 #ifndef LINUX_VFIO_PCI_MEDIATE_H
 #define LINUX_VFIO_PCI_MEDIATE_H
 
+#include <linux/align.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/types.h>

@@ -223,7 +223,9 @@ static int igbvf_rx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 	if (ret)
 		return ret;
 	count = igbvf_ring_count(len);
-	if (!count || rdt >= count || (rdh == rdt && !enabled))
+	rdh &= IGBVF_RING_POS;
+	rdt &= IGBVF_RING_POS;
+	if (!count)
 		goto out_forget;
 	if (count > IGBVF_TRACK_MAX_DESC || rdh >= count) {
 		if (!enabled)
@@ -251,8 +253,13 @@ static int igbvf_rx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 	igbvf_rx_buf_sizes(srrctl, &nt.pkt_len, &nt.hdr_len);
 	nt.head = rdh;
 	nt.tail = rdh;
-	/* On error, what was announced of the new window stays so. */
-	ret = igbvf_rx_begin(ivf, &nt, rdt);
+	/*
+	 * A tail beyond the ring makes QEMU's model take the ring for empty:
+	 * nothing to announce until the tail comes back into it.  On error,
+	 * what was announced of the new window stays so.
+	 */
+	if (rdt < count)
+		ret = igbvf_rx_begin(ivf, &nt, rdt);
 out_forget:
 	igbvf_rx_forget(ivf, t);
 	*t = nt;
@@ -272,6 +279,8 @@ static int igbvf_rx_restart(struct igbvf_dev *ivf, unsigned int q)
 /* Whether the device's @rdh and @rdt are what our window expects. */
 static bool igbvf_rx_in_step(const struct igbvf_rx_track *t, u32 rdh, u32 rdt)
 {
+	rdh &= IGBVF_RING_POS;
+	rdt &= IGBVF_RING_POS;
 	return rdt == t->tail && rdh < t->count &&
 	       igbvf_ring_dist(t->head, rdh, t->count) <=
 	       igbvf_ring_dist(t->head, t->tail, t->count);
@@ -296,6 +305,7 @@ static int igbvf_rx_settle(struct igbvf_dev *ivf, unsigned int q)
 		return ret;
 	if (!igbvf_rx_in_step(t, rdh, rdt))
 		return igbvf_rx_restart(ivf, q);
+	rdh &= IGBVF_RING_POS;
 	igbvf_rx_end(ivf, t, t->head, rdh);
 	t->head = rdh;
 	return 0;
@@ -311,7 +321,7 @@ static int igbvf_tx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 			       bool enabled)
 {
 	struct igbvf_tx_track *t = &ivf->track.tx[q], old = *t;
-	u32 bal, bah, len, wbal, wbah, tdh, tdt, count;
+	u32 bal, bah, len, wbal, wbah, tdh, count;
 	int ret;
 
 	ret = igbvf_rd(ivf, IGBVF_TDBAL(q), &bal);
@@ -325,8 +335,6 @@ static int igbvf_tx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 		ret = igbvf_rd(ivf, IGBVF_TDWBAH(q), &wbah);
 	if (!ret)
 		ret = igbvf_rd(ivf, IGBVF_TDH(q), &tdh);
-	if (!ret)
-		ret = igbvf_rd(ivf, IGBVF_TDT(q), &tdt);
 	if (ret)
 		return ret;
 
@@ -345,7 +353,8 @@ static int igbvf_tx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 						   sizeof(u32));
 		t->wb_on = !ret;
 	}
-	if (!ret && enabled && count && tdh >= count && tdt < count) {
+	tdh &= IGBVF_RING_POS;
+	if (!ret && enabled && count && tdh >= count) {
 		igbvf_warn(ivf, "cannot track dirty pages: transmit queue %u's head %u lies beyond its %u descriptors\n",
 			   q, tdh, count);
 		ret = -EINVAL;
@@ -465,9 +474,7 @@ void igbvf_dirty_free(struct igbvf_dev *ivf)
  * @rdt: the tail the user writes
  *
  * Writes it to the device, after announcing the buffers it hands over.
- * If they cannot all be announced, the device gets only those that were
- * (the rest wait for the user's next tail) and the error is kept.  A tail
- * moved back ends the buffers it takes back once the device has it.
+ * What cannot be announced, or a tail moved back, is kept as an error.
  *
  * Context: ivf->lock held; the user's syscall.
  * Return: 0 or the error of a register access.
@@ -475,34 +482,41 @@ void igbvf_dirty_free(struct igbvf_dev *ivf)
 int igbvf_dirty_rx_tail(struct igbvf_dev *ivf, unsigned int q, u32 rdt)
 {
 	struct igbvf_rx_track *t = &ivf->track.rx[q];
-	u32 was;
+	u32 pos = rdt & IGBVF_RING_POS;	/* what the device keeps */
 	int ret;
 
 	lockdep_assert_held(&ivf->lock);
 	if (!ivf->track.on)
 		return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
 	igbvf_track_failed(ivf, igbvf_rx_settle(ivf, q));
-	/* Beyond the ring the device fetches nothing: settled next time. */
-	if (!t->count || rdt >= t->count)
+	/*
+	 * No ring, or one we cannot track (the error is kept if the queue
+	 * runs), or a tail beyond it (the device takes nothing): nothing to
+	 * announce now; the next settle starts over from the registers.
+	 */
+	if (!t->count || pos >= t->count)
 		return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
-	if (igbvf_ring_dist(t->head, rdt, t->count) <
+	if (igbvf_ring_dist(t->head, pos, t->count) <
 	    igbvf_ring_dist(t->head, t->tail, t->count)) {
-		ret = igbvf_wr(ivf, IGBVF_RDT(q), rdt);
-		if (!ret) {
-			was = t->tail;
-			t->tail = rdt;
-			igbvf_rx_end(ivf, t, rdt, was);
-		}
-		return ret;
+		/*
+		 * Taken back from the device, which no driver does: a real
+		 * 82576 may have fetched those descriptors.  Nothing ends;
+		 * the error fails the save.
+		 */
+		igbvf_warn(ivf, "receive tail of queue %u moved back from %u to %u while tracking dirty pages\n",
+			   q, t->tail, pos);
+		igbvf_track_failed(ivf, -EINVAL);
+		return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
 	}
-	ret = igbvf_rx_begin(ivf, t, rdt);
+	ret = igbvf_rx_begin(ivf, t, pos);
 	cond_resched();
 	if (ret) {
-		igbvf_warn(ivf, "receive tail %u held at %u: cannot announce the buffers handed over: %pe\n",
-			   rdt, t->tail, ERR_PTR(ret));
+		igbvf_warn(ivf, "cannot announce the buffers of receive queue %u up to %u: %pe\n",
+			   q, pos, ERR_PTR(ret));
 		igbvf_track_failed(ivf, ret);
 	}
-	return igbvf_wr(ivf, IGBVF_RDT(q), t->tail);
+	/* The error fails the save: the user's tail goes in all the same. */
+	return igbvf_wr(ivf, IGBVF_RDT(q), rdt);
 }
 
 /**
@@ -513,16 +527,26 @@ int igbvf_dirty_rx_tail(struct igbvf_dev *ivf, unsigned int q, u32 rdt)
  *
  * A ring's base, length or buffer sizes, a head or a head write-back may
  * have changed: that queue's tracking starts over from what the device
- * holds.  A driver changes those with the queue off; one that changes
- * them on a running queue may have the device use them before this.
+ * holds.  A driver changes those with the queue off; on a running queue
+ * the device may have used them before this, which is kept as an error.
  *
  * Context: ivf->lock held; the user's syscall.
  */
 void igbvf_dirty_queue_changed(struct igbvf_dev *ivf, unsigned int q, bool rx)
 {
+	bool enabled;
+
 	lockdep_assert_held(&ivf->lock);
 	if (!ivf->track.on)
 		return;
+	if (igbvf_queue_enabled(ivf, rx ? IGBVF_RXDCTL(q) : IGBVF_TXDCTL(q),
+				rx ? ivf->rxdctl[q] : ivf->txdctl[q],
+				&enabled) || enabled) {
+		/* The device may have used it before we could announce. */
+		igbvf_warn(ivf, "%s queue %u's ring changed while it runs, tracking dirty pages\n",
+			   rx ? "receive" : "transmit", q);
+		igbvf_track_failed(ivf, -EBUSY);
+	}
 	igbvf_track_failed(ivf, rx ? igbvf_rx_restart(ivf, q) :
 				     igbvf_tx_restart(ivf, q));
 }

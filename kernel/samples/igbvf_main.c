@@ -256,11 +256,17 @@ static int igbvf_release_hold(struct igbvf_dev *ivf)
 	if (!ivf->held)
 		return 0;
 	for (q = 0; !ret && q < IGBVF_NR_QUEUES; q++) {
+		/* What a queue will fetch is announced before it runs. */
+		if (ivf->rxdctl[q] & IGBVF_QUEUE_ENABLE)
+			igbvf_dirty_queue_enabling(ivf, q, true);
 		ret = igbvf_queue_start(ivf, IGBVF_RXDCTL(q), ivf->rxdctl[q],
 					IGBVF_RDT(q));
-		if (!ret)
-			ret = igbvf_queue_start(ivf, IGBVF_TXDCTL(q),
-						ivf->txdctl[q], IGBVF_TDT(q));
+		if (ret)
+			break;
+		if (ivf->txdctl[q] & IGBVF_QUEUE_ENABLE)
+			igbvf_dirty_queue_enabling(ivf, q, false);
+		ret = igbvf_queue_start(ivf, IGBVF_TXDCTL(q), ivf->txdctl[q],
+					IGBVF_TDT(q));
 	}
 	if (!ret)
 		ret = igbvf_wr(ivf, IGBVF_EIMS, IGBVF_EIMS_ALL);
@@ -387,7 +393,9 @@ static int igbvf_apply(struct igbvf_dev *ivf, struct igbvf_state *st)
 		return -EIO;
 	}
 	/* What the source's driver had asked the PF since its reset. */
-	ret = igbvf_requests_replay(ivf, &st->requests);
+	igbvf_requests_forget(ivf);
+	ret = igbvf_requests_replay(ivf, &st->requests,
+				    le16_to_cpu(st->pf.vlan) != 0);
 	if (ret)
 		return ret;
 	/* The reset disabled the queues: they stay so until RUNNING. */
@@ -532,7 +540,7 @@ static int igbvf_reset(void *handle)
 	ivf->held = false;
 	ivf->load_pending = false;
 	ivf->snap_valid = false;
-	memset(&ivf->requests, 0, sizeof(ivf->requests));
+	igbvf_requests_forget(ivf);
 	ret = igbvf_vf_reset(ivf);
 	igbvf_dirty_refresh(ivf);
 	mutex_unlock(&ivf->lock);
@@ -610,7 +618,9 @@ static ssize_t igbvf_save(void *handle, void *buf, size_t len)
 	struct igbvf_dev *ivf = handle;
 	ssize_t ret = 0;
 
-	mutex_lock(&ivf->lock);
+	/* The user's other threads may hold it across mailbox waits. */
+	if (mutex_lock_killable(&ivf->lock))
+		return -EINTR;
 	/* The VF wrote pages we could not tell the user about. */
 	ret = igbvf_dirty_error(ivf);
 	if (ret)
@@ -665,7 +675,8 @@ static int igbvf_dirty_sync_op(void *handle)
 	struct igbvf_dev *ivf = handle;
 	int ret;
 
-	mutex_lock(&ivf->lock);
+	if (mutex_lock_killable(&ivf->lock))
+		return -EINTR;
 	ret = igbvf_dirty_sync(ivf);
 	mutex_unlock(&ivf->lock);
 	return ret;
@@ -722,7 +733,8 @@ static int igbvf_load(void *handle, const void *data, size_t len)
 	}
 
 	/* The rest when the device leaves STOPPED (igbvf_set_run_state()). */
-	mutex_lock(&ivf->lock);
+	if (mutex_lock_killable(&ivf->lock))
+		return -EINTR;
 	memcpy(&ivf->loaded, data, sizeof(ivf->loaded));
 	ivf->load_pending = true;
 	mutex_unlock(&ivf->lock);

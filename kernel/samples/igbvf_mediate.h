@@ -49,26 +49,26 @@ static_assert(sizeof(struct igbvf_queue_state) == 72);
 
 /*
  * What the guest's driver asked the PF through the mailbox since its
- * last reset (igbvf_requests.c): the last request of each kind, and the
- * VLANs it added.  Little-endian, part of the migrated state.
+ * last reset, and the PF acknowledged (igbvf_requests.c): the last
+ * request of each kind, and the VLANs it added.  Little-endian, part of
+ * the migrated state.  A MAC the VF set itself is not here: the PF
+ * reports it as the VF's configuration, which moves on its own.
  */
 struct igbvf_requests {
 	__le32 present;		/* IGBVF_REQ_* */
 	__le32 lpe;		/* SET_LPE's largest frame */
 	__le32 promisc;		/* SET_PROMISC's first word */
 	__le32 multicast[IGBVF_MBX_WORDS];	/* SET_MULTICAST as sent */
-	u8 mac[ETH_ALEN];	/* SET_MAC_ADDR's address */
-	u8 reserved[2];
 	__le32 vlans[VLAN_N_VID / 32];		/* bitmap of VLANs added */
 };
 
-static_assert(sizeof(struct igbvf_requests) == 12 + 64 + 8 + 512);
+static_assert(sizeof(struct igbvf_requests) == 12 + 64 + 512);
 
-#define IGBVF_REQ_MAC		BIT(0)
 #define IGBVF_REQ_LPE		BIT(1)
 #define IGBVF_REQ_MULTICAST	BIT(2)
 #define IGBVF_REQ_PROMISC	BIT(3)
-#define IGBVF_REQ_ALL		GENMASK(3, 0)
+#define IGBVF_REQ_ALL		(IGBVF_REQ_LPE | IGBVF_REQ_MULTICAST | \
+				 IGBVF_REQ_PROMISC)
 
 /* 2: the guest's mailbox requests (struct igbvf_requests) added. */
 #define IGBVF_STATE_VERSION	2
@@ -159,6 +159,8 @@ struct igbvf_track {
  * @load_pending: @loaded holds a state not applied yet.
  * @requests: what the user's driver asked the PF since its last reset,
  *	under @lock.
+ * @pending: the request the user handed the PF last, noted once the
+ *	user takes the PF's acknowledgement; valid while @pending_valid.
  * @saving: a save session runs (between ->save_start and ->save_end).
  * @track: what the VF writes, under @lock.
  * @trap_lock: serialises trapping and untrapping the queue pages with
@@ -187,6 +189,8 @@ struct igbvf_dev {
 	struct igbvf_state loaded;
 	bool load_pending;
 	struct igbvf_requests requests;
+	u32 pending[IGBVF_MBX_WORDS];
+	bool pending_valid;
 	bool saving;
 	struct igbvf_track track;
 
@@ -239,9 +243,10 @@ int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN]);
 
 /* igbvf_requests.c: the user's requests to the PF, kept and replayed. */
 void igbvf_requests_note(struct igbvf_dev *ivf, const u32 *msg);
+void igbvf_requests_forget(struct igbvf_dev *ivf);
 int igbvf_requests_check(const struct igbvf_requests *req,
 			 const char **why);
 int igbvf_requests_replay(struct igbvf_dev *ivf,
-			  const struct igbvf_requests *req);
+			  const struct igbvf_requests *req, bool port_vlan);
 
 #endif /* IGBVF_MEDIATE_H */

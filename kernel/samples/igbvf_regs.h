@@ -70,6 +70,7 @@
 #define IGBVF_RING_ALIGN		128
 #define IGBVF_RING_LEN_MAX		0xfff80	/* RDLEN/TDLEN bits 19:7 */
 #define IGBVF_RING_LEN_DEV		GENMASK(19, 4)	/* what QEMU's model keeps */
+#define IGBVF_RING_POS			GENMASK(15, 0)	/* of a head or tail */
 
 /* VF side of the mailbox. */
 #define IGBVF_V2PMAILBOX		0x0c40
@@ -97,6 +98,8 @@
 #define  IGBVF_PROMISC_MULTICAST	0x02	/* SET_PROMISC's info */
 #define IGBVF_VLAN_ID			GENMASK(11, 0)	/* SET_VLAN's word 1 */
 #define IGBVF_PF_VLANS			32	/* the PF's VLAN filters (VLVF) */
+#define IGBVF_MC_HASHES			30	/* igb keeps at most these */
+#define IGBVF_LPE_MAX			0x3fff	/* RLPML's field */
 #define IGBVF_MSG_ACK			BIT(31)
 #define IGBVF_MSG_NACK			BIT(30)
 #define IGBVF_MSG_CTS			BIT(29)

@@ -11,18 +11,22 @@
  * The mailbox's page of BAR0 is trapped for as long as the device is
  * open (igbvf_trap.c), so every request reaches us: when the user sets
  * REQ in V2PMAILBOX, the message it wrote is read back from the mailbox
- * memory and noted here, whatever the PF will answer.  Replaying a request
- * the PF refused gets it refused again.  A reset of the VF (CTRL.RST, the
- * reset request, a reset through VFIO) forgets them, as igb does.
+ * memory (which has no read side effects; V2PMAILBOX, which has, is never
+ * read for this).  A reset of the VF (CTRL.RST, the reset request, a
+ * reset through VFIO) forgets them, as igb does.
  *
- * Not kept: MAC filters (SET_MAC_ADDR with a filter command, for extra
- * unicast addresses), and a request still in flight at the switch-over,
- * whose answer the guest waits for in vain until igbvf resets the VF.
+ * A request is noted when the user takes the PF's answer and it is an
+ * ACK of it (what the PF refused is not kept), as the user handed it
+ * over when it set REQ; a user that rewrites the mailbox memory after
+ * REQ only misleads its own migration.  Not kept: a MAC the VF set (it
+ * is part of the VF's configuration in the PF, which moves on its own),
+ * MAC filters (for extra unicast addresses), and a request still in
+ * flight at the switch-over, whose answer the guest waits for in vain
+ * until igbvf resets the VF.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/bitfield.h>
-#include <linux/etherdevice.h>
 #include <linux/string.h>
 
 #include "igbvf_mediate.h"
@@ -53,38 +57,73 @@ static unsigned int igbvf_vlan_count(const __le32 *vlans)
 }
 
 /**
- * igbvf_requests_note() - the user hands the PF a request
+ * igbvf_requests_forget() - the VF was reset: the PF forgot its requests
  * @ivf: the open VF
- * @msg: the request, IGBVF_MBX_WORDS words as read from the mailbox
  *
- * Context: @lock held.
+ * Context: ivf->lock held.
+ */
+void igbvf_requests_forget(struct igbvf_dev *ivf)
+{
+	lockdep_assert_held(&ivf->lock);
+	memset(&ivf->requests, 0, sizeof(ivf->requests));
+	ivf->pending_valid = false;
+}
+
+/* Whether @msg is one igb applies and we can replay as it is. */
+static bool igbvf_request_ok(const u32 *msg)
+{
+	u32 info = FIELD_GET(IGBVF_MSG_INFO, msg[0]);
+
+	switch (msg[0] & IGBVF_MSG_TYPE) {
+	case IGBVF_MSG_SET_MULTICAST:
+		return info <= IGBVF_MC_HASHES;
+	case IGBVF_MSG_SET_VLAN:
+		return true;
+	case IGBVF_MSG_SET_LPE:
+		return msg[1] <= IGBVF_LPE_MAX;
+	case IGBVF_MSG_SET_PROMISC:
+		return !(info & ~IGBVF_PROMISC_MULTICAST);
+	}
+	return false;
+}
+
+/**
+ * igbvf_requests_note() - the PF acknowledged the user's request
+ * @ivf: the open VF
+ * @msg: the request, IGBVF_MBX_WORDS words as the user handed it over
+ *
+ * Called when the user takes the PF's answer and it is an ACK of that
+ * request: what the PF refused is not kept, nor what we could not
+ * replay as it is.
+ *
+ * Context: ivf->lock held.
  */
 void igbvf_requests_note(struct igbvf_dev *ivf, const u32 *msg)
 {
 	struct igbvf_requests *req = &ivf->requests;
 	u32 info = FIELD_GET(IGBVF_MSG_INFO, msg[0]);
+	u32 vid = msg[1] & IGBVF_VLAN_ID;
 	unsigned int i;
 
 	lockdep_assert_held(&ivf->lock);
+	if (msg[0] == IGBVF_MSG_RESET) {
+		igbvf_requests_forget(ivf);
+		return;
+	}
+	/* igb takes a word with ACK or NACK for one it answered already. */
+	if ((msg[0] & (IGBVF_MSG_ACK | IGBVF_MSG_NACK | IGBVF_MSG_CTS)) ||
+	    !igbvf_request_ok(msg))
+		return;
 	switch (msg[0] & IGBVF_MSG_TYPE) {
-	case IGBVF_MSG_RESET:
-		memset(req, 0, sizeof(*req));
-		break;
-	case IGBVF_MSG_SET_MAC:
-		if (info)	/* a MAC filter: not kept */
-			break;
-		/* The address's bytes in mailbox order, from word 1 on. */
-		for (i = 0; i < ETH_ALEN; i++)
-			req->mac[i] = msg[1 + i / 4] >> (8 * (i % 4));
-		req->present |= cpu_to_le32(IGBVF_REQ_MAC);
-		break;
 	case IGBVF_MSG_SET_MULTICAST:
 		for (i = 0; i < IGBVF_MBX_WORDS; i++)
 			req->multicast[i] = cpu_to_le32(msg[i]);
 		req->present |= cpu_to_le32(IGBVF_REQ_MULTICAST);
 		break;
 	case IGBVF_MSG_SET_VLAN:
-		igbvf_vlan_assign(req->vlans, msg[1] & IGBVF_VLAN_ID, info);
+		/* igb acknowledges no more than its filters hold. */
+		if (!info || igbvf_vlan_count(req->vlans) < IGBVF_PF_VLANS)
+			igbvf_vlan_assign(req->vlans, vid, info);
 		break;
 	case IGBVF_MSG_SET_LPE:
 		req->lpe = cpu_to_le32(msg[1]);
@@ -107,23 +146,27 @@ void igbvf_requests_note(struct igbvf_dev *ivf, const u32 *msg)
 int igbvf_requests_check(const struct igbvf_requests *req, const char **why)
 {
 	u32 present = le32_to_cpu(req->present);
-	u32 mc = le32_to_cpu(req->multicast[0]);
-	u32 promisc = le32_to_cpu(req->promisc);
+	u32 msg[2];
 
 	*why = NULL;
 	if (present & ~IGBVF_REQ_ALL)
 		*why = "unknown mailbox requests";
-	else if (req->reserved[0] || req->reserved[1])
-		*why = "reserved request fields set";
-	else if ((present & IGBVF_REQ_MAC) && !is_valid_ether_addr(req->mac))
-		*why = "requested MAC not a unicast address";
-	else if ((present & IGBVF_REQ_MULTICAST) &&
-		 (mc & IGBVF_MSG_TYPE) != IGBVF_MSG_SET_MULTICAST)
-		*why = "multicast request of another type";
-	else if ((present & IGBVF_REQ_PROMISC) &&
-		 (promisc & ~IGBVF_MSG_INFO) != IGBVF_MSG_SET_PROMISC)
-		*why = "promiscuous request of another type";
-	else if (igbvf_vlan_count(req->vlans) > IGBVF_PF_VLANS)
+	if (!*why && (present & IGBVF_REQ_MULTICAST)) {
+		msg[0] = le32_to_cpu(req->multicast[0]);
+		if ((msg[0] & IGBVF_MSG_TYPE) != IGBVF_MSG_SET_MULTICAST ||
+		    !igbvf_request_ok(msg))
+			*why = "bad multicast request";
+	}
+	if (!*why && (present & IGBVF_REQ_PROMISC)) {
+		msg[0] = le32_to_cpu(req->promisc);
+		if ((msg[0] & IGBVF_MSG_TYPE) != IGBVF_MSG_SET_PROMISC ||
+		    (msg[0] & (IGBVF_MSG_ACK | IGBVF_MSG_NACK | IGBVF_MSG_CTS)) ||
+		    !igbvf_request_ok(msg))
+			*why = "bad promiscuous request";
+	}
+	if (!*why && le32_to_cpu(req->lpe) > IGBVF_LPE_MAX)
+		*why = "frame limit beyond the PF's";
+	if (!*why && igbvf_vlan_count(req->vlans) > IGBVF_PF_VLANS)
 		*why = "more VLANs than the PF has filters";
 	return *why ? -EINVAL : 0;
 }
@@ -151,17 +194,18 @@ static int igbvf_replay_one(struct igbvf_dev *ivf, u32 *msg,
  * igbvf_requests_replay() - ask the PF again what the source's driver had
  * @ivf: the open VF, after the reset handshake
  * @req: checked by igbvf_requests_check()
+ * @port_vlan: the VF has a port VLAN (the PF refuses its own VLANs)
  *
- * The address first, then the frame limit, the multicast list before the
- * promiscuous mode (whose clearing writes the list to the PF's filter),
- * the VLANs last.  What the PF refuses stays refused; the requests are
- * kept as the device's own, for a later migration.
+ * The frame limit, the multicast list before the promiscuous mode (whose
+ * clearing writes the list to the PF's filter), the VLANs last unless
+ * the VF has a port VLAN (@port_vlan), under which igb refuses them.
+ * What is replayed is kept as the device's own, for a later migration.
  *
  * Context: @lock held; the user's syscall (bounded waits on the PF).
  * Return: 0, or the error of a request the PF did not answer.
  */
 int igbvf_requests_replay(struct igbvf_dev *ivf,
-			  const struct igbvf_requests *req)
+			  const struct igbvf_requests *req, bool port_vlan)
 {
 	u32 present = le32_to_cpu(req->present);
 	u32 msg[IGBVF_MBX_WORDS];
@@ -170,13 +214,6 @@ int igbvf_requests_replay(struct igbvf_dev *ivf,
 	int ret = 0;
 
 	lockdep_assert_held(&ivf->lock);
-	if (present & IGBVF_REQ_MAC) {
-		memset(msg, 0, sizeof(msg));
-		msg[0] = IGBVF_MSG_SET_MAC;
-		for (i = 0; i < ETH_ALEN; i++)
-			msg[1 + i / 4] |= (u32)req->mac[i] << (8 * (i % 4));
-		ret = igbvf_replay_one(ivf, msg, 3);
-	}
 	if (!ret && (present & IGBVF_REQ_LPE)) {
 		msg[0] = IGBVF_MSG_SET_LPE;
 		msg[1] = le32_to_cpu(req->lpe);
@@ -191,7 +228,8 @@ int igbvf_requests_replay(struct igbvf_dev *ivf,
 		msg[0] = le32_to_cpu(req->promisc);
 		ret = igbvf_replay_one(ivf, msg, 1);
 	}
-	for (vid = 0; !ret && vid < VLAN_N_VID; vid++) {
+	/* Under a port VLAN the PF refuses them all, and says so loudly. */
+	for (vid = 0; !ret && !port_vlan && vid < VLAN_N_VID; vid++) {
 		if (!igbvf_vlan_test(req->vlans, vid))
 			continue;
 		msg[0] = IGBVF_MSG_SET_VLAN | FIELD_PREP(IGBVF_MSG_INFO, 1);

@@ -229,25 +229,40 @@ static int igbvf_queue_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
 }
 
 /*
- * A 4-byte write at @reg in the mailbox page: a reset or a request to the
- * PF is noted before it reaches the device.  @lock.
+ * A 4-byte write at @reg in the mailbox page: a reset forgets the user's
+ * requests to the PF; a request is read when the user hands it over and
+ * noted when the user takes the PF's ACK of it.  ivf->lock held.
  */
 static int igbvf_mbx_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
 {
-	u32 msg[IGBVF_MBX_WORDS];
 	unsigned int i;
+	u32 answer;
 	int ret = 0;
 
 	if (reg == IGBVF_CTRL && (val & IGBVF_CTRL_RST)) {
-		memset(&ivf->requests, 0, sizeof(ivf->requests));
-	} else if (reg == IGBVF_V2PMAILBOX && (val & IGBVF_MBX_REQ)) {
-		for (i = 0; !ret && i < IGBVF_MBX_WORDS; i++)
-			ret = igbvf_rd(ivf, IGBVF_VMBMEM(i), &msg[i]);
-		if (ret)
-			return ret;
-		igbvf_requests_note(ivf, msg);
+		igbvf_requests_forget(ivf);
+		ret = igbvf_wr(ivf, reg, val);
+		/* The reset cleared the queues behind the tracker. */
+		igbvf_dirty_refresh(ivf);
+		return ret;
 	}
-	return igbvf_wr(ivf, reg, val);
+	if (reg != IGBVF_V2PMAILBOX)
+		return igbvf_wr(ivf, reg, val);
+	if (val & IGBVF_MBX_REQ) {
+		/* The request, as the user hands it to the PF. */
+		for (i = 0; !ret && i < IGBVF_MBX_WORDS; i++)
+			ret = igbvf_rd(ivf, IGBVF_VMBMEM(i), &ivf->pending[i]);
+		ivf->pending_valid = !ret;
+	} else if ((val & IGBVF_MBX_ACK) && ivf->pending_valid) {
+		/* The user takes the PF's answer: kept if it is an ACK. */
+		ret = igbvf_rd(ivf, IGBVF_VMBMEM(0), &answer);
+		if (!ret && (answer & IGBVF_MSG_ACK) &&
+		    (answer & IGBVF_MSG_TYPE) ==
+		    (ivf->pending[0] & IGBVF_MSG_TYPE))
+			igbvf_requests_note(ivf, ivf->pending);
+		ivf->pending_valid = false;
+	}
+	return ret ?: igbvf_wr(ivf, reg, val);
 }
 
 /* Whether @offset of BAR0 lies in a page we may trap. */
@@ -295,9 +310,10 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 	__le32 data;
 	int ret = 0;
 
+	/* BAR0's one page we never trap lies between those we may. */
 	if (index != IGBVF_BAR || !iswrite ||
-	    (!igbvf_in_trapped_page(offset) &&
-	     !igbvf_in_trapped_page(offset + count - 1))) {
+	    (offset >= IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE &&
+	     offset + count <= IGBVF_RXQ_PAGE)) {
 		*pt = true;
 		return 0;
 	}
@@ -314,12 +330,13 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 		 * every driver: a part of one we must see is refused.
 		 */
 		if (piece != 4 && igbvf_watched(off)) {
-			igbvf_warn(ivf, "%zu-byte write at BAR0 %#llx refused: the register is written whole\n",
-				   piece, (unsigned long long)off);
 			ret = -EINVAL;
 			break;
 		}
-		mutex_lock(&ivf->lock);
+		if (mutex_lock_killable(&ivf->lock)) {
+			ret = -EINTR;
+			break;
+		}
 		if (piece != 4 || !igbvf_in_trapped_page(off))
 			ret = vfio_pci_mediate_bar_write(ivf->mdev, IGBVF_BAR,
 							 off, &data, piece);
