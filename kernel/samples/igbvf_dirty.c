@@ -167,7 +167,7 @@ static void igbvf_rx_buf_sizes(u32 srrctl, u32 *pkt_len, u32 *hdr_len)
  */
 static u64 igbvf_ring_base(u32 bah, u32 bal)
 {
-	return (u64)bah << 32 | (bal & ~(IGBVF_DESC_SIZE - 1));
+	return igbvf_iova(bah, bal, IGBVF_DESC_SIZE - 1);
 }
 
 static u32 igbvf_ring_count(u32 len)

@@ -189,19 +189,31 @@ static int igbvf_queue_ctl_write(struct igbvf_dev *ivf, unsigned int q,
 	return igbvf_wr(ivf, reg, val);
 }
 
+/*
+ * Whether @offset, in a queue page, lies in the registers of one of the
+ * VF's queues; if so, which (*@q).
+ */
+static bool igbvf_queue_block(loff_t offset, u32 *q)
+{
+	const u32 first = IGBVF_RDBAL(0) - IGBVF_RXQ_PAGE;
+	u32 in_page = offset % IGBVF_QUEUE_PAGE_SIZE;
+
+	if (in_page < first ||
+	    in_page >= first + IGBVF_NR_QUEUES * IGBVF_QUEUE_STRIDE)
+		return false;
+	*q = (in_page - first) / IGBVF_QUEUE_STRIDE;
+	return true;
+}
+
 /* A 4-byte write at @reg, a register of the queue pages.  @lock. */
 static int igbvf_queue_reg_write(struct igbvf_dev *ivf, u32 reg, u32 val)
 {
-	const u32 first = IGBVF_RDBAL(0) - IGBVF_RXQ_PAGE;
-	u32 in_page = reg % IGBVF_QUEUE_PAGE_SIZE;
 	bool rx = reg < IGBVF_TXQ_PAGE;
 	u32 q;
 	int ret;
 
-	if (in_page < first ||
-	    in_page >= first + IGBVF_NR_QUEUES * IGBVF_QUEUE_STRIDE)
+	if (!igbvf_queue_block(reg, &q))
 		return igbvf_wr(ivf, reg, val);
-	q = (in_page - first) / IGBVF_QUEUE_STRIDE;
 	switch (reg - q * IGBVF_QUEUE_STRIDE) {
 	case IGBVF_RDT(0):
 		return igbvf_dirty_rx_tail(ivf, q, val);
@@ -279,14 +291,12 @@ static bool igbvf_in_trapped_page(loff_t offset)
  */
 static bool igbvf_watched(loff_t offset)
 {
-	const u32 first = IGBVF_RDBAL(0) - IGBVF_RXQ_PAGE;
-	u32 in_page = offset % IGBVF_QUEUE_PAGE_SIZE;
+	u32 q;
 
 	if (offset < IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE)
 		return ALIGN_DOWN(offset, 4) == IGBVF_CTRL ||
 		       ALIGN_DOWN(offset, 4) == IGBVF_V2PMAILBOX;
-	return igbvf_in_trapped_page(offset) && in_page >= first &&
-	       in_page < first + IGBVF_NR_QUEUES * IGBVF_QUEUE_STRIDE;
+	return igbvf_in_trapped_page(offset) && igbvf_queue_block(offset, &q);
 }
 
 /**
