@@ -108,6 +108,13 @@ QEMU10 = Client("QEMU 10.0",
                  "-L", os.path.join(QEMU10_DIR, "usr/share/qemu")],
                 "enable-migration=on", TRACE_EVENTS_10)
 
+# migrate_guest(exact=True): slow enough that what the guest and the device
+# write during a pass must be sent again (several dirty syncs), with a
+# short last pass.
+EXACT_BANDWIDTH = 8 << 20
+EXACT_DOWNTIME_MS = 50
+PAGE = 4096
+
 PROGRESS = re.compile(r"^workload: t=\d+s (.* errors=\d+)$")
 IGBVF_PROGRESS = re.compile(r"^igbvf-workload: t=\d+s (.* errors=\d+)$")
 FIELD = re.compile(r"(\w+)=(\d+)")
@@ -203,7 +210,7 @@ class Monitor:
 class Qemu:
     """One QEMU process: its QMP monitor, its serial port and its log."""
 
-    def __init__(self, lab, name, device, incoming, append, mem):
+    def __init__(self, lab, name, device, incoming, append, mem, hold):
         self.lab = lab
         self.name = name
         self.device = device
@@ -231,6 +238,8 @@ class Qemu:
             cmd += ["-append", append]
         if incoming:
             cmd += ["-incoming", incoming]
+        if hold:
+            cmd += ["-S"]	# stays paused after an incoming migration
         self.cmd = cmd
         with open(self.log, "w") as log:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
@@ -495,15 +504,17 @@ class Lab:
             old = bind(dev.bdf, driver)
             self.old_drivers.setdefault(dev.bdf, old)
 
-    def start(self, name, device, incoming=False, append=None, mem=None):
+    def start(self, name, device, incoming=False, append=None, mem=None,
+              hold=False):
         """Starts a QEMU on device; with incoming, it waits for a
-        migration on the next loopback port (Qemu.incoming).  mem: guest
-        RAM, self.mem by default."""
+        migration on the next loopback port (Qemu.incoming), and with
+        hold it stays paused after it until "cont".  mem: guest RAM,
+        self.mem by default."""
         uri = None
         if incoming:
             self.port += 1
             uri = "tcp:127.0.0.1:%d" % self.port
-        q = Qemu(self, name, device, uri, append, mem or self.mem)
+        q = Qemu(self, name, device, uri, append, mem or self.mem, hold)
         self.qemus.append(q)
         return q
 
@@ -587,16 +598,56 @@ class Lab:
                           % (m["status"], m.get("error-desc", "?")))
         return m, m["ram"]["transferred"] - paused["ram"]["transferred"]
 
-    def migrate_guest(self, src, dst, min_more=None):
+    def ram_differences(self, src, dst):
+        """Guest-physical addresses of the pages whose contents differ
+        between src, stopped after migrating, and dst, held after taking
+        the migration in (start(..., hold=True)): what the migration
+        failed to carry, such as a device write nobody reported."""
+        paths = [q.base + ".ram" for q in (src, dst)]
+        try:
+            for q, path in zip((src, dst), paths):
+                q.qmp.execute("pmemsave", val=0, size=q.ram_bytes,
+                              filename=path)
+            with open(paths[0], "rb") as a, open(paths[1], "rb") as b:
+                differ = []
+                addr = 0
+                while True:
+                    pa, pb = a.read(PAGE), b.read(PAGE)
+                    if not pa and not pb:
+                        return differ
+                    if pa != pb:
+                        differ.append(addr)
+                    addr += PAGE
+        finally:
+            for path in paths:
+                if os.path.exists(path):
+                    os.unlink(path)
+
+    def migrate_guest(self, src, dst, min_more=None, exact=False):
         """Migrates the running workload src -> dst and checks that it goes
         on from the source's counters with errors=0 for min_more more
         iterations (default: as many again as the source had done).
+        With exact, the migration is slowed down to several passes and dst
+        (started with hold) must hold the source's guest RAM exactly
+        before it runs: every page the device wrote was reported.
         Returns (query-migrate's reply, source's last progress line,
         destination's progress line that met the target); the reply has
         "guest-phase", the workload's phase word at the switch-over (None
         for a workload without one)."""
-        self.set_params(src)
+        if exact:
+            self.set_params(src, bandwidth=EXACT_BANDWIDTH,
+                            downtime_ms=EXACT_DOWNTIME_MS)
+        else:
+            self.set_params(src)
         m = self.migrate(src, dst)
+        if exact:
+            differ = self.ram_differences(src, dst)
+            if differ:
+                raise Failure("%d guest pages differ between source and "
+                              "destination after the migration: %s"
+                              % (len(differ), " ".join(
+                                  "0x%x" % a for a in differ[:8])))
+            dst.qmp.execute("cont")
         before = src.last()
         m["guest-phase"] = (src.phase() if self.workload.phase_word
                             else None)
@@ -613,13 +664,14 @@ class Lab:
         after = dst.wait_count(key, target)
         return m, before, after
 
-    def hop(self, cur, to_dev, min_more=3, append=None):
+    def hop(self, cur, to_dev, min_more=3, append=None, exact=False):
         """Migrates the workload running in cur to a new QEMU on to_dev
-        (migrate_guest), then quits cur.  Returns the new QEMU and what
-        migrate_guest returned."""
+        (migrate_guest, with exact), then quits cur.  Returns the new QEMU
+        and what migrate_guest returned."""
         dst = self.start("dst" if cur.name == "src" else "src", to_dev,
-                         incoming=True, append=append)
-        result = self.migrate_guest(cur, dst, min_more)
+                         incoming=True, append=append, mem=cur.mem,
+                         hold=exact)
+        result = self.migrate_guest(cur, dst, min_more, exact)
         cur.stop()
         self.qemus.remove(cur)
         return dst, result
