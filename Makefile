@@ -27,7 +27,7 @@ kbuild = $(if $(filter-out kernel,$(1)),\
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
-.PHONY: all modules lib tools tests bench guest check lab demo demo-edu sparse \
+.PHONY: all modules modules-clean lib tools tests bench guest check lab demo demo-edu sparse \
 	clean deps install uninstall
 
 all: modules lib tools tests bench guest
@@ -117,6 +117,9 @@ uninstall:
 	$(MAKE) -C tools PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
 	$(if $(DESTDIR),,depmod -a $(module_release) && ldconfig)
 
-clean:
+# Objects built for one kernel must not be linked into another's modules.
+modules-clean:
 	for dir in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir clean; done
+
+clean: modules-clean
 	rm -rf $(BUILD)

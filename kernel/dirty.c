@@ -561,13 +561,20 @@ void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev)
 
 /*
  * After the mediator's ->open(): DMA logging only for a mediator that
- * accepted and declared it announces every write.  log_ops is set per
- * open for the reason migration.c gives for mig_ops; vfio core reads it
- * only in the device feature ioctl, which needs an open device fd.
+ * accepted and declared it announces every write, and only where the
+ * vfio core can report the log (compat.h): a client offered logging
+ * that cannot report fails its migration at the first sync, while
+ * without it QEMU falls back to type1's dirty pages, which the pins make
+ * exact.  log_ops is set per open for the reason migration.c gives for
+ * mig_ops; vfio core reads it only in the device feature ioctl, which
+ * needs an open device fd.
  */
 void vpm_dirty_open(struct vfio_pci_mediate_device *mdev)
 {
-	mdev->core_device.vdev.log_ops =
-		mdev->mediator && mdev->dirty.logging_offered ?
-		&vpm_log_ops : NULL;
+	bool offer = VPM_DMA_LOGGING_REPORTS && mdev->mediator &&
+		     mdev->dirty.logging_offered;
+
+	mdev->core_device.vdev.log_ops = offer ? &vpm_log_ops : NULL;
 }
+
+VPM_IMPORT_IOVA_BITMAP_NS()

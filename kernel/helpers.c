@@ -9,7 +9,6 @@
 #include <linux/nospec.h>
 #include <linux/pm_runtime.h>
 #include <linux/slab.h>
-#include <asm/unaligned.h>
 
 #include "vfio_pci_mediate_priv.h"
 
@@ -248,7 +247,7 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	 * accesses wake the device (mediated_rw()), the mediator's own do
 	 * not end the user's low-power state.  -EINVAL: no runtime PM.
 	 */
-	awake = pm_runtime_get_if_active(&pdev->dev, true);
+	awake = vpm_pm_runtime_get_if_active(&pdev->dev);
 	if (!awake)
 		return -EIO;
 	down_read(&vdev->memory_lock);

@@ -222,6 +222,7 @@ static const struct vfio_device_ops vfio_pci_mediate_ops = {
 	.dma_unmap	= vfio_pci_mediate_dma_unmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
+	VPM_IOMMUFD_PHYSICAL_OPS
 };
 
 static int vfio_pci_mediate_probe(struct pci_dev *pdev,

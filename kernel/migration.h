@@ -226,7 +226,8 @@ extern const struct vfio_migration_ops vpm_mig_v2_ops;
 
 /*
  * VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, which 6.1's vfio core leaves to the
- * driver's device_feature op.  Returns -ENOTTY when migration is off.
+ * driver's device_feature op (6.2+ answer it through vpm_mig_v2_ops).
+ * Returns -ENOTTY when migration is off.
  */
 int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
 				 u32 flags, void __user *arg, size_t argsz);

@@ -308,6 +308,7 @@ static int v2_release(struct inode *inode, struct file *filp)
 	return 0;
 }
 
+/* No llseek: stream_open() at creation makes lseek fail (ESPIPE). */
 static const struct file_operations v2_fops = {
 	.owner		= THIS_MODULE,
 	.read		= v2_read,
@@ -315,7 +316,6 @@ static const struct file_operations v2_fops = {
 	.unlocked_ioctl	= v2_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
 	.release	= v2_release,
-	.llseek		= no_llseek,
 };
 
 /* A data fd, not attached yet (so disabled); mig.lock held. */
@@ -476,16 +476,34 @@ static int v2_get_state(struct vfio_device *vdev,
 	return 0;
 }
 
+/* What STOP_COPY would take now, as VFIO_DEVICE_FEATURE_MIG_DATA_SIZE says. */
+static int v2_get_data_size(struct vfio_device *vdev,
+			    unsigned long *stop_copy_length)
+{
+	struct vfio_pci_mediate_device *mdev = to_mediate_device(vdev);
+	u64 initial, dirty, stop_copy;
+	int ret;
+
+	ret = vpm_mig_lock_killable(mdev);
+	if (ret)
+		return ret;
+	vpm_mig_save_pending(mdev, &initial, &dirty, &stop_copy);
+	vpm_mig_unlock(mdev);
+	*stop_copy_length = stop_copy;
+	return 0;
+}
+
 const struct vfio_migration_ops vpm_mig_v2_ops = {
 	.migration_set_state	= v2_set_state,
 	.migration_get_state	= v2_get_state,
+	VPM_MIG_OPS_DATA_SIZE(v2_get_data_size)
 };
 
 int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
 				 u32 flags, void __user *arg, size_t argsz)
 {
 	struct vfio_device_feature_mig_data_size size = {};
-	u64 initial, dirty, stop_copy;
+	unsigned long stop_copy;
 	int ret;
 
 	if (!mdev->mig.ops)
@@ -495,12 +513,9 @@ int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
 	if (ret != 1)
 		return ret;
 
-	ret = vpm_mig_lock_killable(mdev);
+	ret = v2_get_data_size(&mdev->core_device.vdev, &stop_copy);
 	if (ret)
 		return ret;
-	vpm_mig_save_pending(mdev, &initial, &dirty, &stop_copy);
-	vpm_mig_unlock(mdev);
-
 	size.stop_copy_length = stop_copy;
 	return copy_to_user(arg, &size, sizeof(size)) ? -EFAULT : 0;
 }

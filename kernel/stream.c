@@ -576,9 +576,9 @@ static void *state_tail(struct vpm_load_stream *l, size_t *room)
 
 	if (l->nr_pages == l->pages_cap) {
 		cap = max(2 * l->pages_cap, 16UL);
-		pages = kvrealloc(l->pages, l->pages_cap * sizeof(*pages),
-				  cap * sizeof(*pages),
-				  GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		pages = vpm_kvrealloc(l->pages, l->pages_cap * sizeof(*pages),
+				      cap * sizeof(*pages),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!pages)
 			return NULL;
 		l->pages = pages;

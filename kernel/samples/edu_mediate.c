@@ -133,7 +133,8 @@
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_mediate.h>
 #include <linux/workqueue.h>
-#include <asm/unaligned.h>
+
+#include "compat.h"
 
 /*
  * What edu-mediate logs is the device user's doing (a refused state, a

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The user's mappings of trappable ranges on Linux 6.10 and later
+ * (trap.h).
+ *
+ * vfio-pci-core faults a mapping in page by page (or a PMD/PUD at a time
+ * through ->huge_fault), leaves vm_pgoff as the region offset, and
+ * gives every mapping of the device the device's inode.  So a fault
+ * knows exactly which range it is in, and unmap_mapping_range() on a
+ * range's offsets removes every mapping of it, in every process, split,
+ * moved or inherited: nothing needs tracking.  We wrap the core's fault
+ * handlers to refuse ranges being trapped.
+ *
+ * A fault checks the range and the core maps under the trap lock, which a
+ * removal pass holds too: a fault either maps before the pass (which then
+ * removes it) or sees the range SEALING.  Lock order: the mm's mmap_lock
+ * or the VMA's lock, the trap lock, then the core's memory_lock (its
+ * fault) or the mapping's i_mmap_rwsem (unmap_mapping_range()).
+ */
+
+#include <linux/mm.h>
+#include <linux/pgtable.h>
+
+#include "trap.h"
+#include "vfio_pci_mediate_priv.h"
+
+#define VPM_PGOFF_INDEX_SHIFT	(VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT)
+
+static struct vfio_pci_mediate_device *vma_to_mdev(struct vm_area_struct *vma)
+{
+	struct vfio_pci_core_device *vdev = vma->vm_private_data;
+
+	return container_of(vdev, struct vfio_pci_mediate_device, core_device);
+}
+
+/*
+ * Whether the @npages pages from @addr in @vma may be mapped now: they
+ * lie in one range usable by the user.  Trap lock held.
+ */
+static bool vma_pages_usable(struct vm_area_struct *vma, unsigned long addr,
+			     unsigned long npages)
+{
+	unsigned long pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >>
+					       PAGE_SHIFT);
+	unsigned int index = pgoff >> VPM_PGOFF_INDEX_SHIFT;
+	u64 offset = (u64)(pgoff & (BIT(VPM_PGOFF_INDEX_SHIFT) - 1)) <<
+		     PAGE_SHIFT;
+	struct vpm_trap_range *r;
+
+	r = vpm_trap_range_at(vma_to_mdev(vma), index, offset);
+	return r && vpm_trap_range_usable(r) &&
+	       npages <= (r->offset + r->size - offset) >> PAGE_SHIFT;
+}
+
+static vm_fault_t vpm_trap_vm_fault(struct vm_fault *vmf)
+{
+	struct vpm_trap *t = &vma_to_mdev(vmf->vma)->trap;
+	vm_fault_t ret = VM_FAULT_SIGBUS;
+
+	mutex_lock(&t->lock);
+	if (vma_pages_usable(vmf->vma, vmf->address & PAGE_MASK, 1))
+		ret = t->core_vm_ops->fault(vmf);
+	mutex_unlock(&t->lock);
+	return ret;
+}
+
+/*
+ * A huge page is mapped only if it lies wholly inside the usable range;
+ * otherwise the fault falls back to smaller pages, and the page actually
+ * faulted is judged on its own.
+ */
+static vm_fault_t vpm_trap_vm_huge_fault(struct vm_fault *vmf,
+					 unsigned int order)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct vpm_trap *t = &vma_to_mdev(vma)->trap;
+	unsigned long addr = vmf->address & ~((PAGE_SIZE << order) - 1);
+	vm_fault_t ret = VM_FAULT_FALLBACK;
+
+	if (!order)
+		return vpm_trap_vm_fault(vmf);
+	if (!t->core_vm_ops->huge_fault || addr < vma->vm_start ||
+	    addr + (PAGE_SIZE << order) > vma->vm_end)
+		return VM_FAULT_FALLBACK;
+
+	mutex_lock(&t->lock);
+	if (vma_pages_usable(vma, addr, 1UL << order))
+		ret = t->core_vm_ops->huge_fault(vmf, order);
+	mutex_unlock(&t->lock);
+	return ret;
+}
+
+static const struct vm_operations_struct vpm_trap_vm_ops = {
+	.fault		= vpm_trap_vm_fault,
+	.huge_fault	= vpm_trap_vm_huge_fault,
+};
+
+int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
+		      struct vm_area_struct *vma)
+{
+	struct vpm_trap *t = &mdev->trap;
+	int ret;
+
+	lockdep_assert_held(&t->lock);
+	ret = vfio_pci_core_mmap(&mdev->core_device.vdev, vma);
+	if (ret)
+		return ret;
+	/* Anything else the core's ops do, ours would silently drop. */
+	if (WARN_ON_ONCE(vma->vm_ops->open || vma->vm_ops->close ||
+			 !vma->vm_ops->fault))
+		return -EINVAL;
+	t->core_vm_ops = vma->vm_ops;
+	vma->vm_ops = &vpm_trap_vm_ops;
+	return 0;
+}
+
+void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
+{
+	struct address_space *mapping = mdev->core_device.vdev.inode->i_mapping;
+	struct vpm_trap *t = &mdev->trap;
+	unsigned int i;
+
+	lockdep_assert_held(&t->lock);
+	for (i = 0; i < t->nr_ranges; i++) {
+		struct vpm_trap_range *r = &t->ranges[i];
+
+		if (vpm_trap_range_usable(r))
+			continue;
+		unmap_mapping_range(mapping,
+				    VFIO_PCI_INDEX_TO_OFFSET(r->index) +
+				    r->offset, r->size, true);
+	}
+}
+
+/* Mappings hold the file, so none is left; there is nothing to drop. */
+void vpm_trap_vma_close(struct vfio_pci_mediate_device *mdev)
+{
+}
