@@ -19,12 +19,15 @@ BUILD := $(CURDIR)/build
 # link against its exports (its Module.symvers).  Kbuild does not notice
 # when those change, so a module older than them is relinked (its .o and
 # .ko removed) to pick up the new symbol versions.
+# MODULE_ROOT: where those folders are built, this tree by default; the
+# lab builds a copy per kernel (lab/build-modules).
 MODULE_DIRS := kernel kernel/samples tests/kernel
-KERNEL_SYMVERS := $(CURDIR)/kernel/Module.symvers
+MODULE_ROOT ?= $(CURDIR)
+KERNEL_SYMVERS := $(MODULE_ROOT)/kernel/Module.symvers
 kbuild = $(if $(filter-out kernel,$(1)),\
-	find $(CURDIR)/$(1) -name '*.ko' ! -newer $(KERNEL_SYMVERS) \
+	find $(MODULE_ROOT)/$(1) -name '*.ko' ! -newer $(KERNEL_SYMVERS) \
 		-exec sh -c 'rm -f "$${0%.ko}.o" "$$0"' {} \; &&) \
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/$(1) W=1 \
+	$(MAKE) -C $(KDIR) M=$(MODULE_ROOT)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
 .PHONY: all modules modules-clean lib tools tests bench guest check lab demo demo-edu sparse \
@@ -119,7 +122,7 @@ uninstall:
 
 # Objects built for one kernel must not be linked into another's modules.
 modules-clean:
-	for dir in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(CURDIR)/$$dir clean; done
+	for dir in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(MODULE_ROOT)/$$dir clean; done
 
 clean: modules-clean
 	rm -rf $(BUILD)
