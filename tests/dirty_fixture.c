@@ -6,6 +6,7 @@
 
 #include "dirty_fixture.h"
 #include "harness.h"
+#include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
 
@@ -81,12 +82,16 @@ uint64_t next_random(uint64_t *state)
 	return x;
 }
 
-/* VFIO DMA logging of the tracked memory, through libvfmig. */
+/*
+ * VFIO DMA logging of the tracked memory, through libvfmig.  SKIPs the test
+ * on a kernel that offers none (lab_require_dma_log()).
+ */
 void logging_start(struct tracked *t)
 {
 	struct vfmig_range range = { .iova = MEM_IOVA, .length = MEM_LEN };
 	uint64_t page_size = PAGE;
 
+	lab_require_dma_log();
 	MG_OK(t->dev, vfmig_dma_logging_start(t->dev, &range, 1, &page_size));
 	ASSERT_EQ(page_size, (uint64_t)PAGE);
 }

@@ -16,6 +16,9 @@
  *    (VFIO_DEVICE_FEATURE_DMA_LOGGING_START/REPORT/STOP, what QEMU 8+
  *    uses, through libvfmig): the first report is empty, then 0 misses and
  *    far from everything after 1000 transfers.
+ *    Both SKIP where the kernel cannot report a DMA log (Debian's 6.12),
+ *    and v2_logging_offered_where_reported checks that none is offered
+ *    there, and that it is offered elsewhere.
  *  - type1_unmap_with_pins: the user unmaps memory while a transfer into
  *    it has its pages pinned: the unmap succeeds at once (the framework's
  *    dma_unmap drops the pins), and the device then works on, with new
@@ -145,6 +148,33 @@ TEST_NAMED(v2_logging_random_dma, "dirty.v2_logging_random_dma", 600)
 	random_transfers(t, logging_report);
 	for (int i = 0; i < 2; i++)
 		MG_OK(t[i].dev, vfmig_dma_logging_stop(t[i].dev));
+}
+
+/*
+ * DMA logging is offered (its PROBE succeeds) exactly where the vfio core
+ * can report the log: on Debian's 6.12 a client offered logging would
+ * only fail its migration at the first report, so there it must see none
+ * (ENOTTY) and fall back to type1.
+ */
+TEST_NAMED(v2_logging_offered_where_reported,
+	   "dirty.v2_logging_offered_where_reported", 60)
+{
+	struct vfio_device_feature probe = {
+		.argsz = sizeof(probe),
+		.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+			 VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+	};
+	bool reports = lab_kernel_reports_dma_log();
+	struct tracked t[2];
+	int err;
+
+	setup_two(&t[0], &t[1]);
+	err = ioctl(vfmig_device_fd(t[0].dev), VFIO_DEVICE_FEATURE, &probe) ?
+	      errno : 0;
+	test_log("the vfio core %s DMA logs; DMA_LOGGING_START probe: %s",
+		 reports ? "reports" : "cannot report",
+		 err ? strerror(err) : "offered");
+	ASSERT_EQ(err, reports ? 0 : ENOTTY);
 }
 
 TEST_NAMED(type1_unmap_with_pins, "dirty.type1_unmap_with_pins", 120)

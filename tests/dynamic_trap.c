@@ -11,7 +11,8 @@
  *  - follow_1000_with_accessor: libvfmig follows the traps while one
  *    thread writes and reads a register through the trap-following BAR
  *    accessor and another handles the notifications; the main thread
- *    traps and untraps 1000 times (DMA logging start/stop).  Every write
+ *    traps and untraps 1000 times (DMA logging start/stop, or PRE_COPY
+ *    and back where the kernel offers no DMA logging: Linux 6.12).  Every write
  *    must read back as written (edu's liveness register returns the
  *    inverse of the last value written), every access went through
  *    exactly one of mmap and read/write (both used), no acknowledgement
@@ -77,12 +78,30 @@ static struct vfmig_device *open_edu(void)
 	return dev;
 }
 
-static void logging_start(struct vfmig_device *dev)
+/*
+ * Makes edu-mediate trap its register page, and returns once the trap is
+ * in force: by starting VFIO DMA logging where the kernel offers it, else
+ * (Debian's 6.12: no DMA log reports, so no logging offered) by entering
+ * PRE_COPY, a save session.  mediator_untrap() undoes it.
+ */
+static void mediator_trap(struct vfmig_device *dev)
 {
 	struct vfmig_range range = { .iova = MEM_IOVA, .length = MEM_LEN };
 	uint64_t page_size = PAGE;
 
-	MG_OK(dev, vfmig_dma_logging_start(dev, &range, 1, &page_size));
+	if (lab_kernel_reports_dma_log())
+		MG_OK(dev, vfmig_dma_logging_start(dev, &range, 1,
+						   &page_size));
+	else
+		MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_PRE_COPY));
+}
+
+static void mediator_untrap(struct vfmig_device *dev)
+{
+	if (lab_kernel_reports_dma_log())
+		MG_OK(dev, vfmig_dma_logging_stop(dev));
+	else
+		MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_RUNNING));
 }
 
 static void read_trap_info(struct vfmig_device *dev,
@@ -186,9 +205,9 @@ TEST_NAMED(unaware_never_mmaps, "trap.unaware_never_mmaps", 120)
 	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
 
 	/* The mediator traps and untraps: nothing changes for this client. */
-	logging_start(dev);
+	mediator_trap(dev);
 	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
-	MG_OK(dev, vfmig_dma_logging_stop(dev));
+	mediator_untrap(dev);
 	ASSERT_TRUE(register_page_trapped(dev));
 	ASSERT_FALSE(register_page_offered(dev));
 	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
@@ -280,13 +299,13 @@ TEST_NAMED(follow_1000_with_accessor, "trap.follow_1000_with_accessor", 600)
 	     n++) {
 		uint64_t t0 = mt_now_ms(), took;
 
-		logging_start(a.dev);
+		mediator_trap(a.dev);
 		took = mt_now_ms() - t0;
 		if (took > slowest)
 			slowest = took;
 		/* In force now: the library's map is gone. */
 		ASSERT_TRUE(register_page_trapped(a.dev));
-		MG_OK(a.dev, vfmig_dma_logging_stop(a.dev));
+		mediator_untrap(a.dev);
 	}
 	atomic_store(&a.stop, true);
 	pthread_join(accessor, NULL);
@@ -442,7 +461,7 @@ TEST_NAMED(unacked_trap_is_zapped, "trap.unacked_trap_is_zapped", 120)
 	/* Trap, and never acknowledge. */
 	mark = kmsg_mark();
 	t0 = mt_now_ms();
-	logging_start(dev);
+	mediator_trap(dev);
 	took = mt_now_ms() - t0;
 	test_log("trap came in force after %llu ms without an acknowledgement",
 		 (unsigned long long)took);
@@ -458,7 +477,7 @@ TEST_NAMED(unacked_trap_is_zapped, "trap.unacked_trap_is_zapped", 120)
 	ASSERT_EQ(edu_rd(dev, REG_ID), EDU_ID_VALUE);
 
 	/* Untrapped: the same mapping faults in again. */
-	MG_OK(dev, vfmig_dma_logging_stop(dev));
+	mediator_untrap(dev);
 	ASSERT_FALSE(register_page_trapped(dev));
 	ASSERT_TRUE(read_id_through(regs, &id));
 	ASSERT_EQ(id, EDU_ID_VALUE);
@@ -708,13 +727,6 @@ static int touch_in_child(volatile uint32_t *p)
 	return WEXITSTATUS(status);
 }
 
-/*
- * A mapping of a trappable range is the framework's to remove, so it
- * must not escape: fork() does not copy it into the child, and it cannot
- * be moved (mremap) or cut into parts (munmap or mprotect of a page of it).
- * It is removed when the range is trapped (here: the client turns
- * unaware).
- */
 static bool readable(volatile uint32_t *p)
 {
 	uint32_t value;
@@ -722,6 +734,13 @@ static bool readable(volatile uint32_t *p)
 	return read_id_through(p, &value);
 }
 
+/*
+ * Before Linux 6.10 (kernel/trap_vma_list.c), a mapping of a trappable
+ * range is the framework's to remove, so it must not escape: fork() does
+ * not copy it into the child, and it cannot be moved (mremap) or cut into
+ * parts (munmap or mprotect of a page of it).  It is removed when the
+ * range is trapped (here: the client turns unaware).
+ */
 TEST_NAMED(mappings_not_inherited_split_or_moved,
 	   "trap.mappings_not_inherited_split_or_moved", 120)
 {
@@ -731,6 +750,8 @@ TEST_NAMED(mappings_not_inherited_split_or_moved,
 	uint32_t irq;
 	int efd;
 
+	if (lab_kernel_at_least(6, 10))
+		SKIP("Linux 6.10+ needs no such limits (kernel/trap.h): trap.copied_mappings_all_removed checks its mappings");
 	dev = open_offered_range(2, &map, &irq, &efd);
 	p = map;
 	ASSERT_TRUE(readable(p));
@@ -754,6 +775,77 @@ TEST_NAMED(mappings_not_inherited_split_or_moved,
 	/* Unaware again: the range traps, and the mapping is gone. */
 	MG_OK(dev, vfmig_irq_disable(dev, irq));
 	ASSERT_FALSE(readable(p));
+	close(efd);
+}
+
+static int unmap_moved_range(void *addr)
+{
+	return munmap(addr, 3 * PAGE);
+}
+
+/*
+ * From Linux 6.10 (kernel/trap_vma_inode.c) a trap removes mappings by
+ * their offset in the device file, wherever they are, so they may be
+ * inherited, moved and cut like any other: a child's inherited mapping,
+ * a moved one and the pieces of a cut one all work while the range is
+ * offered, and all of them lose their pages when it traps.
+ */
+TEST_NAMED(copied_mappings_all_removed, "trap.copied_mappings_all_removed",
+	   120)
+{
+	struct vfmig_device *dev;
+	int go[2], status;
+	uint8_t *moved;
+	void *map;
+	uint32_t irq;
+	pid_t child;
+	int efd;
+
+	if (!lab_kernel_at_least(6, 10))
+		SKIP("before Linux 6.10 such mappings cannot be copied, moved or cut: trap.mappings_not_inherited_split_or_moved checks that");
+	dev = open_offered_range(3, &map, &irq, &efd);
+	ASSERT_TRUE(readable(map));
+	ASSERT_EQ(touch_in_child(map), 0);
+
+	/* A child that keeps its copy until after the trap. */
+	ASSERT_OK(pipe(go));
+	fflush(stdout);
+	child = fork();
+	ASSERT_OK(child);
+	if (child == 0) {
+		char c;
+
+		close(go[1]);
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		signal(SIGSEGV, on_fault_exit);
+		signal(SIGBUS, on_fault_exit);
+		(void)((volatile uint32_t *)map)[0];
+		_exit(0);
+	}
+	close(go[0]);
+
+	moved = mmap(NULL, 3 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		     -1, 0);
+	ASSERT_TRUE(moved != MAP_FAILED);
+	ASSERT_TRUE(mremap(map, 3 * PAGE, 3 * PAGE,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, moved) == moved);
+	test_add_cleanup(unmap_moved_range, moved, "munmap the moved range");
+	ASSERT_OK(munmap(moved + PAGE, PAGE));
+	ASSERT_OK(mprotect(moved + 2 * PAGE, PAGE, PROT_READ));
+	ASSERT_TRUE(readable((volatile uint32_t *)moved));
+	ASSERT_TRUE(readable((volatile uint32_t *)(moved + 2 * PAGE)));
+
+	/* Unaware: the range traps, and every copy loses its pages. */
+	MG_OK(dev, vfmig_irq_disable(dev, irq));
+	ASSERT_FALSE(readable((volatile uint32_t *)moved));
+	ASSERT_FALSE(readable((volatile uint32_t *)(moved + 2 * PAGE)));
+	ASSERT_EQ(write(go[1], "g", 1), 1);
+	close(go[1]);
+	ASSERT_EQ(waitpid(child, &status, 0), child);
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(WEXITSTATUS(status), 3);
+	ASSERT_OK(munmap(moved, 3 * PAGE));
 	close(efd);
 }
 

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -46,6 +47,48 @@ const char *lab_project_dir(void)
 	const char *dir = getenv("LAB_PROJECT");
 
 	return dir && dir[0] ? dir : ".";
+}
+
+bool lab_kernel_at_least(unsigned int major, unsigned int minor)
+{
+	unsigned int running_major, running_minor;
+	struct utsname uts;
+
+	ASSERT_EQ(uname(&uts), 0);
+	ASSERT_EQ(sscanf(uts.release, "%u.%u", &running_major,
+			 &running_minor), 2);
+	return running_major > major ||
+	       (running_major == major && running_minor >= minor);
+}
+
+bool lab_kernel_reports_dma_log(void)
+{
+	static const char option[] = "CONFIG_IOMMUFD_DRIVER=";
+	char path[PATH_MAX], line[256];
+	bool reports = false;
+	struct utsname uts;
+	FILE *f;
+
+	if (!lab_kernel_at_least(6, 7))
+		return true;
+	ASSERT_EQ(uname(&uts), 0);
+	snprintf(path, sizeof(path), "/boot/config-%s", uts.release);
+	f = fopen(path, "r");
+	if (!f)
+		FAIL("cannot read %s to tell whether this kernel's vfio core reports DMA logs: %s",
+		     path, strerror(errno));
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, option, sizeof(option) - 1))
+			reports = line[sizeof(option) - 1] == 'y' ||
+				  line[sizeof(option) - 1] == 'm';
+	fclose(f);
+	return reports;
+}
+
+void lab_require_dma_log(void)
+{
+	if (!lab_kernel_reports_dma_log())
+		SKIP("this kernel's vfio core cannot report a DMA log (CONFIG_IOMMUFD_DRIVER off), so vfio-pci-mediate offers none (dirty.v2_logging_offered_where_reported checks that)");
 }
 
 void lab_find_edu(char bdf[PCI_BDF_LEN])

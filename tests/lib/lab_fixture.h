@@ -8,6 +8,7 @@
 #ifndef TESTS_LIB_LAB_FIXTURE_H
 #define TESTS_LIB_LAB_FIXTURE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,21 @@ void lab_require(void);
 
 /* The project directory: $LAB_PROJECT, else the current directory. */
 const char *lab_project_dir(void);
+
+/* Whether the running kernel is Linux @major.@minor or later. */
+bool lab_kernel_at_least(unsigned int major, unsigned int minor);
+
+/*
+ * Whether the running kernel's vfio core can return a DMA log to the user
+ * (kernel/compat.h: before 6.7 always; since, only with
+ * CONFIG_IOMMUFD_DRIVER, which Debian's 6.12 lacks), as read from its
+ * /boot/config; fails the test when that cannot be read.  vfio-pci-mediate
+ * offers DMA logging exactly where this is true.
+ */
+bool lab_kernel_reports_dma_log(void);
+
+/* SKIPs, saying why, unless lab_kernel_reports_dma_log(). */
+void lab_require_dma_log(void);
 
 /* Find a lab device or SKIP. */
 void lab_find_edu(char bdf[PCI_BDF_LEN]);
