@@ -29,6 +29,9 @@
  *    the mediator, is still migrated (see the test).
  *  - sparse_areas_three_ranges: several ranges in one BAR, through the
  *    test mediator (see the test).
+ *  - p2p_dma_map_like_stock: mapping BAR0 past the register page into
+ *    the IOMMU, as QEMU does for peer-to-peer DMA, gives what stock
+ *    vfio-pci gives (see the test); so does the register page while open.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +48,7 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <linux/vfio_pci_mediate.h>
 
@@ -59,6 +63,7 @@
 #define EDU_ID_VALUE 0x010000edu
 #define MEM_IOVA 0x1000000ull
 #define MEM_LEN (64ull * PAGE)
+#define P2P_IOVA 0x4000000ull	/* above MEM_IOVA + MEM_LEN */
 #define CYCLES 1000
 #define TIMEOUT_PARAM "/sys/module/vfio_pci_mediate/parameters/trap_ack_timeout_ms"
 #define TEST_TIMEOUT_MS 300u
@@ -1033,4 +1038,98 @@ TEST_NAMED(killed_waiter_leaves_at_once, "trap.killed_waiter_leaves_at_once",
 	ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	MG_OK(dev, vfmig_irq_disable(dev, irq));
 	close(efd);
+}
+
+struct bar_map {
+	void *addr;
+	size_t len;
+};
+
+static int unmap_bar(void *arg)
+{
+	struct bar_map *m = arg;
+
+	return m->addr ? munmap(m->addr, m->len) : 0;
+}
+
+/* Memory Space Enable in the command register, on or off. */
+static void set_memory_decode(struct vfmig_device *dev, bool on)
+{
+	uint32_t cmd;
+
+	MG_OK(dev, vfmig_config_read(dev, PCI_COMMAND, 2, &cmd));
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	MG_OK(dev, vfmig_config_write(dev, PCI_COMMAND, 2, cmd));
+}
+
+/* VFIO_IOMMU_MAP_DMA of @m at P2P_IOVA: 0 or -errno; unmapped again. */
+static int p2p_map(struct vfmig_device *dev, const struct bar_map *m)
+{
+	int ret = vfmig_dma_map(dev, m->addr, P2P_IOVA, m->len, 0);
+
+	if (!ret)
+		MG_OK(dev, vfmig_dma_unmap(dev, P2P_IOVA, m->len));
+	return ret;
+}
+
+/*
+ * What QEMU does for peer-to-peer DMA: it maps its mmap of a BAR into the
+ * IOMMU (type1 follows the VM_PFNMAP mapping's PTEs, faulting them in
+ * through the driver).  @m gets an mmap of BAR0 past the register page;
+ * *@on and *@off the map's results with memory decode on, then off (the
+ * CPU never touched the mapping, so type1 has to fault it in).
+ */
+static void p2p_map_results(struct vfmig_device *dev, struct bar_map *m,
+			    int *on, int *off)
+{
+	m->len = EDU_BAR0_SIZE - PAGE;
+	MG_OK(dev, vfmig_region_mmap(dev, 0, PAGE, m->len,
+				     PROT_READ | PROT_WRITE, &m->addr));
+	test_add_cleanup(unmap_bar, m, "munmap BAR0");
+	*on = p2p_map(dev, m);
+	set_memory_decode(dev, false);
+	*off = p2p_map(dev, m);
+	set_memory_decode(dev, true);
+	test_log("%s: P2P DMA map of BAR0+%#x: %d with memory decode on, %d with it off",
+		 vfmig_bdf(dev), PAGE, *on, *off);
+}
+
+/*
+ * Peer-to-peer DMA mapping of a mediated BAR works exactly where stock
+ * vfio-pci lets it work: vfio-pci-core faults a BAR in only while memory
+ * decode is on, for both drivers, so both refuse the map with EFAULT
+ * while it is off.  (QEMU's migration destination maps the BAR before it
+ * restores the command register, after its reset cleared Memory Space
+ * Enable; with either driver it then says "PCI peer-to-peer transactions
+ * on BARs are not supported".)  The register page, while open for a
+ * client that follows traps, maps through our vm_ops as well.
+ */
+TEST_NAMED(p2p_dma_map_like_stock, "trap.p2p_dma_map_like_stock", 120)
+{
+	static struct bar_map stock_map, mediated_map, reg_map;
+	char a[PCI_BDF_LEN], b[PCI_BDF_LEN];
+	struct vfmig_device *mediated, *stock;
+	int stock_on, stock_off, on, off, fd;
+
+	edu_setup_pair(a, b);
+	lab_bind(b, DRIVER_VFIO_PCI);
+	stock = mg_open(b);
+	MG_OK(stock, vfmig_enable_mem_and_dma(stock));
+	p2p_map_results(stock, &stock_map, &stock_on, &stock_off);
+	ASSERT_EQ(stock_on, 0);
+	ASSERT_EQ(stock_off, -EFAULT);
+
+	mediated = mg_open(a);
+	mt_expect_mediator(a, EDU_MEDIATOR);
+	MG_OK(mediated, vfmig_enable_mem_and_dma(mediated));
+	p2p_map_results(mediated, &mediated_map, &on, &off);
+	ASSERT_EQ(on, stock_on);
+	ASSERT_EQ(off, stock_off);
+
+	MG_OK(mediated, vfmig_trap_follow(mediated, &fd));
+	ASSERT_FALSE(register_page_trapped(mediated));
+	reg_map.len = PAGE;
+	ASSERT_EQ(map_register_page_errno(mediated, &reg_map.addr), 0);
+	test_add_cleanup(unmap_bar, &reg_map, "munmap the register page");
+	ASSERT_EQ(p2p_map(mediated, &reg_map), 0);
 }
