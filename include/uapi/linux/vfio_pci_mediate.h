@@ -195,10 +195,17 @@ struct vfio_pci_mediate_stream_trailer {
  * than the one waiting avoids paying the timeout.  A range that becomes
  * untrapped may be mmapped as soon as the generation is seen.
  *
- * A mapping of a trappable range stays whole and where it was made, so
- * that a trap can always remove it: a child of fork() does not inherit it,
- * and mremap() of it, or munmap(), mprotect() and the like of part of it,
- * fail with EINVAL.
+ * Before Linux 6.10, a mapping of a trappable range stays whole and where
+ * it was made, so that a trap can always remove it: a child of fork()
+ * does not inherit it, and mremap() of it, or munmap(), mprotect() and the
+ * like of part of it, fail with EINVAL.  From 6.10 a trap removes every
+ * mapping of the range wherever it went, and none of that is refused.
+ *
+ * A trap removes the CPU's mappings only.  A range the client maps for
+ * DMA (VFIO_IOMMU_MAP_DMA of its mmap, for peer-to-peer) stays reachable
+ * by other devices' DMA after a trap, around the mediator: the IOMMU
+ * backend keeps the page frames and is not told.  A client must not map
+ * trappable ranges for DMA.
  */
 #define VFIO_PCI_MEDIATE_REGION_TYPE \
 	((__u32)VFIO_REGION_TYPE_PCI_VENDOR_TYPE | 0xffff)	/* no PCI vendor */
