@@ -470,11 +470,13 @@ int vpm_mig_open(struct vfio_pci_mediate_device *mdev)
 	 * answers the MIGRATION feature GET from migration_flags without
 	 * asking the driver, so a device whose current mediator cannot
 	 * migrate (or that has none) must show no mig_ops at all.  This is
-	 * safe because Linux 6.1 reads mig_ops and migration_flags only in
-	 * the VFIO_DEVICE_FEATURE ioctl of an open device fd (vfio_main.c;
-	 * vfio_pci_core_register_device() checks them at registration, when
-	 * they are NULL), and open_device/close_device run only when no
-	 * other fd of the device exists.
+	 * safe because Linux 6.1 and 6.12 read mig_ops and migration_flags
+	 * only in the VFIO_DEVICE_FEATURE ioctl of an open device fd
+	 * (vfio_main.c), and open_device/close_device run only when no other
+	 * fd of the device exists.  vfio_pci_core_register_device() checks
+	 * them (6.2+: all ops set, migration_get_data_size too) and 6.12's
+	 * debugfs looks at them at registration, when they are NULL: our ops
+	 * are complete on every kernel, and debugfs shows no migration state.
 	 */
 	vdev->migration_flags = VPM_MIG_V2_FLAGS;
 	vdev->mig_ops = &vpm_mig_v2_ops;
