@@ -310,6 +310,7 @@ TEST_NAMED(v2_logging_any_alignment, "dirty.v2_logging_any_alignment", 120)
 	uint64_t window[2] = { 0 };
 	struct tracked t;
 
+	lab_require_dma_log();
 	edu_setup_pair(bdf_a, bdf_b);
 	open_tracked(bdf_a, EDU_MEDIATOR, &t);
 	MG_OK(t.dev, vfmig_dma_logging_start(t.dev, &range, 1, &page_size));
@@ -472,6 +473,7 @@ TEST_NAMED(v2_logging_charged_to_user, "dirty.v2_logging_charged_to_user",
 	uint64_t page_size = PAGE, before, after;
 	struct vfmig_device *dev;
 
+	lab_require_dma_log();
 	mg_setup_two_edu(bdf_a, bdf_b);
 	enter_memory_cgroup();
 	dev = mg_open(bdf_a);
