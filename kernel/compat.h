@@ -14,6 +14,7 @@
 #include <linux/pm_runtime.h>
 #include <linux/slab.h>
 #include <linux/version.h>
+#include <linux/vfio.h>
 
 /* 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
@@ -68,10 +69,12 @@ static inline void *vpm_kvrealloc(void *p, size_t old_size, size_t new_size,
 }
 
 /*
- * 6.2 added iommufd to VFIO: a physical device's driver names the core's
- * bind/attach helpers (NULL when CONFIG_IOMMUFD is off), as vfio-pci does.
+ * iommufd (6.2, with detach and the device cdev from 6.6): a physical
+ * device's driver names the core's bind/attach helpers (NULL when
+ * CONFIG_IOMMUFD is off), as vfio-pci does.  Kernels between 6.2 and 6.6
+ * are not supported.
  */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 2, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
 #define VPM_IOMMUFD_PHYSICAL_OPS					\
 	.bind_iommufd	= vfio_iommufd_physical_bind,			\
 	.unbind_iommufd	= vfio_iommufd_physical_unbind,			\
@@ -80,6 +83,20 @@ static inline void *vpm_kvrealloc(void *p, size_t old_size, size_t new_size,
 #else
 #define VPM_IOMMUFD_PHYSICAL_OPS
 #endif
+
+/*
+ * Whether this open is bound to iommufd (device cdev, or iommufd's
+ * compat container) rather than a type1 container: vfio_pin_pages() and
+ * vfio_dma_rw() of a physical device work only with the latter.
+ */
+static inline bool vpm_opened_through_iommufd(struct vfio_device *vdev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+	return vfio_iommufd_device_ictx(vdev);
+#else
+	return false;
+#endif
+}
 
 /*
  * 6.2's vfio core answers VFIO_DEVICE_FEATURE_MIG_DATA_SIZE itself through
@@ -104,7 +121,12 @@ static inline void *vpm_kvrealloc(void *p, size_t old_size, size_t new_size,
 #define VPM_IMPORT_IOVA_BITMAP_NS()
 #elif IS_ENABLED(CONFIG_IOMMUFD_DRIVER)
 #define VPM_DMA_LOGGING_REPORTS		1
+/* 6.13 made MODULE_IMPORT_NS() take a string. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define VPM_IMPORT_IOVA_BITMAP_NS()	MODULE_IMPORT_NS("IOMMUFD");
+#else
 #define VPM_IMPORT_IOVA_BITMAP_NS()	MODULE_IMPORT_NS(IOMMUFD);
+#endif
 #else
 #define VPM_DMA_LOGGING_REPORTS		0
 #define VPM_IMPORT_IOVA_BITMAP_NS()

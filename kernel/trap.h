@@ -8,10 +8,11 @@
  *	first fault and keeps its own list of them; we wrap its vm_ops, keep
  *	our own list and remove a mapping with zap_vma_ptes() under the mm's
  *	mmap_lock.
- * trap_vma_inode.c, 6.10 and later: the core faults pages (and huge
- *	pages) in one at a time, its mappings keep the region offset in
- *	vm_pgoff and share the device's inode, so unmap_mapping_range() on
- *	a range's offsets removes every mapping of it.
+ * trap_vma_inode.c, 6.10 and later: the core faults mappings in from
+ *	its fault handlers (6.12: page by page, or huge pages), its mappings
+ *	keep the region offset in vm_pgoff and share the device's inode, so
+ *	unmap_mapping_range() on a range's offsets removes every mapping of
+ *	it.
  */
 #ifndef VFIO_PCI_MEDIATE_TRAP_H
 #define VFIO_PCI_MEDIATE_TRAP_H

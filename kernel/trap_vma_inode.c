@@ -3,9 +3,10 @@
  * The user's mappings of trappable ranges on Linux 6.10 and later
  * (trap.h).
  *
- * vfio-pci-core faults a mapping in page by page (or a PMD/PUD at a time
- * through ->huge_fault), leaves vm_pgoff as the region offset, and
- * gives every mapping of the device the device's inode.  So a fault
+ * vfio-pci-core faults a mapping in (6.10 and 6.11 the whole VMA at its
+ * first fault, 6.12 page by page or a PMD/PUD at a time through
+ * ->huge_fault), leaves vm_pgoff as the region offset, and gives every
+ * mapping of the device the device's inode.  So a fault
  * knows exactly which range it is in, and unmap_mapping_range() on a
  * range's offsets removes every mapping of it, in every process, split,
  * moved or inherited: nothing needs tracking.  We wrap the core's fault
@@ -19,7 +20,6 @@
  */
 
 #include <linux/mm.h>
-#include <linux/pgtable.h>
 
 #include "trap.h"
 #include "vfio_pci_mediate_priv.h"
@@ -35,7 +35,11 @@ static struct vfio_pci_mediate_device *vma_to_mdev(struct vm_area_struct *vma)
 
 /*
  * Whether the @npages pages from @addr in @vma may be mapped now: they
- * lie in one range usable by the user.  Trap lock held.
+ * lie in one range usable by the user.  A VMA lies inside one range
+ * (vpm_trap_mmap(); split and mremap keep that), so a huge page never
+ * straddles a range's edge either: unmap_mapping_range() of a range then
+ * never has to split one, which needs the mmap_lock it does not hold.
+ * Trap lock held.
  */
 static bool vma_pages_usable(struct vm_area_struct *vma, unsigned long addr,
 			     unsigned long npages)
@@ -45,9 +49,11 @@ static bool vma_pages_usable(struct vm_area_struct *vma, unsigned long addr,
 	unsigned int index = pgoff >> VPM_PGOFF_INDEX_SHIFT;
 	u64 offset = (u64)(pgoff & (BIT(VPM_PGOFF_INDEX_SHIFT) - 1)) <<
 		     PAGE_SHIFT;
+	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vma);
 	struct vpm_trap_range *r;
 
-	r = vpm_trap_range_at(vma_to_mdev(vma), index, offset);
+	lockdep_assert_held(&mdev->trap.lock);
+	r = vpm_trap_range_at(mdev, index, offset);
 	return r && vpm_trap_range_usable(r) &&
 	       npages <= (r->offset + r->size - offset) >> PAGE_SHIFT;
 }
@@ -58,7 +64,7 @@ static vm_fault_t vpm_trap_vm_fault(struct vm_fault *vmf)
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&t->lock);
-	if (vma_pages_usable(vmf->vma, vmf->address & PAGE_MASK, 1))
+	if (vma_pages_usable(vmf->vma, vmf->address, 1))
 		ret = t->core_vm_ops->fault(vmf);
 	mutex_unlock(&t->lock);
 	return ret;
@@ -79,8 +85,7 @@ static vm_fault_t vpm_trap_vm_huge_fault(struct vm_fault *vmf,
 
 	if (!order)
 		return vpm_trap_vm_fault(vmf);
-	if (!t->core_vm_ops->huge_fault || addr < vma->vm_start ||
-	    addr + (PAGE_SIZE << order) > vma->vm_end)
+	if (addr < vma->vm_start || addr + (PAGE_SIZE << order) > vma->vm_end)
 		return VM_FAULT_FALLBACK;
 
 	mutex_lock(&t->lock);
@@ -90,7 +95,12 @@ static vm_fault_t vpm_trap_vm_huge_fault(struct vm_fault *vmf,
 	return ret;
 }
 
+/* Huge faults only where the core has them, so mm does not ask in vain. */
 static const struct vm_operations_struct vpm_trap_vm_ops = {
+	.fault		= vpm_trap_vm_fault,
+};
+
+static const struct vm_operations_struct vpm_trap_vm_ops_huge = {
 	.fault		= vpm_trap_vm_fault,
 	.huge_fault	= vpm_trap_vm_huge_fault,
 };
@@ -102,15 +112,22 @@ int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
 	int ret;
 
 	lockdep_assert_held(&t->lock);
+	mmap_assert_write_locked(vma->vm_mm);
 	ret = vfio_pci_core_mmap(&mdev->core_device.vdev, vma);
 	if (ret)
 		return ret;
-	/* Anything else the core's ops do, ours would silently drop. */
+	/*
+	 * Anything else the core's ops do, ours would silently drop.  The
+	 * core installs the same ops for every BAR: not the user's doing.
+	 */
 	if (WARN_ON_ONCE(vma->vm_ops->open || vma->vm_ops->close ||
+			 vma->vm_ops->may_split || vma->vm_ops->mremap ||
+			 vma->vm_ops->access || vma->vm_ops->pfn_mkwrite ||
 			 !vma->vm_ops->fault))
 		return -EINVAL;
 	t->core_vm_ops = vma->vm_ops;
-	vma->vm_ops = &vpm_trap_vm_ops;
+	vma->vm_ops = t->core_vm_ops->huge_fault ? &vpm_trap_vm_ops_huge :
+						   &vpm_trap_vm_ops;
 	return 0;
 }
 

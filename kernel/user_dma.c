@@ -71,6 +71,13 @@ static bool alone_in_group(struct pci_dev *pdev)
 void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev)
 {
 	mdev->user_dma_access = READ_ONCE(user_dma_access);
+	/* vfio_dma_rw() and vfio_pin_pages() need a type1 container. */
+	if (mdev->user_dma_access &&
+	    vpm_opened_through_iommufd(&mdev->core_device.vdev)) {
+		pci_info_ratelimited(mdev->core_device.pdev,
+				     "opened through iommufd: no user_dma_access for mediators in this open\n");
+		mdev->user_dma_access = false;
+	}
 	mdev->user_dma_pin = mdev->user_dma_access &&
 			     alone_in_group(mdev->core_device.pdev);
 }

@@ -121,15 +121,18 @@ struct vpm_trap_range {
  * struct vpm_trap - dynamic traps of one open (trap.c)
  * @lock: protects all members but @ranges' constant fields (@index,
  *	@offset, @size, set in ->open()).  Taken under the mm's mmap_lock
- *	(mmap, and the vm_ops of the mappings it tracks) and above
- *	vfio-pci-core's vma_lock and memory_lock (its fault handler runs
- *	under it).  Never held while waiting for the user.
+ *	(mmap, and the vm_ops of the mappings), and on 6.10+ under a VMA's
+ *	lock (->huge_fault); above vfio-pci-core's memory_lock (its fault
+ *	handler runs under it), before 6.10 above its vma_lock, and from
+ *	6.10 above the device inode's i_mmap_rwsem (unmap_mapping_range()).
+ *	Never held while waiting for the user.
  * @ranges: the trappable ranges, @nr_ranges of them; ids are indexes
  * @nr_ranges: fixed once ->open() returned
  * @trigger: the aware client's eventfd, or NULL (unaware)
  * @generation: grows with each change the client must follow
  * @ack: the newest generation the client acknowledged
  * @vmas: struct vpm_trap_vma, every live mapping of a trappable range
+ *	(before Linux 6.10 only: trap_vma_list.c)
  * @zap_seq: numbers the passes that remove mappings
  * @core_vm_ops: vfio-pci-core's vm_ops of BAR mappings, which ours wrap
  * @ack_timeout: removes the mappings of CLOSING ranges when the client

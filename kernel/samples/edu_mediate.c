@@ -132,9 +132,13 @@
 #include <linux/vfio.h>
 #include <linux/vfio_pci_core.h>
 #include <linux/vfio_pci_mediate.h>
+#include <linux/version.h>
 #include <linux/workqueue.h>
-
-#include "compat.h"
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
 
 /*
  * What edu-mediate logs is the device user's doing (a refused state, a
