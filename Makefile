@@ -72,8 +72,9 @@ lab: deps
 	$(MAKE) KDIR=/usr/src/linux-headers-$$(lab/kernel-release) all
 	lab/run --interactive
 
-# Stock QEMU 7.2 in the lab live-migrates the guest workload ten times
-# between the two edu devices, both mediated (lab/demo).
+# Stock QEMU 7.2 (v1) and QEMU 10.0 (v2) in the lab's igb machine each
+# live-migrate the igbvf guest workload five times between two mediated
+# VFs under traffic, saying which protocol each used (lab/demo).
 demo: deps
 	$(MAKE) -s KDIR=/usr/src/linux-headers-$$(lab/kernel-release) all
 	@echo "== booting the lab: Debian's Linux 6.1 under QEMU 10 with an igb SR-IOV PF and two VFs behind an IOMMU =="

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-"""Stock QEMU 7.2 inside the lab, driven over QMP, migrating a guest
+"""Stock QEMU inside the lab (QEMU 7.2, the lab's own, or QEMU 10.0 from
+build/qemu10: a Client), driven over QMP, migrating a guest
 workload (guest/) between two devices: by default the edu workload
 (build/guest/edu-workload.elf) between the lab's edu devices; with
 workload=IGBVF the igbvf workload (build/guest/igbvf-workload.elf)
@@ -17,6 +18,10 @@ TCG costs seconds.
   src.wait_progress(3)
   dst = lab.start("dst", lab.edus[1], incoming=True)
   result = lab.migrate(src, dst)        # query-migrate's final reply
+
+Lab(..., client=QEMU10) makes QEMU 10.0 the QEMUs' client (start(...,
+client=) for one QEMU).  Every migration migrate_guest() makes must show
+its client's protocol (check_facts()).
 """
 import json
 import os
@@ -39,8 +44,9 @@ FRAME_PEER = os.path.join(PROJECT, "build/tools/frame-peer")
 # kernel/user_dma.c says why); it is read at each open.
 USER_DMA_ACCESS = "/sys/module/vfio_pci_mediate/parameters/user_dma_access"
 
-# QEMU 7.2's vfio trace events worth keeping: state changes and the device
-# data each side moved (query-migrate has no device figures in 7.2).
+# QEMU 7.2's vfio trace events worth keeping: state changes, the device
+# data each side moved (query-migrate has no device figures in 7.2), and
+# type1's dirty bitmaps (7.2 has no other dirty tracking).
 TRACE_EVENTS = """vfio_migration_set_state
 vfio_vmstate_change
 vfio_migration_state_notifier
@@ -51,39 +57,63 @@ vfio_save_cleanup
 vfio_load_state
 vfio_load_state_device_data
 vfio_load_cleanup
+vfio_get_dirty_bitmap
 """
 
-# QEMU 10.0's: state changes, device dirty tracking, what was loaded
-# (query-migrate reports the device bytes sent itself).
+# QEMU 10.0's: state changes; dirty tracking, the device's
+# (vfio_device_dirty_tracking_start) or type1's bitmaps (vfio_get_dirty_bitmap
+# without the former); the device's pre-copy estimates and what each pass
+# sent; switchover-ack at both ends; multifd device state at both ends;
+# what was loaded (query-migrate reports the device bytes sent itself).
 TRACE_EVENTS_10 = """vfio_migration_set_state
 vfio_migration_set_device_state
 vfio_migration_state_notifier
 vfio_device_dirty_tracking_start
+vfio_get_dirty_bitmap
 vfio_save_setup
+vfio_state_pending_estimate
+vfio_state_pending_exact
+vfio_save_iterate
 vfio_save_complete_precopy
+vfio_save_complete_precopy_thread_start
 vfio_save_cleanup
+source_return_path_thread_switchover_acked
+loadvm_approve_switchover
 vfio_load_state
 vfio_load_state_device_data
+vfio_load_bufs_thread_start
+vfio_load_bufs_thread_end
 vfio_load_cleanup
 """
 
 
 class Client:
-    """A stock QEMU that migrates a guest: its command, how its vfio-pci
-    device turns migration on, and the trace events kept."""
+    """A stock QEMU that migrates a guest: its name and short key
+    ("qemu72", for test names and command lines), its command, how its
+    vfio-pci device turns migration on, the trace events kept, the VFIO
+    migration protocol it speaks (what vfio-pci-mediate's sysfs
+    migration_protocol then says, "v1" or "v2"), and the migration
+    capabilities turned on at both ends of each of its migrations."""
 
-    def __init__(self, name, cmd, migration_prop, trace_events,
-                 ram_pad_kib=0):
+    def __init__(self, name, key, cmd, migration_prop, trace_events,
+                 protocol, caps=(), ram_pad_kib=0):
         self.name = name
+        self.key = key
         self.cmd = cmd
         self.migration_prop = migration_prop
         self.trace_events = trace_events
+        self.protocol = protocol
+        self.caps = tuple(caps)
         self.ram_pad_kib = ram_pad_kib
 
     def ram_kib(self, mem):
         """The guest RAM this client is given for mem ("8M", "256M")."""
         units = {"K": 1, "M": 1 << 10, "G": 1 << 20}
         return int(mem[:-1]) * units[mem[-1].upper()] + self.ram_pad_kib
+
+    def available(self):
+        """Whether its binary is there (QEMU 10 needs lab/qemu10)."""
+        return "/" not in self.cmd[0] or os.path.exists(self.cmd[0])
 
 
 # Debian's QEMU 7.2 (the lab's own, v1 migration region, type1 dirty
@@ -100,13 +130,35 @@ class Client:
 # reported dirty (no tracking) the last pass hides it; with exact device
 # tracking the destination ran with stale guest pages.  8 KiB more RAM
 # makes 7.2 sync page by page, which resets the TLB.  KVM is not affected.
-QEMU72 = Client("QEMU 7.2", ["qemu-system-x86_64"], "x-enable-migration=on",
-                TRACE_EVENTS, ram_pad_kib=8)
+QEMU72 = Client("QEMU 7.2", "qemu72", ["qemu-system-x86_64"],
+                "x-enable-migration=on", TRACE_EVENTS, "v1", ram_pad_kib=8)
 QEMU10_DIR = os.path.join(PROJECT, "build/qemu10")
-QEMU10 = Client("QEMU 10.0",
+# QEMU 10 migrates with switchover-ack, as libvirt turns it on whenever
+# both ends have it: the source does not switch over before the
+# destination has loaded the device's initial (pre-copy) data.  It needs
+# the return path.
+QEMU10 = Client("QEMU 10.0", "qemu10",
                 [os.path.join(QEMU10_DIR, "usr/bin/qemu-system-x86_64"),
                  "-L", os.path.join(QEMU10_DIR, "usr/share/qemu")],
-                "enable-migration=on", TRACE_EVENTS_10)
+                "enable-migration=on", TRACE_EVENTS_10, "v2",
+                caps=("return-path", "switchover-ack"))
+CLIENTS = {c.key: c for c in (QEMU72, QEMU10)}
+
+
+def dirty_tracking_expected():
+    """How QEMU 10 learns the pages a mediated device wrote on the running
+    kernel: "device" (VFIO DMA logging, which vfio-pci-mediate offers) or
+    "type1" (VFIO_IOMMU_DIRTY_PAGES of the container).  vfio-pci-mediate
+    offers DMA logging only where the vfio core can report it: Linux 6.1,
+    whose vfio module carries iova_bitmap.  Debian's 6.12 is built with
+    CONFIG_IOMMUFD off, so iova_bitmap is stubs and the core fails every
+    DMA_LOGGING_REPORT before a driver runs: the module does not offer it
+    there, and QEMU 10 with enable-migration=on falls back to type1 (with
+    a warning).  Probing the device itself (VFIO_DEVICE_FEATURE with
+    PROBE | DMA_LOGGING_START) would need the device open, which the
+    QEMUs hold; this kernel rule is the one place that decides."""
+    return "device" if os.uname().release.startswith("6.1.") else "type1"
+
 
 # migrate_guest(exact=True): slow enough that what the guest and the device
 # write during a pass must be sent again (several dirty syncs), with a
@@ -121,6 +173,13 @@ FIELD = re.compile(r"(\w+)=(\d+)")
 PHASE_AT = re.compile(r"^workload: phase word at (0x[0-9a-f]+)")
 PHASE_FACT, PHASE_DMA = 0x1, 0x2	# guest/workload.c
 SAVE_BUFFER = re.compile(r"vfio_save_buffer .* size 0x([0-9a-f]+)")
+# A trace line (the log backend's, with or without -msg timestamp=on).
+TRACE_LINE = re.compile(r"^(?:\d+@[\d.]+:)?(?:vfio_|source_return_path|"
+                        r"loadvm_)")
+# "vfio_migration_set_state  (0000:00:01.0) new state PRE_COPY, recover
+# state RUNNING" (QEMU 10; 7.2 prints the v1 device_state bits instead).
+NEW_STATE = re.compile(r"vfio_migration_set_state\s+\((\S+)\) "
+                       r"new state (\w+)")
 PEER_COUNTS = re.compile(r"^frame-peer: (?:t=[0-9.]+s|summary:) (sent=\d+ .*)$")
 PEER_SUMMARY = re.compile(r"^frame-peer: summary: (sent=\d+ .*)$")
 
@@ -208,14 +267,26 @@ class Monitor:
 
 
 class Qemu:
-    """One QEMU process: its QMP monitor, its serial port and its log."""
+    """One QEMU process: its QMP monitor, its serial port and its log.
+    client: the stock QEMU it is; caps: migration capabilities turned on
+    (True) or off (False) over its client's, for its migrations at either
+    end ({"multifd": True}); props: more properties of its vfio-pci device
+    ("x-migration-multifd-transfer=on"); more_devices: further Devices it
+    gets."""
 
-    def __init__(self, lab, name, device, incoming, append, mem, hold):
+    def __init__(self, lab, name, device, incoming, append, mem, hold,
+                 client, caps=None, props="", more_devices=()):
         self.lab = lab
         self.name = name
         self.device = device
+        self.client = client
+        self.extra_caps = dict(caps or {})
+        self.caps = dict.fromkeys(client.caps, True)
+        self.caps.update(self.extra_caps)
+        self.props = props
+        self.more_devices = list(more_devices)
         self.mem = mem
-        self.ram_bytes = lab.client.ram_kib(mem) << 10
+        self.ram_bytes = client.ram_kib(mem) << 10
         self.base = os.path.join(lab.work, name)
         self.serial = self.base + ".serial"
         self.log = self.base + ".log"
@@ -224,20 +295,24 @@ class Qemu:
         for path in (self.serial, self.log, qmp_path):
             if os.path.exists(path):
                 os.unlink(path)
-        cmd = lab.client.cmd + [
+        cmd = client.cmd + [
                "-M", "pc", "-accel", "tcg",
                "-m", "%dK" % (self.ram_bytes >> 10), "-smp", "1",
                "-nodefaults", "-display", "none", "-no-reboot",
                "-no-user-config",
-               "-device", device.qemu_arg(lab.client),
-               "-serial", "file:" + self.serial,
-               "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
-               "-trace", "events=" + lab.trace_events,
-               "-kernel", lab.guest] + lab.extra_args
+               "-device", device.qemu_arg(client, props)]
+        for more in self.more_devices:
+            cmd += ["-device", more.qemu_arg(client)]
+        cmd += ["-serial", "file:" + self.serial,
+                "-qmp", "unix:%s,server=on,wait=off" % qmp_path,
+                "-trace", "events=" + lab.trace_events_file(client),
+                "-kernel", lab.guest] + lab.extra_args
         if append:
             cmd += ["-append", append]
         if incoming:
-            cmd += ["-incoming", incoming]
+            # Capabilities must be on before the destination listens:
+            # "defer", then migrate-incoming once they are set.
+            cmd += ["-incoming", "defer" if self.caps else incoming]
         if hold:
             cmd += ["-S"]	# stays paused after an incoming migration
         self.cmd = cmd
@@ -252,6 +327,13 @@ class Qemu:
                 break
             except (FileNotFoundError, ConnectionRefusedError):
                 pass
+            except (OSError, Failure) as e:
+                # The monitor went away under us: QEMU is exiting (a
+                # device failed to realize, say).
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    raise Failure("%s: QMP monitor: %s" % (name, e))
             if self.proc.poll() is not None:
                 raise Failure("%s: QEMU exited at start (status %d): %s"
                               % (name, self.proc.returncode,
@@ -259,6 +341,20 @@ class Qemu:
             if time.monotonic() > deadline:
                 raise Failure("%s: no QMP monitor in 60 s" % name)
             time.sleep(0.1)
+        if incoming and self.caps:
+            self.set_caps()
+            self.qmp.execute("migrate-incoming", uri=incoming)
+
+    def set_caps(self):
+        """Sets this QEMU's migration capabilities (self.caps)."""
+        if self.caps:
+            self.qmp.execute("migrate-set-capabilities", capabilities=[
+                {"capability": c, "state": on}
+                for c, on in self.caps.items()])
+
+    def caps_on(self):
+        """The migration capabilities it turns on."""
+        return [c for c, on in self.caps.items() if on]
 
     def alive(self):
         return self.proc.poll() is None
@@ -345,22 +441,25 @@ class Qemu:
 
     def device_bytes_sent(self, log_offset=0):
         """Device state bytes in the trace's vfio_save_buffer lines."""
-        with open(self.log, "rb") as f:
-            f.seek(log_offset)
-            text = f.read().decode("ascii", "replace")
-        return sum(int(h, 16) for h in SAVE_BUFFER.findall(text))
+        return sum(int(h, 16)
+                   for h in SAVE_BUFFER.findall(self.log_text(log_offset)))
 
     def log_size(self):
         return os.path.getsize(self.log)
 
-    def log_tail(self, n):
-        """The last n lines QEMU printed itself (trace lines left out)."""
+    def log_text(self, offset=0):
+        """QEMU's output and trace lines from byte offset on."""
         try:
             with open(self.log, "rb") as f:
-                lines = f.read().decode("ascii", "replace").splitlines()
+                f.seek(offset)
+                return f.read().decode("ascii", "replace")
         except FileNotFoundError:
             return ""
-        return " | ".join([l for l in lines if not l.startswith("vfio_")][-n:])
+
+    def log_tail(self, n):
+        """The last n lines QEMU printed itself (trace lines left out)."""
+        lines = self.log_text().splitlines()
+        return " | ".join([l for l in lines if not TRACE_LINE.match(l)][-n:])
 
     def stop(self):
         """Quits QEMU (QMP quit, then SIGKILL after 30 s)."""
@@ -387,18 +486,26 @@ class Qemu:
 
 class Device:
     """What a QEMU gets as its device: a host device through vfio-pci with
-    migration on, QEMU id @dev_id, or QEMU's own emulated edu (bench's
-    baseline)."""
+    migration on, QEMU id @dev_id at PCI slot @slot, or QEMU's own
+    emulated edu (bench's baseline)."""
 
-    def __init__(self, bdf=None, dev_id="edu0"):
+    def __init__(self, bdf=None, dev_id="edu0", slot=5):
         self.bdf = bdf
         self.dev_id = dev_id
+        self.slot = slot
 
-    def qemu_arg(self, client):
+    def qemu_arg(self, client, props=""):
+        """Its -device argument under client, with more properties props
+        (one of which may replace the client's migration property)."""
         if not self.bdf:
-            return "edu,id=edu0,addr=0x5"
-        return ("vfio-pci,host=%s,%s,id=%s,addr=0x5"
-                % (self.bdf, client.migration_prop, self.dev_id))
+            return "edu,id=edu0,addr=%#x" % self.slot
+        mig = client.migration_prop
+        if mig.split("=")[0] + "=" in props:
+            mig = None
+        return ",".join(["vfio-pci", "host=" + self.bdf] +
+                        ([mig] if mig else []) +
+                        ["id=" + self.dev_id, "addr=%#x" % self.slot] +
+                        ([props] if props else []))
 
 
 def sh(*cmd):
@@ -469,11 +576,7 @@ class Lab:
         os.makedirs(work, exist_ok=True)
         if not os.path.exists(guest):
             raise Failure("%s is missing: run make guest" % guest)
-        self.trace_events = os.path.join(work, "trace-events")
-        if not os.path.exists(client.cmd[0]) and "/" in client.cmd[0]:
-            raise Failure("%s is missing: run lab/qemu10" % client.cmd[0])
-        with open(self.trace_events, "w") as f:
-            f.write(client.trace_events)
+        self.trace_events_file(client)
         # Migration goes over loopback; the lab brings up no network.
         sh("ip", "link", "set", "lo", "up")
         bdfs = pci_devices(workload.pci_id)
@@ -504,17 +607,30 @@ class Lab:
             old = bind(dev.bdf, driver)
             self.old_drivers.setdefault(dev.bdf, old)
 
+    def trace_events_file(self, client):
+        """The -trace events= file of client's QEMUs (written once)."""
+        if not client.available():
+            raise Failure("%s is missing: run lab/qemu10" % client.cmd[0])
+        path = os.path.join(self.work, "trace-events-" + client.key)
+        if not os.path.exists(path):
+            with open(path, "w") as f:
+                f.write(client.trace_events)
+        return path
+
     def start(self, name, device, incoming=False, append=None, mem=None,
-              hold=False):
+              hold=False, client=None, caps=None, props="",
+              more_devices=()):
         """Starts a QEMU on device; with incoming, it waits for a
         migration on the next loopback port (Qemu.incoming), and with
         hold it stays paused after it until "cont".  mem: guest RAM,
-        self.mem by default."""
+        self.mem by default; client: self.client by default; caps, props,
+        more_devices: see Qemu."""
         uri = None
         if incoming:
             self.port += 1
             uri = "tcp:127.0.0.1:%d" % self.port
-        q = Qemu(self, name, device, uri, append, mem or self.mem, hold)
+        q = Qemu(self, name, device, uri, append, mem or self.mem, hold,
+                 client or self.client, caps, props, more_devices)
         self.qemus.append(q)
         return q
 
@@ -526,6 +642,8 @@ class Lab:
             "max-bandwidth": bandwidth, "downtime-limit": downtime_ms})
 
     def start_migration(self, src, dst):
+        """Starts migrating src to dst, with src's capabilities on."""
+        src.set_caps()
         self.log_offset = src.log_size()
         src.qmp.execute("migrate", uri=dst.incoming)
 
@@ -589,14 +707,14 @@ class Lab:
     def switch_over(self, src, paused):
         """Lets a migration paused before the switch-over (paused: its
         query-migrate reply then) complete; returns (the final reply, RAM
-        bytes sent in the stop-and-copy pass).  Fails unless it
+        bytes sent in the stop-and-copy pass, ram_sent()).  Fails unless it
         completed."""
         src.qmp.execute("migrate-continue", state="pre-switchover")
         m = self.wait_migration(src, timeout=120)
         if m["status"] != "completed":
             raise Failure("migration %s after the switch-over: %s"
                           % (m["status"], m.get("error-desc", "?")))
-        return m, m["ram"]["transferred"] - paused["ram"]["transferred"]
+        return m, ram_sent(m) - ram_sent(paused)
 
     def ram_differences(self, src, dst):
         """Guest-physical addresses of the pages whose contents differ
@@ -640,6 +758,9 @@ class Lab:
         else:
             self.set_params(src)
         m = self.migrate(src, dst)
+        # Read while the source is stopped after the migration: the
+        # client that drove it stays recorded until the device runs.
+        protocol = migration_protocol(src.device.bdf)
         if exact:
             differ = self.ram_differences(src, dst)
             if differ:
@@ -662,15 +783,63 @@ class Lab:
                           "after the source's %d"
                           % (key, first[key], before[key]))
         after = dst.wait_count(key, target)
+        # The destination has run: its side of the trace is complete.
+        m["facts"] = self.migration_facts(src, dst, m, protocol)
+        check_facts(src.client, m["facts"])
         return m, before, after
 
-    def hop(self, cur, to_dev, min_more=3, append=None, exact=False):
+    def migration_facts(self, src, dst, m, protocol=None):
+        """What the completed migration src -> dst (the last one
+        start_migration started) shows of the VFIO protocol for src's
+        device: a dict with "protocol" (vfio-pci-mediate's sysfs
+        migration_protocol on the source, when read while it was stopped:
+        "v1" or "v2"), "caps" (the source's migration capabilities),
+        "device-bytes" (what QEMU says it sent of the device's state),
+        "src-states" and "dst-states" (the v2 states QEMU 10 set, in
+        order), "switchover-acked" (source and destination traced the
+        ack), "dirty" ("device": QEMU started the device's DMA logging;
+        "type1": it read the container's dirty bitmaps instead; "none")
+        and "multifd" (the device's stop-copy data went through multifd
+        channels, as both ends traced)."""
+        src_log = src.log_text(self.log_offset)
+        dst_log = dst.log_text()
+
+        def states(text, bdf):
+            return [st for name, st in NEW_STATE.findall(text)
+                    if name in (bdf, src.device.dev_id)]
+
+        if "vfio_device_dirty_tracking_start" in src_log:
+            dirty = "device"
+        elif "vfio_get_dirty_bitmap" in src_log:
+            dirty = "type1"
+        else:
+            dirty = "none"
+        return {
+            "protocol": protocol,
+            "caps": src.caps_on(),
+            "device-bytes": m["device-bytes"],
+            "src-states": states(src_log, src.device.bdf),
+            "dst-states": states(dst_log, dst.device.bdf),
+            "switchover-acked": (
+                "source_return_path_thread_switchover_acked" in src_log and
+                "loadvm_approve_switchover" in dst_log),
+            "dirty": dirty,
+            "multifd": (
+                "vfio_save_complete_precopy_thread_start" in src_log and
+                "vfio_load_bufs_thread_start" in dst_log),
+        }
+
+    def hop(self, cur, to_dev, min_more=3, append=None, exact=False,
+            props=None):
         """Migrates the workload running in cur to a new QEMU on to_dev
-        (migrate_guest, with exact), then quits cur.  Returns the new QEMU
-        and what migrate_guest returned."""
+        (migrate_guest, with exact), then quits cur.  The new QEMU is of
+        cur's client, with cur's capabilities and vfio-pci properties
+        unless props says otherwise.  Returns the new QEMU and what
+        migrate_guest returned."""
         dst = self.start("dst" if cur.name == "src" else "src", to_dev,
                          incoming=True, append=append, mem=cur.mem,
-                         hold=exact)
+                         hold=exact, client=cur.client, caps=cur.extra_caps,
+                         props=cur.props if props is None else props)
         result = self.migrate_guest(cur, dst, min_more, exact)
         cur.stop()
         self.qemus.remove(cur)
@@ -693,6 +862,76 @@ class Lab:
             with open(USER_DMA_ACCESS, "w") as f:
                 f.write(self.old_user_dma_access + "\n")
             self.old_user_dma_access = None
+
+
+def migration_protocol(bdf):
+    """vfio-pci-mediate's sysfs migration_protocol of bdf: the client
+    driving its migration ("v1", "v2"), or "none"."""
+    with open("/sys/bus/pci/devices/%s/migration_protocol" % bdf) as f:
+        return f.read().strip()
+
+
+def check_facts(client, facts):
+    """Fails unless a completed migration's facts (Lab.migration_facts())
+    show the protocol client speaks: QEMU 7.2 the v1 region with type1's
+    dirty pages; QEMU 10 the v2 uAPI through RUNNING_P2P and PRE_COPY,
+    switched over once the destination acknowledged the device's initial
+    data, with the dirty tracking the device offers on this kernel
+    (dirty_tracking_expected())."""
+    want = []
+    if facts["protocol"] not in (None, client.protocol):
+        want.append("sysfs migration_protocol %s, not %s"
+                    % (client.protocol, facts["protocol"]))
+    if facts["device-bytes"] <= 0:
+        want.append("device state sent (%s: %d bytes)"
+                    % ("query-migrate's vfio transferred"
+                       if client.protocol == "v2" else "vfio_save_buffer",
+                       facts["device-bytes"]))
+    dirty = "type1" if client.protocol == "v1" else dirty_tracking_expected()
+    if facts["dirty"] != dirty:
+        want.append("%s dirty tracking, not %s" % (dirty, facts["dirty"]))
+    if client.protocol == "v2":
+        if "PRE_COPY" not in facts["src-states"]:
+            want.append("the source through PRE_COPY (it went %s)"
+                        % " ".join(facts["src-states"]))
+        if "RUNNING_P2P" not in facts["dst-states"]:
+            want.append("the destination through RUNNING_P2P (it went %s)"
+                        % " ".join(facts["dst-states"]))
+        if ("switchover-ack" in facts["caps"] and
+                not facts["switchover-acked"]):
+            want.append("the switch-over acknowledged by the destination")
+    if want:
+        raise Failure("%s migration: expected %s"
+                      % (client.name, "; ".join(want)))
+
+
+def client_protocol(client):
+    """What client speaks with a mediated device on this kernel, in
+    words (what check_facts() expects of its migrations)."""
+    if client.protocol == "v1":
+        return "v1 migration region, dirty pages through type1"
+    return ("v2 uAPI, PRE_COPY%s, dirty pages through %s"
+            % (" with switchover-ack" if "switchover-ack" in client.caps
+               else "",
+               "the device's DMA logging"
+               if dirty_tracking_expected() == "device" else "type1"))
+
+
+def protocol_summary(facts):
+    """One line of what a migration's facts (Lab.migration_facts()) show."""
+    parts = ["the kernel saw %s" % facts["protocol"]]
+    if facts["src-states"]:
+        parts.append("source %s" % ">".join(facts["src-states"]))
+        parts.append("destination %s" % ">".join(facts["dst-states"]))
+    if facts["switchover-acked"]:
+        parts.append("switch-over acked")
+    parts.append({"device": "the device's DMA logging",
+                  "type1": "type1's dirty bitmap",
+                  "none": "no dirty tracking"}[facts["dirty"]])
+    if facts["multifd"]:
+        parts.append("device state over multifd")
+    parts.append("device state %d B" % facts["device-bytes"])
+    return ", ".join(parts)
 
 
 def pf_netdev(vf_bdf):
@@ -835,11 +1074,19 @@ class FramePeer:
         self.proc.wait()
 
 
+def ram_sent(m):
+    """RAM bytes a query-migrate reply says were sent.  QEMU 10's "ram"
+    "transferred" counts the whole stream, device state included (its
+    "vfio" "transferred"); QEMU 7.2's counts only RAM."""
+    return (m.get("ram", {}).get("transferred", 0) -
+            m.get("vfio", {}).get("transferred", 0))
+
+
 def figures(m):
     """query-migrate's figures of one migration, on one line."""
     ram = m.get("ram", {})
     return ("total %s ms, downtime %s ms, setup %s ms, RAM %d KiB "
             "(%d dirty syncs), device %d B"
             % (m.get("total-time", "?"), m.get("downtime", "?"),
-               m.get("setup-time", "?"), ram.get("transferred", 0) // 1024,
+               m.get("setup-time", "?"), ram_sent(m) // 1024,
                ram.get("dirty-sync-count", 0), m.get("device-bytes", 0)))
