@@ -28,12 +28,15 @@ static u64 mediated_region_size(struct pci_dev *pdev, unsigned int index)
 	return pci_resource_len(pdev, index);
 }
 
-/* Fill in what vfio-pci would answer for a config or BAR region. */
+/*
+ * Fill in what vfio-pci would answer for a config or BAR region; without
+ * its MSIX_MAPPABLE capability when @msix_mappable is false.
+ */
 static int default_region_info(struct vfio_pci_core_device *vdev,
 			       struct vfio_region_info *info,
-			       struct vfio_info_cap *caps)
+			       struct vfio_info_cap *caps, bool msix_mappable)
 {
-	struct vfio_info_cap_header msix_mappable = {
+	struct vfio_info_cap_header msix_cap = {
 		.id = VFIO_REGION_INFO_CAP_MSIX_MAPPABLE,
 		.version = 1,
 	};
@@ -51,16 +54,142 @@ static int default_region_info(struct vfio_pci_core_device *vdev,
 		return 0;
 
 	info->flags |= VFIO_REGION_INFO_FLAG_MMAP;
-	if (info->index != vdev->msix_bar)
+	if (info->index != vdev->msix_bar || !msix_mappable)
 		return 0;
-	return vfio_info_add_capability(caps, &msix_mappable,
-					sizeof(msix_mappable));
+	return vfio_info_add_capability(caps, &msix_cap, sizeof(msix_cap));
+}
+
+/* The host pages of BAR @index holding the MSI-X table and PBA. */
+struct msix_holes {
+	struct vfio_region_sparse_mmap_area hole[2];
+	unsigned int nr;
+	bool shared;	/* one of them shares a page with other space */
+};
+
+/* Add the pages of @len bytes at @reg (a table or PBA register) in @bar. */
+static void add_msix_hole(struct msix_holes *h, unsigned int bar,
+			  u64 bar_size, u32 reg, u64 len)
+{
+	u64 offset = reg & PCI_MSIX_TABLE_OFFSET;
+	u64 start, end;
+
+	if ((reg & PCI_MSIX_TABLE_BIR) != bar || offset >= bar_size)
+		return;
+	start = round_down(offset, PAGE_SIZE);
+	end = min(round_up(offset + len, PAGE_SIZE), bar_size);
+	if (offset != start || (offset + len != end && offset + len < bar_size))
+		h->shared = true;
+	h->hole[h->nr].offset = start;
+	h->hole[h->nr++].size = end - start;
+}
+
+/*
+ * A VMM overlays its own emulation on the MSI-X table and PBA; with the
+ * rest of their pages mmapped it is left RAM sections that neither start
+ * nor end on a page.  For dirty-page logging through type1 (QEMU 8+ asks
+ * VFIO_IOMMU_DIRTY_PAGES for each RAM section, with the start rounded up
+ * and the length as is) those fail the migration.  So the MSI-X BAR of a
+ * device that may migrate loses vfio-pci's MSIX_MAPPABLE and gets a
+ * sparse mmap without the pages of table and PBA, as vfio-pci answered
+ * before MSIX_MAPPABLE: only if one of them shares a page with other
+ * space, so a BAR with page-aligned ones stays as vfio-pci has it.
+ */
+static void find_msix_holes(struct vfio_pci_mediate_device *mdev,
+			    unsigned int index, struct msix_holes *h)
+{
+	struct pci_dev *pdev = mdev->core_device.pdev;
+	u64 bar_size = pci_resource_len(pdev, index);
+	u32 table, pba;
+	u16 flags;
+	u64 nvec;
+
+	h->nr = 0;
+	h->shared = false;
+	if (!mdev->mediator->ops->migration || !pdev->msix_cap || !bar_size)
+		return;
+	if (pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS,
+				 &flags) ||
+	    pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_TABLE,
+				  &table) ||
+	    pci_read_config_dword(pdev, pdev->msix_cap + PCI_MSIX_PBA, &pba))
+		return;
+	nvec = (flags & PCI_MSIX_FLAGS_QSIZE) + 1;
+	add_msix_hole(h, index, bar_size, table, nvec * PCI_MSIX_ENTRY_SIZE);
+	add_msix_hole(h, index, bar_size, pba, DIV_ROUND_UP(nvec, 64) * 8);
+	if (!h->shared)
+		h->nr = 0;
+}
+
+/* Take [@start, @start + @size) out of @nr @areas; may add one area. */
+static unsigned int cut_area(struct vfio_region_sparse_mmap_area *areas,
+			     unsigned int nr, u64 start, u64 size)
+{
+	u64 end = start + size;
+	unsigned int i = 0;
+
+	while (i < nr) {
+		struct vfio_region_sparse_mmap_area *a = &areas[i];
+		u64 a_end = a->offset + a->size;
+
+		if (a_end <= start || a->offset >= end) {
+			i++;
+		} else if (a->offset < start && a_end > end) {
+			memmove(a + 2, a + 1, (nr - i - 1) * sizeof(*a));
+			a->size = start - a->offset;
+			a[1].offset = end;
+			a[1].size = a_end - end;
+			nr++;
+			i += 2;
+		} else if (a->offset < start) {
+			a->size = start - a->offset;
+			i++;
+		} else if (a_end > end) {
+			a->size = a_end - end;
+			a->offset = end;
+			i++;
+		} else {
+			memmove(a, a + 1, (nr - i - 1) * sizeof(*a));
+			nr--;
+		}
+	}
+	return nr;
+}
+
+/*
+ * The framework's sparse-mmap capability for BAR @index (@size bytes):
+ * the trappable ranges' areas (or the whole BAR), without @h's holes.
+ */
+static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *mdev,
+			       unsigned int index, u64 size, bool trap_bar,
+			       const struct msix_holes *h,
+			       struct vfio_info_cap *caps)
+{
+	struct vfio_region_sparse_mmap_area *areas;
+	unsigned int nr = 1, i;
+	int ret;
+
+	/* Each hole splits at most one area in two. */
+	areas = kcalloc(VPM_TRAP_MAX_AREAS + ARRAY_SIZE(h->hole),
+			sizeof(*areas), GFP_KERNEL);
+	if (!areas)
+		return -ENOMEM;
+	if (trap_bar) {
+		nr = vpm_trap_sparse_areas(mdev, index, size, areas);
+	} else {
+		areas[0].offset = 0;
+		areas[0].size = size;
+	}
+	for (i = 0; i < h->nr; i++)
+		nr = cut_area(areas, nr, h->hole[i].offset, h->hole[i].size);
+	ret = vfio_pci_mediate_add_sparse_mmap(caps, areas, nr);
+	kfree(areas);
+	return ret;
 }
 
 /*
  * VFIO_DEVICE_GET_REGION_INFO answered by a mediator and, for a BAR with
- * trappable ranges, with the framework's sparse-mmap capability; or 1 to
- * pass on.
+ * trappable ranges or MSI-X pages to leave out (find_msix_holes()), with
+ * the framework's sparse-mmap capability; or 1 to pass on.
  */
 static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 				struct vfio_region_info __user *arg)
@@ -69,6 +198,7 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
 	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
 	struct vfio_region_info info;
+	struct msix_holes holes = { .nr = 0 };
 	bool pt = false;
 	bool trap_bar;
 	int ret;
@@ -81,20 +211,23 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 		return 1;
 	trap_bar = info.index <= VFIO_PCI_BAR5_REGION_INDEX &&
 		   vpm_trap_in_bar(mdev, info.index);
-	if (!ops->get_region_info && !trap_bar)
+	if (info.index <= VFIO_PCI_BAR5_REGION_INDEX)
+		find_msix_holes(mdev, info.index, &holes);
+	if (!ops->get_region_info && !trap_bar && !holes.nr)
 		return 1;
 
-	ret = default_region_info(&mdev->core_device, &info, &caps);
+	ret = default_region_info(&mdev->core_device, &info, &caps,
+				  !holes.nr);
 	if (!ret && ops->get_region_info)
 		ret = ops->get_region_info(mdev->handle, info.index, &info,
 					   &caps, &pt);
 	if (ret)
 		goto out_free_caps;
-	if (trap_bar && (info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
-		/* The trappable ranges decide what may be mmapped. */
+	if ((trap_bar || holes.nr) && (info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
+		/* The trappable ranges and MSI-X decide what may be mmapped. */
 		pt = false;
-		ret = vpm_trap_add_sparse_mmap(mdev, info.index, info.size,
-					       &caps);
+		ret = add_bar_sparse_mmap(mdev, info.index, info.size, trap_bar,
+					  &holes, &caps);
 		if (ret)
 			goto out_free_caps;
 	}
@@ -267,7 +400,7 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_REGION_INFO:
-		if (!ops->get_region_info && !trap)
+		if (!ops->get_region_info && !trap && !ops->migration)
 			break;
 		ret = mediated_region_info(mdev, (void __user *)arg);
 		if (ret <= 0)

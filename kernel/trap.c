@@ -450,16 +450,15 @@ int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
 }
 
 /*
- * The sparse-mmap capability of a BAR with trappable ranges: the BAR
- * (@size bytes) cut at the ranges' edges, without the ranges not OPEN for
- * the client.  Each OPEN range is an area of its own.
+ * The mmappable areas of a BAR with trappable ranges: the BAR (@size
+ * bytes) cut at the ranges' edges, without the ranges not OPEN for the
+ * client.  Each OPEN range is an area of its own.  @areas has room for
+ * VPM_TRAP_MAX_AREAS.  Returns the number of areas.
  */
-int vpm_trap_add_sparse_mmap(struct vfio_pci_mediate_device *mdev,
-			     unsigned int index, u64 size,
-			     struct vfio_info_cap *caps)
+unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *mdev,
+				   unsigned int index, u64 size,
+				   struct vfio_region_sparse_mmap_area *areas)
 {
-	struct vfio_region_sparse_mmap_area
-		areas[2 * VFIO_PCI_MEDIATE_TRAP_MAX_RANGES + 1];
 	struct vpm_trap *t = &mdev->trap;
 	unsigned int nr = 0, i;
 	u64 pos = 0;
@@ -492,7 +491,7 @@ int vpm_trap_add_sparse_mmap(struct vfio_pci_mediate_device *mdev,
 		pos = next->offset + next->size;
 	}
 	mutex_unlock(&t->lock);
-	return vfio_pci_mediate_add_sparse_mmap(caps, areas, nr);
+	return nr;
 }
 
 long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,

@@ -249,9 +249,11 @@ void vpm_trap_forget(struct vfio_pci_mediate_device *mdev);
 bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
 int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
 		  struct vm_area_struct *vma);
-int vpm_trap_add_sparse_mmap(struct vfio_pci_mediate_device *mdev,
-			     unsigned int index, u64 size,
-			     struct vfio_info_cap *caps);
+/* The most areas vpm_trap_sparse_areas() fills in. */
+#define VPM_TRAP_MAX_AREAS (2 * VFIO_PCI_MEDIATE_TRAP_MAX_RANGES + 1)
+unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *mdev,
+				   unsigned int index, u64 size,
+				   struct vfio_region_sparse_mmap_area *areas);
 long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
 			   unsigned long arg);
 long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,

@@ -156,7 +156,12 @@ struct vfio_pci_mediate_migration_ops {
  *	negative errno for the ioctl.  Process context, may sleep.  Unset:
  *	vfio-pci answers.  For a BAR with trappable ranges
  *	(vfio_pci_mediate_add_trappable()) the framework adds the sparse-mmap
- *	capability itself; do not add one there.
+ *	capability itself; do not add one there.  Likewise, when @migration
+ *	is set, for a BAR whose MSI-X table or PBA shares a host page with
+ *	other space: the framework drops vfio-pci's MSIX_MAPPABLE capability
+ *	and adds a sparse mmap without the pages of table and PBA, so a VMM
+ *	emulating them is left only page-aligned mmapped sections (QEMU's
+ *	dirty-page sync through type1 fails on others).
  * @rw: read (@iswrite false) or write of @count bytes at @offset into the
  *	config region or BAR0-5 (@index), with @buf the user's buffer.  The
  *	framework only passes accesses that lie inside the region as vfio-pci
