@@ -572,6 +572,9 @@ class Lab:
         self.qemus = []
         self.peers = []
         self.port = 4444
+        # Where destinations listen: loopback, or this host's address
+        # on the lab hosts' network (lab/hosts.py).
+        self.listen_addr = "127.0.0.1"
         self.phase_addr = None	# the workload's phase word, in guest RAM
         os.makedirs(work, exist_ok=True)
         if not os.path.exists(guest):
@@ -621,14 +624,14 @@ class Lab:
               hold=False, client=None, caps=None, props="",
               more_devices=()):
         """Starts a QEMU on device; with incoming, it waits for a
-        migration on the next loopback port (Qemu.incoming), and with
+        migration on the next port of listen_addr (Qemu.incoming), and with
         hold it stays paused after it until "cont".  mem: guest RAM,
         self.mem by default; client: self.client by default; caps, props,
         more_devices: see Qemu."""
         uri = None
         if incoming:
             self.port += 1
-            uri = "tcp:127.0.0.1:%d" % self.port
+            uri = "tcp:%s:%d" % (self.listen_addr, self.port)
         q = Qemu(self, name, device, uri, append, mem or self.mem, hold,
                  client or self.client, caps, props, more_devices)
         self.qemus.append(q)

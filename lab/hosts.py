@@ -1,0 +1,80 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The two lab hosts of lab/run-hosts, seen from inside one of them: which
+one this is, its address and its peer's on the private network (lab/lan-
+online sets them up), and a way for the two to wait for each other.
+
+A host tells the other a fact with tell(what, value): a JSON file
+/run/lab-pair/<host>.<what>, which both hosts share (a writable 9p
+directory of the machine that runs them).  The other waits for it with
+wait(what).  A host that gives up says why with give_up(reason); the
+peer's wait() then fails at once rather than at its timeout.
+
+  pair = Pair()                          # LAB_HOST a or b
+  if pair.me == "b":
+      pair.tell("ready", "tcp:%s:4445" % pair.addr)
+  else:
+      uri = pair.wait("ready")
+"""
+import json
+import os
+import time
+
+PAIR_DIR = "/run/lab-pair"
+ADDRS = {"a": "10.10.0.1", "b": "10.10.0.2"}
+LAN = "lan"	# the interface name lab/lan-online gives both hosts
+
+
+class PairError(Exception):
+    """The peer gave up, or did not say what we waited for in time."""
+
+
+class Pair:
+    def __init__(self, pair_dir=PAIR_DIR):
+        self.me = os.environ.get("LAB_HOST", "")
+        if self.me not in ADDRS:
+            raise PairError("LAB_HOST is '%s', not a or b: run under "
+                            "lab/run-hosts" % self.me)
+        self.peer = "b" if self.me == "a" else "a"
+        self.addr = ADDRS[self.me]
+        self.peer_addr = ADDRS[self.peer]
+        self.dir = pair_dir
+
+    def _path(self, host, what):
+        return os.path.join(self.dir, "%s.%s" % (host, what))
+
+    def tell(self, what, value=None):
+        """Tells the peer what (with a JSON-able value)."""
+        path = self._path(self.me, what)
+        # Written aside and renamed: the peer never reads half of it.
+        with open(path + ".tmp", "w") as f:
+            json.dump(value, f)
+        os.rename(path + ".tmp", path)
+
+    def wait(self, what, timeout=300, unless=None):
+        """Waits until the peer told what; returns its value.  Fails at
+        once if the peer gave up, or told unless instead (its verdict on
+        a step it ended early, say)."""
+        path = self._path(self.peer, what)
+        stops = [self._path(self.peer, "gone")]
+        if unless:
+            stops.append(self._path(self.peer, unless))
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with open(path) as f:
+                    return json.load(f)
+            except FileNotFoundError:
+                pass
+            for stop in stops:
+                if os.path.exists(stop):
+                    with open(stop) as f:
+                        raise PairError("lab-%s stopped before saying %s: %s"
+                                        % (self.peer, what, json.load(f)))
+            if time.monotonic() > deadline:
+                raise PairError("lab-%s did not say %s in %d s"
+                                % (self.peer, what, timeout))
+            time.sleep(0.2)
+
+    def give_up(self, reason):
+        """Tells the peer we stop: its waits fail at once."""
+        self.tell("gone", reason)
