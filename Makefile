@@ -30,7 +30,7 @@ kbuild = $(if $(filter-out kernel,$(1)),\
 	$(MAKE) -C $(KDIR) M=$(MODULE_ROOT)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
-.PHONY: all modules modules-clean lib tools tests bench guest check lab demo demo-edu sparse \
+.PHONY: all modules modules-clean lib tools tests bench guest check lab demo demo-edu demo-hosts sparse \
 	clean deps install uninstall
 
 all: modules lib tools tests bench guest
@@ -85,6 +85,16 @@ demo-edu: deps
 	$(MAKE) -s KDIR=/usr/src/linux-headers-$$(lab/kernel-release) all
 	@echo "== booting the lab: Debian's Linux 6.1 under QEMU with two edu devices behind an IOMMU =="
 	lab/run --timeout 600 lab/demo-edu
+
+# Two lab hosts, lab-a and lab-b, joined by their own network: stock QEMU
+# 7.2 and 10.0 each live-migrate a running guest from one host's edu to
+# the other's, back, and once more after a cut of the network mid-way
+# (tests/two_hosts, also part of make check).
+demo-hosts: deps
+	$(MAKE) -s KDIR=/usr/src/linux-headers-$$(lab/kernel-release) all
+	lab/qemu10
+	@echo "== booting two labs, lab-a 10.10.0.1 and lab-b 10.10.0.2, each with two edu devices, joined by a private network =="
+	lab/run-hosts --timeout 1200 tests/two_hosts
 
 # Install: the modules users load (not the test mediators) into
 # /lib/modules/<release>/extra/vfio-mediate, where <release> is the one
