@@ -14,10 +14,14 @@ peer's wait() then fails at once rather than at its timeout.
       pair.tell("ready", "tcp:%s:4445" % pair.addr)
   else:
       uri = pair.wait("ready")
+
+run_step() runs one host's part of a test and exchanges both hosts'
+verdicts on it.
 """
 import json
 import os
 import time
+import traceback
 
 PAIR_DIR = "/run/lab-pair"
 ADDRS = {"a": "10.10.0.1", "b": "10.10.0.2"}
@@ -78,3 +82,22 @@ class Pair:
     def give_up(self, reason):
         """Tells the peer we stop: its waits fail at once."""
         self.tell("gone", reason)
+
+    def run_step(self, name, fn, expected=(), timeout=900):
+        """Runs this host's part of step name, fn(), then tells the peer
+        how it went and waits for the peer's word on its own part.
+        Returns (mine, theirs): None for a part that passed, else why it
+        failed (the message of an exception in expected, or a traceback)."""
+        mine = None
+        try:
+            fn()
+        except (PairError,) + tuple(expected) as e:
+            mine = str(e)
+        except Exception:  # this host's part failed; the trace says where
+            mine = traceback.format_exc()
+        self.tell(name + ".verdict", mine)
+        try:
+            theirs = self.wait(name + ".verdict", timeout)
+        except PairError as e:
+            theirs = str(e)
+        return mine, theirs

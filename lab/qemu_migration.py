@@ -188,6 +188,28 @@ class Failure(Exception):
     """A check failed; the message says what was expected and seen."""
 
 
+def serial_lines(path):
+    """The complete, non-empty lines of a guest's serial output file (the
+    last line may still be being written)."""
+    try:
+        with open(path, "rb") as f:
+            text = f.read().decode("ascii", "replace")
+    except FileNotFoundError:
+        return []
+    return [l for l in text.replace("\r", "").split("\n")[:-1] if l]
+
+
+def progress_lines(lines, pattern=PROGRESS):
+    """A workload's progress lines (pattern: its Workload.progress) as
+    dicts (iter, errors, ...)."""
+    out = []
+    for line in lines:
+        m = pattern.match(line)
+        if m:
+            out.append({k: int(v) for k, v in FIELD.findall(m.group(1))})
+    return out
+
+
 class Workload:
     """What a Lab runs: the guest program; the devices it drives (PCI
     vendor:device) and the id QEMU gives the one passed through; the
@@ -363,23 +385,11 @@ class Qemu:
         return self.qmp.execute("query-status")["status"]
 
     def serial_lines(self):
-        try:
-            with open(self.serial, "rb") as f:
-                text = f.read().decode("ascii", "replace")
-        except FileNotFoundError:
-            return []
-        # The last line may still be being written: complete lines only.
-        lines = text.replace("\r", "").split("\n")[:-1]
-        return [l for l in lines if l]
+        return serial_lines(self.serial)
 
     def progress(self):
         """The workload's progress lines as dicts (iter, errors, ...)."""
-        out = []
-        for line in self.serial_lines():
-            m = self.lab.workload.progress.match(line)
-            if m:
-                out.append({k: int(v) for k, v in FIELD.findall(m.group(1))})
-        return out
+        return progress_lines(self.serial_lines(), self.lab.workload.progress)
 
     def error_lines(self):
         return [l for l in self.serial_lines() if "ERROR" in l]
