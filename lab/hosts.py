@@ -4,12 +4,13 @@ one this is, its address and its peer's on the private network (lab/lan-
 online sets them up), and a way for the two to wait for each other.
 
 A host tells the other a fact with tell(what, value): a JSON file
-/run/lab-pair/<host>.<what>, which both hosts share (a writable 9p
-directory of the machine that runs them).  The other waits for it with
-wait(what).  A host that gives up says why with give_up(reason); the
-peer's wait() then fails at once rather than at its timeout.
+/run/lab-pair/<host>.<scope>.<what>, which both hosts share (a writable
+9p directory of the machine that runs them; scope: the test program's).
+The other waits for it with wait(what).  A host that gives up says why
+with give_up(reason); the peer's wait() then fails at once rather than at
+its timeout, as it does once lab/run-hosts saw the peer's VM end.
 
-  pair = Pair()                          # LAB_HOST a or b
+  pair = Pair("two_hosts")               # LAB_HOST a or b
   if pair.me == "b":
       pair.tell("ready", "tcp:%s:4445" % pair.addr)
   else:
@@ -33,7 +34,7 @@ class PairError(Exception):
 
 
 class Pair:
-    def __init__(self, pair_dir=PAIR_DIR):
+    def __init__(self, scope, pair_dir=PAIR_DIR):
         self.me = os.environ.get("LAB_HOST", "")
         if self.me not in ADDRS:
             raise PairError("LAB_HOST is '%s', not a or b: run under "
@@ -42,9 +43,12 @@ class Pair:
         self.addr = ADDRS[self.me]
         self.peer_addr = ADDRS[self.peer]
         self.dir = pair_dir
+        # One test program's facts, apart from the next one's in the same
+        # boot of the two hosts.
+        self.scope = scope
 
     def _path(self, host, what):
-        return os.path.join(self.dir, "%s.%s" % (host, what))
+        return os.path.join(self.dir, "%s.%s.%s" % (host, self.scope, what))
 
     def tell(self, what, value=None):
         """Tells the peer what (with a JSON-able value)."""
@@ -59,7 +63,9 @@ class Pair:
         once if the peer gave up, or told unless instead (its verdict on
         a step it ended early, say)."""
         path = self._path(self.peer, what)
-        stops = [self._path(self.peer, "gone")]
+        # The peer gave up, or its lab VM is gone (lab/run-hosts says so).
+        stops = [self._path(self.peer, "gone"),
+                 os.path.join(self.dir, "%s.gone" % self.peer)]
         if unless:
             stops.append(self._path(self.peer, unless))
         deadline = time.monotonic() + timeout
@@ -70,10 +76,19 @@ class Pair:
             except FileNotFoundError:
                 pass
             for stop in stops:
-                if os.path.exists(stop):
-                    with open(stop) as f:
-                        raise PairError("lab-%s stopped before saying %s: %s"
-                                        % (self.peer, what, json.load(f)))
+                if not os.path.exists(stop):
+                    continue
+                # The peer may have said what just before it stopped.
+                try:
+                    with open(path) as f:
+                        return json.load(f)
+                except FileNotFoundError:
+                    pass
+                with open(stop) as f:
+                    why = json.load(f)
+                raise PairError("lab-%s stopped before saying %s: %s"
+                                % (self.peer, what, why or
+                                   "its part ended without it"))
             if time.monotonic() > deadline:
                 raise PairError("lab-%s did not say %s in %d s"
                                 % (self.peer, what, timeout))
