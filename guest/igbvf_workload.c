@@ -84,8 +84,23 @@
 /* At most this many frames in one round when the pacing fell behind. */
 #define SEND_BURST		4
 
-#define RING_SIZE		64	/* descriptors per ring */
+/*
+ * Descriptors per ring.  The receive ring is as deep as Linux's igbvf
+ * makes it by default: under TCG inside TCG this program's vCPU now and
+ * then does not run for a second or more, and a shallower ring then
+ * overflows (the device drops the frames: lost).
+ */
+#define RX_RING_SIZE		256
+#define TX_RING_SIZE		64
 #define BUF_SIZE		2048	/* one buffer per descriptor */
+
+/*
+ * A round (from one poll of the rings to the next) longer than this is
+ * reported: the receive ring holds RX_RING_SIZE frames, and a peer
+ * sending every PERIOD ms fills it in RX_RING_SIZE * PERIOD ms while
+ * nobody polls.
+ */
+#define SLOW_ROUND_MS		250
 
 /* Generous: TCG inside TCG is slow, and a guest is not told about pauses. */
 #define RSTD_TIMEOUT_MS		200
@@ -118,16 +133,16 @@ static uint32_t period_ms = DEFAULT_PERIOD_MS;
 static struct counters count;
 static struct frame_seq peer_seq;
 
-static struct igbvf_rx_desc rx_ring[RING_SIZE] __attribute__((aligned(4096)));
-static struct igbvf_tx_desc tx_ring[RING_SIZE] __attribute__((aligned(4096)));
-static uint8_t rx_buf[RING_SIZE][BUF_SIZE] __attribute__((aligned(4096)));
-static uint8_t tx_buf[RING_SIZE][BUF_SIZE] __attribute__((aligned(4096)));
+static struct igbvf_rx_desc rx_ring[RX_RING_SIZE] __attribute__((aligned(4096)));
+static struct igbvf_tx_desc tx_ring[TX_RING_SIZE] __attribute__((aligned(4096)));
+static uint8_t rx_buf[RX_RING_SIZE][BUF_SIZE] __attribute__((aligned(4096)));
+static uint8_t tx_buf[TX_RING_SIZE][BUF_SIZE] __attribute__((aligned(4096)));
 
 static uint32_t rx_next;	/* the descriptor the device fills next */
 static uint32_t tx_tail;	/* the descriptor this program fills next */
 static uint32_t tx_clean;	/* the oldest one not written back yet */
 static uint32_t tx_seq;		/* the next frame of our stream */
-static uint64_t tx_sent_ms[RING_SIZE];
+static uint64_t tx_sent_ms[TX_RING_SIZE];
 static bool tx_stuck;		/* reported once per stuck descriptor */
 
 /* Written by the interrupt handlers, read with interrupts off. */
@@ -138,6 +153,7 @@ static volatile bool mbx_pending;
 static uint32_t mbx_bits;
 
 static uint64_t next_progress_ms, next_tx_ms;
+static uint64_t round_ms;	/* when the current round started */
 static uint32_t errors_printed, errors_quiet, lost_printed;
 static uint32_t quiet_seconds, rx_last, txdone_last, irq_last;
 
@@ -458,7 +474,7 @@ static void tx_reclaim(void)
 		if (!(d->olinfo_status & IGBVF_TXD_STAT_DD))
 			break;
 		count.txdone++;
-		tx_clean = (tx_clean + 1) % RING_SIZE;
+		tx_clean = (tx_clean + 1) % TX_RING_SIZE;
 		tx_stuck = false;
 	}
 	if (tx_clean != tx_tail && !tx_stuck &&
@@ -474,7 +490,7 @@ static void tx_reclaim(void)
 static bool tx_send(void)
 {
 	volatile struct igbvf_tx_desc *d = &tx_ring[tx_tail];
-	uint32_t next = (tx_tail + 1) % RING_SIZE;
+	uint32_t next = (tx_tail + 1) % TX_RING_SIZE;
 	uint16_t len;
 
 	/* A full ring delays the frame; its sequence number is not spent. */
@@ -597,9 +613,9 @@ static void rx_frame(const uint8_t *f, uint32_t len, uint32_t status)
 /* Checks every frame the device wrote back, and gives the buffers back. */
 static void rx_poll(void)
 {
-	uint32_t n, last = RING_SIZE;
+	uint32_t n, last = RX_RING_SIZE;
 
-	for (n = 0; n < RING_SIZE; n++) {
+	for (n = 0; n < RX_RING_SIZE; n++) {
 		volatile struct igbvf_rx_desc *d = &rx_ring[rx_next];
 		uint32_t status = d->status_error;
 
@@ -608,15 +624,31 @@ static void rx_poll(void)
 		rx_frame(rx_buf[rx_next], d->length, status);
 		rx_post(rx_next);
 		last = rx_next;
-		rx_next = (rx_next + 1) % RING_SIZE;
+		rx_next = (rx_next + 1) % RX_RING_SIZE;
 	}
 	/*
 	 * One tail write for the batch.  The tail is the first descriptor
 	 * the device must not use: the one just given back is held until
 	 * the next, so that a full ring never looks empty (head == tail).
 	 */
-	if (last != RING_SIZE)
+	if (last != RX_RING_SIZE)
 		wr(IGBVF_RDT, last);
+}
+
+/*
+ * Says when this program did not get to poll its rings for a while
+ * (its vCPU was not run, or an interrupt did not wake it): frames the
+ * device dropped then, for want of buffers, show up as lost.
+ */
+static void note_slow_round(void)
+{
+	uint64_t now = clock_ms();
+
+	if (now - round_ms > SLOW_ROUND_MS)
+		kprintf("igbvf-workload: note t=%ums: %u ms since the last round (the receive ring holds %u ms of the peer's frames)\n",
+			(uint32_t)now, (uint32_t)(now - round_ms),
+			RX_RING_SIZE * period_ms);
+	round_ms = now;
 }
 
 /* --- set-up ----------------------------------------------------------- */
@@ -680,7 +712,7 @@ static void setup_rings(void)
 	wr(IGBVF_TDT, 0);
 	wr(IGBVF_TXDCTL, IGBVF_QUEUE_ENABLE | IGBVF_TXDCTL_THRESH);
 
-	for (i = 0; i < RING_SIZE; i++)
+	for (i = 0; i < RX_RING_SIZE; i++)
 		rx_post(i);
 	wr(IGBVF_RDBAL, (uint32_t)rx_ring);
 	wr(IGBVF_RDBAH, 0);
@@ -691,7 +723,7 @@ static void setup_rings(void)
 	wr(IGBVF_RDT, 0);
 	wr(IGBVF_RXDCTL, IGBVF_QUEUE_ENABLE | IGBVF_RXDCTL_THRESH);
 	/* All but one descriptor to the device (see rx_poll()). */
-	wr(IGBVF_RDT, RING_SIZE - 1);
+	wr(IGBVF_RDT, RX_RING_SIZE - 1);
 }
 
 static void setup_device(void)
@@ -808,7 +840,9 @@ void workload_main(uint32_t magic, uint32_t mbi_addr)
 
 	next_progress_ms = clock_ms() + PROGRESS_PERIOD_MS;
 	next_tx_ms = clock_ms();
+	round_ms = clock_ms();
 	for (;;) {
+		note_slow_round();
 		rx_poll();
 		tx_reclaim();
 		tx_pace();
