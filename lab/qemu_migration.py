@@ -884,6 +884,38 @@ def migration_protocol(bdf):
         return f.read().strip()
 
 
+def cancel_ended_as_it_may(m, return_path):
+    """Whether a migration that migrate_cancel stopped ended as it may
+    (m: its last query-migrate reply; return_path: that capability was
+    on).  "cancelled"; or, with the return path (QEMU 10's caps),
+    "failed" on its own channel: QEMU 10.0's migrate_cancel shuts the
+    migration's socket down before it marks the migration CANCELLING, so
+    the migration thread may meet the broken socket first ("Unable to
+    write to socket: Broken pipe", or "Channel error" on the main
+    channel; upstream QEMU later moved that shutdown after the state
+    change).  Either way the migration stopped; a failure of anything
+    else is not a cancel."""
+    error = m.get("error-desc", "").lower()
+    return m["status"] == "cancelled" or (
+        return_path and m["status"] == "failed"
+        and ("socket" in error or "channel error" in error))
+
+
+def source_runs_on(src, what, more=3):
+    """Fails unless, after what (a migration that did not complete), the
+    source QEMU src runs, its device is back with no client driving a
+    migration, and its guest makes more iterations.  Returns the
+    iteration it was at and its last progress line."""
+    if src.status() != "running":
+        raise Failure("source in state %s after %s" % (src.status(), what))
+    protocol = migration_protocol(src.device.bdf)
+    if protocol != "none":
+        raise Failure("the source's device after %s: migration_protocol "
+                      "%s, expected none" % (what, protocol))
+    at = src.last()["iter"]
+    return at, src.wait_iter(at + more, timeout=120)
+
+
 def check_facts(client, facts):
     """Fails unless a completed migration's facts (Lab.migration_facts())
     show the protocol client speaks: QEMU 7.2 the v1 region with type1's
