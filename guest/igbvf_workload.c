@@ -21,7 +21,7 @@
  *     the mailbox to vector 2 (IVAR), with a short throttling interval
  *     (EITR), auto-clear (EIAC) and all three unmasked (EIMS);
  *   - sets up one receive ring (advanced one-buffer descriptors, 2 KiB
- *     buffers, all of them given to the device) and one transmit ring.
+ *     buffers, all but one given to the device) and one transmit ring.
  *
  * Then, forever: every PERIOD ms (period=MS on the command line, default
  * DEFAULT_PERIOD_MS) it sends the next frame of its stream (guest/frame.h:
@@ -59,7 +59,10 @@
  * for every error (at most ERRORS_PER_SECOND printed each second; all are
  * counted), and
  *   igbvf-workload: lost <n> frames before peer frame <seq>
- * for every gap.  It never stops by itself.
+ * for every gap, and
+ *   igbvf-workload: note t=<ms>ms: <n> ms since the last round ...
+ * when it did not get to poll its rings for over SLOW_ROUND_MS.  It never
+ * stops by itself.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -87,8 +90,8 @@
 /*
  * Descriptors per ring.  The receive ring is as deep as Linux's igbvf
  * makes it by default: under TCG inside TCG this program's vCPU now and
- * then does not run for a second or more, and a shallower ring then
- * overflows (the device drops the frames: lost).
+ * then does not run for about a second, and a 64-descriptor ring then
+ * overflowed (the device drops the frames: lost).
  */
 #define RX_RING_SIZE		256
 #define TX_RING_SIZE		64
@@ -96,9 +99,9 @@
 
 /*
  * A round (from one poll of the rings to the next) longer than this is
- * reported: the receive ring holds RX_RING_SIZE frames, and a peer
- * sending every PERIOD ms fills it in RX_RING_SIZE * PERIOD ms while
- * nobody polls.
+ * reported: the receive ring holds RX_RING_SIZE - 1 frames (one
+ * descriptor stays ours, see rx_poll()), which a peer sending every
+ * PERIOD ms fills in (RX_RING_SIZE - 1) * PERIOD ms while nobody polls.
  */
 #define SLOW_ROUND_MS		250
 
@@ -645,9 +648,9 @@ static void note_slow_round(void)
 	uint64_t now = clock_ms();
 
 	if (now - round_ms > SLOW_ROUND_MS)
-		kprintf("igbvf-workload: note t=%ums: %u ms since the last round (the receive ring holds %u ms of the peer's frames)\n",
+		kprintf("igbvf-workload: note t=%ums: %u ms since the last round (the receive ring holds %u ms of frames at one every %u ms)\n",
 			(uint32_t)now, (uint32_t)(now - round_ms),
-			RX_RING_SIZE * period_ms);
+			(RX_RING_SIZE - 1) * period_ms, period_ms);
 	round_ms = now;
 }
 

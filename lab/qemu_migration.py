@@ -163,9 +163,10 @@ def dirty_tracking_expected():
 # migrate_guest(exact=True): slow enough that what the guest and the device
 # write during a pass must be sent again (several dirty syncs), with a
 # short last pass.  The last pass must still hold what is dirty at every
-# sync: the igbvf workload's 255 posted receive buffers (510 KiB, which
-# igbvf-mediate reports for as long as the VF owns them) and what it
-# wrote meanwhile; 8 MiB/s for 150 ms is 1.2 MiB.
+# sync: the pages of the igbvf workload's 255 posted receive buffers (128
+# pages, 512 KiB, which igbvf-mediate reports for as long as the VF owns
+# them), its rings, and what it wrote meanwhile; 8 MiB/s for 150 ms is
+# 1.2 MiB.
 EXACT_BANDWIDTH = 8 << 20
 EXACT_DOWNTIME_MS = 150
 PAGE = 4096
