@@ -17,12 +17,17 @@ its timeout, as it does once lab/run-hosts saw the peer's VM end.
       uri = pair.wait("ready")
 
 run_step() runs one host's part of a test and exchanges both hosts'
-verdicts on it.
+verdicts on it; within it, say() and hear() are tell() and wait() for
+that step's facts, and hear() fails at once if the peer's part of the
+step ended without saying it.  run_test() does that for a TAP test,
+and lab-a prints its line.
 """
 import json
 import os
 import time
 import traceback
+
+from tap import comment
 
 PAIR_DIR = "/run/lab-pair"
 ADDRS = {"a": "10.10.0.1", "b": "10.10.0.2"}
@@ -46,6 +51,8 @@ class Pair:
         # One test program's facts, apart from the next one's in the same
         # boot of the two hosts.
         self.scope = scope
+        # The step run_step() runs, whose facts say() and hear() exchange.
+        self.step = None
 
     def _path(self, host, what):
         return os.path.join(self.dir, "%s.%s.%s" % (host, self.scope, what))
@@ -104,15 +111,57 @@ class Pair:
         Returns (mine, theirs): None for a part that passed, else why it
         failed (the message of an exception in expected, or a traceback)."""
         mine = None
+        self.step = name
         try:
             fn()
         except (PairError,) + tuple(expected) as e:
             mine = str(e)
         except Exception:  # this host's part failed; the trace says where
             mine = traceback.format_exc()
+        finally:
+            self.step = None
         self.tell(name + ".verdict", mine)
         try:
             theirs = self.wait(name + ".verdict", timeout)
         except PairError as e:
             theirs = str(e)
         return mine, theirs
+
+    def say(self, what, value=None):
+        """Tells the peer what, a fact of the step run_step() runs."""
+        self.tell("%s.%s" % (self.step, what), value)
+
+    def hear(self, what, timeout=300):
+        """Waits for the peer's what in the step run_step() runs; fails at
+        once if the peer's part of the step ended without saying it."""
+        return self.wait("%s.%s" % (self.step, what), timeout,
+                         unless=self.step + ".verdict")
+
+    def run_test(self, results, step, tap_name, fn, expected=(),
+                 on_failure=None):
+        """One TAP test that runs on both hosts: this host's part of step,
+        fn(), with on_failure() called to show more when it raises, then
+        both verdicts exchanged (run_step()).  The test passes when both
+        parts did: its verdict goes into results, and lab-a prints the TAP
+        line "ok N tap_name" (N: len(results)) with the reasons of a
+        failure before it."""
+
+        def part():
+            try:
+                fn()
+            except Exception:
+                if on_failure:
+                    on_failure()
+                raise
+
+        mine, theirs = self.run_step(step, part, expected)
+        if mine:
+            comment("lab-%s: %s" % (self.me, mine))
+        ok = mine is None and theirs is None
+        results.append(ok)
+        if self.me == "a":
+            if theirs:
+                comment("lab-%s: %s" % (self.peer, theirs))
+            print("%s %d %s" % ("ok" if ok else "not ok", len(results),
+                                tap_name), flush=True)
+        return ok
