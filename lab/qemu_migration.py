@@ -292,7 +292,64 @@ class Monitor:
         self.sock.close()
 
 
-class Qemu:
+class SerialGuest:
+    """A guest workload as its serial output file shows it: its progress
+    lines and errors, and waits on them.  A subclass says where the file
+    is (serial_lines()), which progress pattern the workload prints
+    (progress_pattern), its name in messages (name), whether the guest
+    still runs (alive()) and why not (gone()).
+    """
+    progress_pattern = PROGRESS
+
+    def progress(self):
+        """The workload's progress lines as dicts (iter, errors, ...)."""
+        return progress_lines(self.serial_lines(), self.progress_pattern)
+
+    def error_lines(self):
+        return [l for l in self.serial_lines() if "ERROR" in l]
+
+    def last(self):
+        p = self.progress()
+        return p[-1] if p else None
+
+    def check_no_errors(self):
+        errs = self.error_lines()
+        last = self.last()
+        if errs or (last and last.get("errors")):
+            raise Failure("%s: the workload reports errors: %s"
+                          % (self.name, "; ".join(errs[:5]) or last))
+
+    def wait_progress(self, predicate, timeout, what):
+        """Waits until predicate(progress lines) holds; fails on errors."""
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.progress()
+            self.check_no_errors()
+            if predicate(lines):
+                return lines[-1]
+            if not self.alive():
+                raise Failure("%s: %s, waiting for %s"
+                              % (self.name, self.gone(), what))
+            if time.monotonic() > deadline:
+                last = lines[-1] if lines else "no progress line"
+                raise Failure("%s: no %s in %d s (last: %s)"
+                              % (self.name, what, timeout, last))
+            time.sleep(0.25)
+
+    def wait_lines(self, count, timeout=240):
+        return self.wait_progress(lambda l: len(l) >= count, timeout,
+                                  "%d progress lines" % count)
+
+    def wait_count(self, key, target, timeout=240):
+        """Waits until the progress line's key reaches target."""
+        return self.wait_progress(lambda l: l and l[-1][key] >= target,
+                                  timeout, "%s>=%d" % (key, target))
+
+    def wait_iter(self, target, timeout=240):
+        return self.wait_count("iter", target, timeout)
+
+
+class Qemu(SerialGuest):
     """One QEMU process: its QMP monitor, its serial port and its log.
     client: the stock QEMU it is; caps: migration capabilities turned on
     (True) or off (False) over its client's, for its migrations at either
@@ -385,58 +442,18 @@ class Qemu:
     def alive(self):
         return self.proc.poll() is None
 
+    def gone(self):
+        return "QEMU exited (status %s)" % self.proc.returncode
+
+    @property
+    def progress_pattern(self):
+        return self.lab.workload.progress
+
     def status(self):
         return self.qmp.execute("query-status")["status"]
 
     def serial_lines(self):
         return serial_lines(self.serial)
-
-    def progress(self):
-        """The workload's progress lines as dicts (iter, errors, ...)."""
-        return progress_lines(self.serial_lines(), self.lab.workload.progress)
-
-    def error_lines(self):
-        return [l for l in self.serial_lines() if "ERROR" in l]
-
-    def last(self):
-        p = self.progress()
-        return p[-1] if p else None
-
-    def wait_progress(self, predicate, timeout, what):
-        """Waits until predicate(progress lines) holds; fails on errors."""
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.progress()
-            self.check_no_errors()
-            if predicate(lines):
-                return lines[-1]
-            if not self.alive():
-                raise Failure("%s: QEMU exited (status %s) waiting for %s"
-                              % (self.name, self.proc.returncode, what))
-            if time.monotonic() > deadline:
-                last = lines[-1] if lines else "no progress line"
-                raise Failure("%s: no %s in %d s (last: %s)"
-                              % (self.name, what, timeout, last))
-            time.sleep(0.25)
-
-    def wait_lines(self, count, timeout=240):
-        return self.wait_progress(lambda l: len(l) >= count, timeout,
-                                  "%d progress lines" % count)
-
-    def wait_count(self, key, target, timeout=240):
-        """Waits until the progress line's key reaches target."""
-        return self.wait_progress(lambda l: l and l[-1][key] >= target,
-                                  timeout, "%s>=%d" % (key, target))
-
-    def wait_iter(self, target, timeout=240):
-        return self.wait_count("iter", target, timeout)
-
-    def check_no_errors(self):
-        errs = self.error_lines()
-        last = self.last()
-        if errs or (last and last.get("errors")):
-            raise Failure("%s: the workload reports errors: %s"
-                          % (self.name, "; ".join(errs[:5]) or last))
 
     def phase(self):
         """The workload's phase word (PHASE_*), read from guest RAM."""
