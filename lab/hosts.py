@@ -30,7 +30,21 @@ import traceback
 from tap import comment
 
 PAIR_DIR = "/run/lab-pair"
-ADDRS = {"a": "10.10.0.1", "b": "10.10.0.2"}
+
+
+def _lan_plan():
+    """Each host's address on the private network (lab/lan-plan)."""
+    addrs = {}
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "lan-plan")) as f:
+        for line in f:
+            if line.strip() and not line.startswith("#"):
+                host, addr, _ = line.split()
+                addrs[host] = addr
+    return addrs
+
+
+ADDRS = _lan_plan()
 LAN = "lan"	# the interface name lab/lan-online gives both hosts
 
 
