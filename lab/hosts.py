@@ -141,14 +141,20 @@ class Pair:
             theirs = str(e)
         return mine, theirs
 
+    def _in_step(self, what):
+        if self.step is None:
+            raise PairError("%s: say() and hear() belong in run_step()"
+                            % what)
+        return "%s.%s" % (self.step, what)
+
     def say(self, what, value=None):
         """Tells the peer what, a fact of the step run_step() runs."""
-        self.tell("%s.%s" % (self.step, what), value)
+        self.tell(self._in_step(what), value)
 
     def hear(self, what, timeout=300):
         """Waits for the peer's what in the step run_step() runs; fails at
         once if the peer's part of the step ended without saying it."""
-        return self.wait("%s.%s" % (self.step, what), timeout,
+        return self.wait(self._in_step(what), timeout,
                          unless=self.step + ".verdict")
 
     def run_test(self, results, step, tap_name, fn, expected=(),
