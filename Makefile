@@ -89,11 +89,13 @@ demo-edu: deps
 # Two lab hosts, lab-a and lab-b, joined by their own network: stock QEMU
 # 7.2 and 10.0 each live-migrate a running guest from one host's edu to
 # the other's, back, and once more after a cut of the network mid-way
-# (tests/two_hosts); then libvirt 9.0 on each host migrates it with
-# virsh migrate --live (tests/libvirt_migration).  Also part of make check.
+# (tests/two_hosts); then libvirt on each host migrates it with virsh
+# migrate --live, libvirt 9.0 driving QEMU 7.2 and libvirt 11.3 driving QEMU
+# 10.0 (tests/libvirt_migration).  Also part of make check.
 demo-hosts: deps
 	$(MAKE) -s KDIR=/usr/src/linux-headers-$$(lab/kernel-release) all
 	lab/qemu10
+	lab/libvirt11
 	@echo "== booting two labs, lab-a 10.10.0.1 and lab-b 10.10.0.2, each with two edu devices, joined by a private network =="
 	lab/run-hosts --timeout 1500 tests/run-lab-suite two_hosts libvirt_migration
 
