@@ -922,19 +922,20 @@ def cancel_ended_as_it_may(m, return_path):
         and ("socket" in error or "channel error" in error))
 
 
-def source_runs_on(src, what, more=3):
+def source_runs_on(src, what, more=3, key="iter"):
     """Fails unless, after what (a migration that did not complete), the
     source QEMU src runs, its device is back with no client driving a
-    migration, and its guest makes more iterations.  Returns the
-    iteration it was at and its last progress line."""
+    migration, and its guest's progress counter key (its workload's)
+    grows by more.  Returns the count it was at and its last progress
+    line."""
     if src.status() != "running":
         raise Failure("source in state %s after %s" % (src.status(), what))
     protocol = migration_protocol(src.device.bdf)
     if protocol != "none":
         raise Failure("the source's device after %s: migration_protocol "
                       "%s, expected none" % (what, protocol))
-    at = src.last()["iter"]
-    return at, src.wait_iter(at + more, timeout=120)
+    at = src.last()[key]
+    return at, src.wait_count(key, at + more, timeout=120)
 
 
 def check_facts(client, facts):
