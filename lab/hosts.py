@@ -5,7 +5,8 @@ online sets them up), and a way for the two to wait for each other.
 
 A host tells the other a fact with tell(what, value): a JSON file
 /run/lab-pair/<host>.<scope>.<what>, which both hosts share (a writable
-9p directory of the machine that runs them; scope: the test program's).
+9p directory of the machine that runs them; scope: the test program
+run's, used once a boot).
 The other waits for it with wait(what).  A host that gives up says why
 with give_up(reason); the peer's wait() then fails at once rather than at
 its timeout, as it does once lab/run-hosts saw the peer's VM end.
@@ -22,6 +23,7 @@ that step's facts, and hear() fails at once if the peer's part of the
 step ended without saying it.  run_test() does that for a TAP test,
 and lab-a prints its line.
 """
+import glob
 import json
 import os
 import time
@@ -63,8 +65,17 @@ class Pair:
         self.peer_addr = ADDRS[self.peer]
         self.dir = pair_dir
         # One test program's facts, apart from the next one's in the same
-        # boot of the two hosts.
+        # boot of the two hosts: a run must not read what an earlier run
+        # of the same scope said, so a scope is used once a boot (a test
+        # program that takes arguments puts them in it).  No dot: the
+        # files' names are <host>.<scope>.<what>.
+        if not scope or "." in scope:
+            raise PairError("scope '%s': give a name without a dot" % scope)
         self.scope = scope
+        if glob.glob(self._path(self.me, "*")):
+            raise PairError("scope %s was used before in this boot of the "
+                            "lab hosts: give this run a scope of its own"
+                            % scope)
         # The step run_step() runs, whose facts say() and hear() exchange.
         self.step = None
 
