@@ -41,7 +41,7 @@ def _lan_plan():
                            "lan-plan")) as f:
         for line in f:
             if line.strip() and not line.startswith("#"):
-                host, addr, _ = line.split()
+                host, addr = line.split()[:2]
                 addrs[host] = addr
     return addrs
 
