@@ -19,7 +19,10 @@
 #include "vfmig.h"
 
 #define DEFAULT_DRIVER "vfio-pci-mediate"
-#define VFMIG_VERSION "0.1.0"
+/* -DVFMIG_VERSION from tools/Makefile: the project's ../VERSION. */
+#ifndef VFMIG_VERSION
+#error "VFMIG_VERSION is not defined: build with tools/Makefile"
+#endif
 
 /* Exit codes (vfmig.1, EXIT STATUS). */
 enum {
