@@ -30,7 +30,7 @@ kbuild = $(if $(filter-out kernel,$(1)),\
 	$(MAKE) -C $(KDIR) M=$(MODULE_ROOT)/$(1) W=1 \
 	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
 
-.PHONY: all modules modules-clean lib tools tests bench guest check lab demo demo-edu demo-hosts sparse \
+.PHONY: all modules modules-clean lib tools tests unit bench guest check lab demo demo-edu demo-hosts sparse \
 	clean deps install uninstall
 
 all: modules lib tools tests bench guest
@@ -51,6 +51,10 @@ tools: lib
 
 tests: lib
 	$(MAKE) -C tests O=$(BUILD)/tests LIBDIR=$(BUILD)/lib
+
+# Host unit tests (tests/unit): seconds, no lab; make check runs them too.
+unit: lib
+	$(MAKE) -s -C tests/unit O=$(BUILD)/unit LIBDIR=$(BUILD)/lib run
 
 bench: lib
 	$(MAKE) -C bench O=$(BUILD)/bench LIBDIR=$(BUILD)/lib
