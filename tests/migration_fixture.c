@@ -9,6 +9,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #include "harness.h"
 #include "lab_fixture.h"
 
@@ -263,74 +266,11 @@ void mg_stream_parse(const void *data, size_t len, struct mg_stream *out)
 	ASSERT_EQ(mg_get_le(p + pos, 8), out->state_length);
 }
 
-#define XXH_P1 11400714785074694791ULL
-#define XXH_P2 14029467366897019727ULL
-#define XXH_P3 1609587929392839161ULL
-#define XXH_P4 9650029242287828579ULL
-#define XXH_P5 2870177450012600261ULL
-
-static uint64_t rotl64(uint64_t x, int r)
-{
-	return (x << r) | (x >> (64 - r));
-}
-
-static uint64_t xxh64_round(uint64_t acc, uint64_t input)
-{
-	acc += input * XXH_P2;
-	acc = rotl64(acc, 31);
-	return acc * XXH_P1;
-}
-
-static uint64_t xxh64_merge(uint64_t acc, uint64_t val)
-{
-	acc ^= xxh64_round(0, val);
-	return acc * XXH_P1 + XXH_P4;
-}
-
+/* The stream trailer's XXH64: Debian's xxHash, inlined (no .so to ship
+ * into the lab). */
 uint64_t mg_xxh64(const void *data, size_t len, uint64_t seed)
 {
-	const uint8_t *p = data, *end = p + len;
-	uint64_t h;
-
-	if (len >= 32) {
-		uint64_t v1 = seed + XXH_P1 + XXH_P2, v2 = seed + XXH_P2;
-		uint64_t v3 = seed, v4 = seed - XXH_P1;
-
-		for (; end - p >= 32; p += 32) {
-			v1 = xxh64_round(v1, mg_get_le(p, 8));
-			v2 = xxh64_round(v2, mg_get_le(p + 8, 8));
-			v3 = xxh64_round(v3, mg_get_le(p + 16, 8));
-			v4 = xxh64_round(v4, mg_get_le(p + 24, 8));
-		}
-		h = rotl64(v1, 1) + rotl64(v2, 7) + rotl64(v3, 12) +
-		    rotl64(v4, 18);
-		h = xxh64_merge(h, v1);
-		h = xxh64_merge(h, v2);
-		h = xxh64_merge(h, v3);
-		h = xxh64_merge(h, v4);
-	} else {
-		h = seed + XXH_P5;
-	}
-	h += len;
-	for (; end - p >= 8; p += 8) {
-		h ^= xxh64_round(0, mg_get_le(p, 8));
-		h = rotl64(h, 27) * XXH_P1 + XXH_P4;
-	}
-	if (end - p >= 4) {
-		h ^= mg_get_le(p, 4) * XXH_P1;
-		h = rotl64(h, 23) * XXH_P2 + XXH_P3;
-		p += 4;
-	}
-	for (; p < end; p++) {
-		h ^= *p * XXH_P5;
-		h = rotl64(h, 11) * XXH_P1;
-	}
-	h ^= h >> 33;
-	h *= XXH_P2;
-	h ^= h >> 29;
-	h *= XXH_P3;
-	h ^= h >> 32;
-	return h;
+	return XXH64(data, len, seed);
 }
 
 void mg_stream_reseal(uint8_t *data, size_t len)
