@@ -3,7 +3,7 @@
  * The migration state machine's path table, data only, so that a host test
  * (tests/unit/fsm_tables.c) can hold it against libvfmig's: the two must
  * agree, and they cannot share a file (GPL-2.0-only here, LGPL-2.1+ in
- * lib/).  Included once, by migration.c; needs u8 and the uAPI's
+ * lib/).  Included by migration.c and that test; needs u8 and the uAPI's
  * VFIO_DEVICE_STATE_* values.
  */
 #ifndef VPM_MIGRATION_FSM_H

@@ -16,6 +16,19 @@
 typedef uint8_t u8;
 #include "../../kernel/migration_fsm.h"
 
+/* libvfmig's states are the uAPI's, value for value: the test relies on it. */
+_Static_assert(VFMIG_NR_STATES == NUM_STATES, "state count");
+#define SAME(lib, uapi) ((int)(lib) == (int)(uapi))
+_Static_assert(SAME(VFMIG_STATE_ERROR, ERROR) &&
+	       SAME(VFMIG_STATE_STOP, STOP) &&
+	       SAME(VFMIG_STATE_RUNNING, RUNNING) &&
+	       SAME(VFMIG_STATE_STOP_COPY, STOP_COPY) &&
+	       SAME(VFMIG_STATE_RESUMING, RESUMING) &&
+	       SAME(VFMIG_STATE_RUNNING_P2P, RUNNING_P2P) &&
+	       SAME(VFMIG_STATE_PRE_COPY, PRE_COPY) &&
+	       SAME(VFMIG_STATE_PRE_COPY_P2P, PRE_COPY_P2P), "state values");
+#undef SAME
+
 static const char *const state_names[NUM_STATES] = {
 	"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P",
 	"PRE_COPY", "PRE_COPY_P2P",

@@ -35,8 +35,16 @@ static int writes(void (*write)(struct json *), const char *want)
 	write(&j);
 	fclose(f);
 	same = text && !strcmp(text, want);
-	if (!same)
-		printf("# wrote:\n%s# want:\n%s", text ? text : "", want);
+	if (!same) {
+		/* As TAP comments, a line each. */
+		printf("# wrote:\n# ");
+		for (const char *c = text ? text : ""; *c; c++)
+			fputs(*c == '\n' ? "\n# " : (char[]){ *c, 0 }, stdout);
+		printf("\n# want:\n# ");
+		for (const char *c = want; *c; c++)
+			fputs(*c == '\n' ? "\n# " : (char[]){ *c, 0 }, stdout);
+		printf("\n");
+	}
 	free(text);
 	return same;
 }
