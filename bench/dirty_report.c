@@ -28,6 +28,8 @@
 
 #include <vfmig.h>
 
+#include "../include/edu_regs.h"
+
 #define PAGE 4096u
 #define MEM_IOVA 0x1000000ull		/* 16 MiB mapped here */
 #define MEM_LEN (16ull << 20)
@@ -42,14 +44,6 @@
 #define SPARSE_IOVA (4ull << 30)	/* one page mapped */
 #define SPARSE_LEN (64ull << 30)
 #define MIGTEST_CTL "/sys/kernel/debug/vfio_pci_mediate_migtest/ctl"
-
-#define REG_DMA_SRC 0x80
-#define REG_DMA_DST 0x88
-#define REG_DMA_CNT 0x90
-#define REG_DMA_CMD 0x98
-#define DMA_RUN 0x1u
-#define DMA_TO_RAM 0x2u
-#define BUF_START 0x40000u
 
 static void die(const char *what, int err, struct vfmig_device *dev)
 {
@@ -70,23 +64,23 @@ static double now_us(void)
 static void transfer(struct vfmig_device *dev, bool to_ram)
 {
 	const uint32_t regs[][2] = {
-		{ REG_DMA_SRC, to_ram ? BUF_START : (uint32_t)MEM_IOVA },
-		{ REG_DMA_DST, to_ram ? (uint32_t)MEM_IOVA : BUF_START },
-		{ REG_DMA_CNT, 64 },
-		{ REG_DMA_CMD, DMA_RUN | (to_ram ? DMA_TO_RAM : 0) },
+		{ EDU_REG_DMA_SRC, to_ram ? EDU_DMA_BUF : (uint32_t)MEM_IOVA },
+		{ EDU_REG_DMA_DST, to_ram ? (uint32_t)MEM_IOVA : EDU_DMA_BUF },
+		{ EDU_REG_DMA_CNT, 64 },
+		{ EDU_REG_DMA_CMD, EDU_DMA_RUN | (to_ram ? EDU_DMA_TO_RAM : 0) },
 	};
-	uint64_t cmd = DMA_RUN;
+	uint64_t cmd = EDU_DMA_RUN;
 	int ret = 0;
 
 	for (size_t i = 0; !ret && i < sizeof(regs) / sizeof(regs[0]); i++)
 		ret = vfmig_bar_write(dev, 0, regs[i][0], 4, regs[i][1]);
-	for (int i = 0; !ret && (cmd & DMA_RUN) && i < 5000; i++) {
-		ret = vfmig_bar_read(dev, 0, REG_DMA_CMD, 4, &cmd);
+	for (int i = 0; !ret && (cmd & EDU_DMA_RUN) && i < 5000; i++) {
+		ret = vfmig_bar_read(dev, 0, EDU_REG_DMA_CMD, 4, &cmd);
 		usleep(1000);
 	}
 	if (ret)
 		die("transfer", -ret, dev);
-	if (cmd & DMA_RUN)
+	if (cmd & EDU_DMA_RUN)
 		die("transfer", ETIMEDOUT, NULL);
 }
 

@@ -57,10 +57,7 @@
 #include <linux/vfio.h>
 
 #include "vfio_dev.h"
-
-#define EDU_REG_ID 0x00
-#define EDU_REG_LIVENESS 0x04
-#define EDU_ID_VALUE 0x010000edu
+#include "../include/edu_regs.h"
 
 /* About 0.3 s a round (0.2 s of it timing): about 2 minutes in all. */
 #define DEFAULT_ROUNDS 400

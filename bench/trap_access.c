@@ -22,13 +22,13 @@
 #include <vfmig.h>
 
 #include "trap_follower.h"
+#include "../include/edu_regs.h"
 
 #define PAGE 4096u
 #define MEM_IOVA 0x1000000ull
 #define MEM_LEN (64ull * PAGE)
 #define ROUNDS 7
 #define ACCESSES 20000
-#define REG_LIVENESS 0x04
 
 /* ns per access: ACCESSES reads and writes of the liveness register. */
 static double time_accesses(struct vfmig_device *dev)
@@ -38,9 +38,9 @@ static double time_accesses(struct vfmig_device *dev)
 	int ret;
 
 	for (int i = 0; i < ACCESSES / 2; i++) {
-		ret = vfmig_bar_write(dev, 0, REG_LIVENESS, 4, (uint64_t)i);
+		ret = vfmig_bar_write(dev, 0, EDU_REG_LIVENESS, 4, (uint64_t)i);
 		if (!ret)
-			ret = vfmig_bar_read(dev, 0, REG_LIVENESS, 4, &v);
+			ret = vfmig_bar_read(dev, 0, EDU_REG_LIVENESS, 4, &v);
 		if (ret)
 			bench_die("register access", -ret, dev);
 		if ((uint32_t)v != ~(uint32_t)i)

@@ -52,7 +52,7 @@
 #include "boot.h"
 #include "clock.h"
 #include "console.h"
-#include "edu.h"
+#include "edu_regs.h"
 #include "io.h"
 #include "irq.h"
 #include "multiboot.h"
@@ -192,7 +192,7 @@ static void progress(void)
 /* Runs in interrupt context for each edu MSI. */
 static void edu_interrupt(void)
 {
-	uint32_t bits = edu_read(EDU_IRQ_STATUS);
+	uint32_t bits = edu_read(EDU_REG_IRQ_STATUS);
 
 	/*
 	 * Zero bits is no error: two raises can share one delivery, and the
@@ -200,7 +200,7 @@ static void edu_interrupt(void)
 	 */
 	if (!bits)
 		return;
-	edu_write(EDU_IRQ_ACK, bits);
+	edu_write(EDU_REG_IRQ_ACK, bits);
 	irq_seen |= bits & irq_expected;
 	irq_unexpected |= bits & ~irq_expected;
 }
@@ -228,24 +228,24 @@ static void check_unexpected_irqs(void)
  */
 static void report_missing_irq(const char *what, uint32_t bit, uint32_t waited)
 {
-	uint32_t status = edu_read(EDU_IRQ_STATUS);
+	uint32_t status = edu_read(EDU_REG_IRQ_STATUS);
 
 	report_error("%s: no interrupt within %u ms (irq_status=0x%x, expected bit 0x%x)",
 		     what, waited, status, bit);
 	if (status & bit)
-		edu_write(EDU_IRQ_ACK, bit);
+		edu_write(EDU_REG_IRQ_ACK, bit);
 }
 
 static void liveness(void)
 {
 	uint32_t val = prng(), got, id;
 
-	edu_write(EDU_LIVENESS, val);
-	got = edu_read(EDU_LIVENESS);
+	edu_write(EDU_REG_LIVENESS, val);
+	got = edu_read(EDU_REG_LIVENESS);
 	if (got != ~val)
 		report_error("liveness: wrote 0x%08x to 0x04, expected 0x%08x, read 0x%08x",
 			     val, ~val, got);
-	id = edu_read(EDU_ID);
+	id = edu_read(EDU_REG_ID);
 	if (id != EDU_ID_VALUE)
 		report_error("identification: expected 0x%08x, read 0x%08x",
 			     EDU_ID_VALUE, id);
@@ -254,7 +254,7 @@ static void liveness(void)
 
 static bool fact_done_polled(void)
 {
-	return !(edu_read(EDU_STATUS) & EDU_STATUS_COMPUTING);
+	return !(edu_read(EDU_REG_STATUS) & EDU_STATUS_COMPUTING);
 }
 
 static bool fact_done_irq(void)
@@ -288,13 +288,13 @@ static void factorial(bool with_irq)
 	/* A factorial still running (a timeout before) would ignore ours. */
 	if (!wait_for(fact_done_polled, FACT_TIMEOUT_MS, false)) {
 		report_error("factorial: still computing after %u ms (status=0x%x)",
-			     FACT_TIMEOUT_MS, edu_read(EDU_STATUS));
+			     FACT_TIMEOUT_MS, edu_read(EDU_REG_STATUS));
 		return;
 	}
 
 	want_status = with_irq ? EDU_STATUS_IRQFACT : 0;
-	edu_write(EDU_STATUS, want_status);
-	status = edu_read(EDU_STATUS);
+	edu_write(EDU_REG_STATUS, want_status);
+	status = edu_read(EDU_REG_STATUS);
 	if (status != want_status)
 		report_error("status: wrote 0x%x, expected 0x%x back, read 0x%x",
 			     want_status, want_status, status);
@@ -302,7 +302,7 @@ static void factorial(bool with_irq)
 	if (with_irq)
 		irq_expected |= EDU_IRQ_FACT;
 	phase |= PHASE_FACT;
-	edu_write(EDU_FACT, n);
+	edu_write(EDU_REG_FACT, n);
 	if (with_irq) {
 		done = wait_for(fact_done_irq, FACT_TIMEOUT_MS, true);
 		if (done)
@@ -315,11 +315,11 @@ static void factorial(bool with_irq)
 	}
 	/* With an interrupt, COMPUTING was cleared before it was raised. */
 	done = wait_for(fact_done_polled, FACT_TIMEOUT_MS, false);
-	got = edu_read(EDU_FACT);
+	got = edu_read(EDU_REG_FACT);
 	phase &= ~PHASE_FACT;
 	if (!done)
 		report_error("factorial %u!: not done after %u ms (status=0x%x)",
-			     n, FACT_TIMEOUT_MS, edu_read(EDU_STATUS));
+			     n, FACT_TIMEOUT_MS, edu_read(EDU_REG_STATUS));
 	else if (got != fact_table[n])
 		report_error("factorial %u!: expected 0x%08x, read 0x%08x",
 			     n, fact_table[n], got);
@@ -354,21 +354,21 @@ static void edu_write_dma_reg(uint32_t reg, uint32_t val)
 
 static bool edu_dma_start(const struct dma_job *job)
 {
-	uint32_t cmd = edu_read(EDU_DMA_CMD), buf = EDU_DMA_BUF + job->off;
+	uint32_t cmd = edu_read(EDU_REG_DMA_CMD), buf = EDU_DMA_BUF + job->off;
 
 	if (cmd & EDU_DMA_RUN) {
 		report_error("%s: engine still busy before start (cmd=0x%x)",
 			     dma_name(job), cmd);
 		return false;
 	}
-	edu_write_dma_reg(EDU_DMA_SRC, job->to_ram ? buf : job->ram);
-	edu_write_dma_reg(EDU_DMA_DST, job->to_ram ? job->ram : buf);
-	edu_write_dma_reg(EDU_DMA_COUNT, job->len);
+	edu_write_dma_reg(EDU_REG_DMA_SRC, job->to_ram ? buf : job->ram);
+	edu_write_dma_reg(EDU_REG_DMA_DST, job->to_ram ? job->ram : buf);
+	edu_write_dma_reg(EDU_REG_DMA_CNT, job->len);
 
 	if (job->with_irq)
 		irq_expected |= EDU_IRQ_DMA;
 	phase |= PHASE_DMA;
-	edu_write(EDU_DMA_CMD, EDU_DMA_RUN |
+	edu_write(EDU_REG_DMA_CMD, EDU_DMA_RUN |
 		  (job->to_ram ? EDU_DMA_TO_RAM : 0) |
 		  (job->with_irq ? EDU_DMA_IRQ : 0));
 	return true;
@@ -389,7 +389,7 @@ static bool edu_dma_finish(const struct dma_job *job)
 		if (job->with_irq)
 			done = irq_seen & EDU_IRQ_DMA;
 		else
-			done = !(edu_read(EDU_DMA_CMD) & EDU_DMA_RUN);
+			done = !(edu_read(EDU_REG_DMA_CMD) & EDU_DMA_RUN);
 		if (done || clock_ms() >= deadline)
 			break;
 		liveness();
@@ -412,7 +412,7 @@ static bool edu_dma_finish(const struct dma_job *job)
 	}
 
 	/* The device clears RUN before it raises the interrupt. */
-	cmd = edu_read(EDU_DMA_CMD);
+	cmd = edu_read(EDU_REG_DMA_CMD);
 	phase &= ~PHASE_DMA;
 	if (cmd & EDU_DMA_RUN) {
 		report_error("%s of 0x%x bytes at buffer offset 0x%x: not done after %u ms (cmd=0x%x)",
@@ -517,8 +517,8 @@ static void dma_from_device(uint32_t off, uint32_t len, bool with_irq)
 /* A random transfer that edu accepts: 0 < len, off + len < buffer size. */
 static void random_range(uint32_t *off, uint32_t *len)
 {
-	*off = prng() % EDU_DMA_USABLE;
-	*len = 1 + prng() % (EDU_DMA_USABLE - *off);
+	*off = prng() % EDU_DMA_XFER_MAX;
+	*len = 1 + prng() % (EDU_DMA_XFER_MAX - *off);
 }
 
 /* FNV-1a: what a spread page must hold, in 4 bytes. */
@@ -544,7 +544,7 @@ static void spread_step(void)
 		.to_ram = true,
 		.ram = (uint32_t)spread_page(page),
 		.off = 0,
-		.len = EDU_DMA_USABLE,
+		.len = EDU_DMA_XFER_MAX,
 	};
 
 	if (!edu_buf_known)
@@ -604,7 +604,7 @@ static void iteration(void)
 	count.iter++;
 	/* At start, and after a failed transfer: rewrite all of it. */
 	if (!edu_buf_known) {
-		edu_buf_known = dma_to_device(0, EDU_DMA_USABLE, false);
+		edu_buf_known = dma_to_device(0, EDU_DMA_XFER_MAX, false);
 		if (!edu_buf_known)
 			return;
 	}
@@ -630,7 +630,7 @@ static void fatal(const char *why)
 
 static bool dma_idle(void)
 {
-	return !(edu_read(EDU_DMA_CMD) & EDU_DMA_RUN);
+	return !(edu_read(EDU_REG_DMA_CMD) & EDU_DMA_RUN);
 }
 
 /* Leaves the device idle with nothing pending, whatever it was doing. */
@@ -638,16 +638,16 @@ static void edu_quiesce(void)
 {
 	uint32_t pending;
 
-	edu_write(EDU_STATUS, 0);
+	edu_write(EDU_REG_STATUS, 0);
 	if (!wait_for(fact_done_polled, FACT_TIMEOUT_MS, false))
 		report_error("at start: factorial still computing (status=0x%x)",
-			     edu_read(EDU_STATUS));
+			     edu_read(EDU_REG_STATUS));
 	if (!wait_for(dma_idle, DMA_TIMEOUT_MS, true))
 		report_error("at start: DMA still running (cmd=0x%x)",
-			     edu_read(EDU_DMA_CMD));
-	pending = edu_read(EDU_IRQ_STATUS);
+			     edu_read(EDU_REG_DMA_CMD));
+	pending = edu_read(EDU_REG_IRQ_STATUS);
 	if (pending)
-		edu_write(EDU_IRQ_ACK, pending);
+		edu_write(EDU_REG_IRQ_ACK, pending);
 }
 
 static void setup_device(void)

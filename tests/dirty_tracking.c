@@ -71,13 +71,13 @@ static void start_random_transfer(struct tracked *t, uint64_t *rng)
 {
 	uint32_t page = (uint32_t)(next_random(rng) % (MEM_PAGES - 1));
 	uint32_t off = (uint32_t)(next_random(rng) % PAGE);
-	uint32_t len = 1 + (uint32_t)(next_random(rng) % BUF_XFER_MAX);
+	uint32_t len = 1 + (uint32_t)(next_random(rng) % EDU_DMA_XFER_MAX);
 	uint64_t iova = MEM_IOVA + (uint64_t)page * PAGE + off;
 
-	edu_wr(t->dev, REG_DMA_SRC, BUF_START);
-	edu_wr(t->dev, REG_DMA_DST, (uint32_t)iova);
-	edu_wr(t->dev, REG_DMA_CNT, len);
-	edu_wr(t->dev, REG_DMA_CMD, DMA_RUN | DMA_TO_RAM);
+	edu_wr(t->dev, EDU_REG_DMA_SRC, EDU_DMA_BUF);
+	edu_wr(t->dev, EDU_REG_DMA_DST, (uint32_t)iova);
+	edu_wr(t->dev, EDU_REG_DMA_CNT, len);
+	edu_wr(t->dev, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_TO_RAM);
 	set_pages(t->written, (iova - MEM_IOVA) / PAGE,
 		  (iova + len - 1 - MEM_IOVA) / PAGE);
 }
@@ -96,7 +96,7 @@ static void random_transfers(struct tracked t[2],
 		for (int i = 0; i < 2; i++)
 			start_random_transfer(&t[i], &rng);
 		for (int i = 0; i < 2; i++)
-			edu_wait_clear(t[i].dev, REG_DMA_CMD, DMA_RUN);
+			edu_wait_clear(t[i].dev, EDU_REG_DMA_CMD, EDU_DMA_RUN);
 		if (n % REPORT_EVERY == REPORT_EVERY - 1)
 			for (int i = 0; i < 2; i++)
 				report_fn(&t[i], t[i].reported);
@@ -188,10 +188,10 @@ TEST_NAMED(type1_unmap_with_pins, "dirty.type1_unmap_with_pins", 120)
 	mark = kmsg_mark();
 
 	/* A transfer into the memory's first page: its page is pinned. */
-	edu_wr(t[0].dev, REG_DMA_SRC, BUF_START);
-	edu_wr(t[0].dev, REG_DMA_DST, (uint32_t)MEM_IOVA);
-	edu_wr(t[0].dev, REG_DMA_CNT, 64);
-	edu_wr(t[0].dev, REG_DMA_CMD, DMA_RUN | DMA_TO_RAM);
+	edu_wr(t[0].dev, EDU_REG_DMA_SRC, EDU_DMA_BUF);
+	edu_wr(t[0].dev, EDU_REG_DMA_DST, (uint32_t)MEM_IOVA);
+	edu_wr(t[0].dev, EDU_REG_DMA_CNT, 64);
+	edu_wr(t[0].dev, EDU_REG_DMA_CMD, EDU_DMA_RUN | EDU_DMA_TO_RAM);
 	/* The device still runs it (100 ms); the user unmaps meanwhile. */
 	start = mt_now_ms();
 	MG_OK(t[0].dev, vfmig_dma_free(t[0].dev, t[0].mem));
@@ -199,16 +199,16 @@ TEST_NAMED(type1_unmap_with_pins, "dirty.type1_unmap_with_pins", 120)
 	test_log("unmap of %llu MiB with a pinned page took %llu ms",
 		 (unsigned long long)(MEM_LEN >> 20), (unsigned long long)took);
 	ASSERT_LT(took, 2000u);
-	edu_wait_clear(t[0].dev, REG_DMA_CMD, DMA_RUN);
+	edu_wait_clear(t[0].dev, EDU_REG_DMA_CMD, EDU_DMA_RUN);
 
 	/* New memory at the same IOVA: the device writes it as before. */
 	MG_OK(t[0].dev, vfmig_dma_alloc(t[0].dev, MEM_IOVA, MEM_LEN, &mem));
 	page = mem;
 	memset(page, 0xa5, PAGE);
-	edu_dma(t[0].dev, (uint32_t)MEM_IOVA, BUF_START, 256, 0);
+	edu_dma(t[0].dev, (uint32_t)MEM_IOVA, EDU_DMA_BUF, 256, 0);
 	memset(page + PAGE, 0, PAGE);
-	edu_dma(t[0].dev, BUF_START, (uint32_t)(MEM_IOVA + PAGE), 256,
-		DMA_TO_RAM);
+	edu_dma(t[0].dev, EDU_DMA_BUF, (uint32_t)(MEM_IOVA + PAGE), 256,
+		EDU_DMA_TO_RAM);
 	ASSERT_MEM_EQ(page + PAGE, page, 256);
 	ASSERT_EQ(kmsg_count_since(mark, "WARNING", NULL), 0);
 	ASSERT_EQ(kmsg_count_since(mark, "BUG", NULL), 0);
@@ -256,9 +256,9 @@ TEST_NAMED(vaddr_invalidated_no_warning, "dirty.vaddr_invalidated_no_warning",
 	/* A round trip through edu's buffer, into RAM (announced). */
 	for (unsigned int i = 0; i < sizeof(buf); i++)
 		t.mem[i] = (uint8_t)(i ^ 0x3c);
-	edu_dma(t.dev, (uint32_t)MEM_IOVA, BUF_START, sizeof(buf), 0);
-	edu_dma(t.dev, BUF_START, (uint32_t)(MEM_IOVA + PAGE), sizeof(buf),
-		DMA_TO_RAM);
+	edu_dma(t.dev, (uint32_t)MEM_IOVA, EDU_DMA_BUF, sizeof(buf), 0);
+	edu_dma(t.dev, EDU_DMA_BUF, (uint32_t)(MEM_IOVA + PAGE), sizeof(buf),
+		EDU_DMA_TO_RAM);
 	memcpy(buf, t.mem, sizeof(buf));
 	ASSERT_MEM_EQ(t.mem + PAGE, buf, sizeof(buf));
 
@@ -272,10 +272,10 @@ TEST_NAMED(vaddr_invalidated_no_warning, "dirty.vaddr_invalidated_no_warning",
 
 	MG_OK(t.dev, vfmig_reset(t.dev));
 	mg_expect_state(t.dev, VFMIG_STATE_RUNNING);
-	edu_wr(t.dev, REG_LIVENESS, 0x5a5a);
-	ASSERT_EQ(edu_rd(t.dev, REG_LIVENESS), ~0x5a5au);
-	edu_dma(t.dev, BUF_START, (uint32_t)(MEM_IOVA + 2 * PAGE), sizeof(buf),
-		DMA_TO_RAM);
+	edu_wr(t.dev, EDU_REG_LIVENESS, 0x5a5a);
+	ASSERT_EQ(edu_rd(t.dev, EDU_REG_LIVENESS), ~0x5a5au);
+	edu_dma(t.dev, EDU_DMA_BUF, (uint32_t)(MEM_IOVA + 2 * PAGE), sizeof(buf),
+		EDU_DMA_TO_RAM);
 	ASSERT_MEM_EQ(t.mem + 2 * PAGE, t.mem + PAGE, sizeof(buf));
 	ASSERT_EQ(kmsg_count_since(mark, "WARNING", NULL), 0);
 	ASSERT_EQ(kmsg_count_since(mark, "VFIO_UPDATE_VADDR", NULL), 0);
@@ -290,7 +290,7 @@ static bool page_bit(const uint64_t *bits, unsigned int p)
 /* A transfer of @len bytes from edu's buffer to @iova, waited for. */
 static void write_ram(struct tracked *t, uint64_t iova, uint32_t len)
 {
-	edu_dma(t->dev, BUF_START, (uint32_t)iova, len, DMA_TO_RAM);
+	edu_dma(t->dev, EDU_DMA_BUF, (uint32_t)iova, len, EDU_DMA_TO_RAM);
 }
 
 /*
@@ -538,12 +538,12 @@ static void *transfer_loop(void *arg)
 	for (unsigned long n = 0; !atomic_load(&x->stop); n++) {
 		uint64_t iova = x->iova[n & 1] + (n % 64) * PAGE;
 
-		edu_wr(x->dev, REG_DMA_SRC, BUF_START);
-		edu_wr(x->dev, REG_DMA_DST, (uint32_t)iova);
-		edu_wr(x->dev, REG_DMA_CNT, 64);
+		edu_wr(x->dev, EDU_REG_DMA_SRC, EDU_DMA_BUF);
+		edu_wr(x->dev, EDU_REG_DMA_DST, (uint32_t)iova);
+		edu_wr(x->dev, EDU_REG_DMA_CNT, 64);
 		/* Refused while the mediator tracks too many (EBUSY). */
-		if (vfmig_bar_write(x->dev, 0, REG_DMA_CMD, 4,
-				    DMA_RUN | DMA_TO_RAM))
+		if (vfmig_bar_write(x->dev, 0, EDU_REG_DMA_CMD, 4,
+				    EDU_DMA_RUN | EDU_DMA_TO_RAM))
 			x->refused++;
 		else
 			x->started++;
@@ -598,8 +598,8 @@ TEST_NAMED(concurrent_unmaps_vs_transfers,
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(u[i].error, 0);
 	ASSERT_GT(x.started, 0ul);
-	edu_wait_clear(x.dev, REG_DMA_CMD, DMA_RUN);
-	edu_wr(x.dev, REG_LIVENESS, 1);
-	ASSERT_EQ(edu_rd(x.dev, REG_LIVENESS), ~1u);
+	edu_wait_clear(x.dev, EDU_REG_DMA_CMD, EDU_DMA_RUN);
+	edu_wr(x.dev, EDU_REG_LIVENESS, 1);
+	ASSERT_EQ(edu_rd(x.dev, EDU_REG_LIVENESS), ~1u);
 	ASSERT_EQ(kmsg_count_since(mark, "WARNING", NULL), 0);
 }

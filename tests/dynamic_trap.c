@@ -228,9 +228,9 @@ TEST_NAMED(unaware_never_mmaps, "trap.unaware_never_mmaps", 120)
 	ASSERT_FALSE(register_page_offered(dev));
 	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
 
-	edu_wr(dev, REG_LIVENESS, 0x1234);
-	ASSERT_EQ(edu_rd(dev, REG_LIVENESS), ~0x1234u);
-	ASSERT_EQ(edu_rd(dev, REG_ID), EDU_ID_VALUE);
+	edu_wr(dev, EDU_REG_LIVENESS, 0x1234);
+	ASSERT_EQ(edu_rd(dev, EDU_REG_LIVENESS), ~0x1234u);
+	ASSERT_EQ(edu_rd(dev, EDU_REG_ID), EDU_ID_VALUE);
 }
 
 struct accessor {
@@ -256,9 +256,9 @@ static void *access_loop(void *arg)
 		int ret;
 
 		v++;
-		ret = vfmig_bar_write(a->dev, 0, REG_LIVENESS, 4, v);
+		ret = vfmig_bar_write(a->dev, 0, EDU_REG_LIVENESS, 4, v);
 		if (!ret)
-			ret = vfmig_bar_read(a->dev, 0, REG_LIVENESS, 4, &got);
+			ret = vfmig_bar_read(a->dev, 0, EDU_REG_LIVENESS, 4, &got);
 		if (ret) {
 			a->access_error = ret;
 			break;
@@ -357,7 +357,7 @@ TEST_NAMED(follow_1000_with_accessor, "trap.follow_1000_with_accessor", 600)
 	/* The handler thread acknowledged each trap in time. */
 	ASSERT_EQ(kmsg_count_since(mark, NO_ACK_LOG, NULL), 0);
 	ASSERT_EQ(st.nr_mapped, 1u);
-	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_ID), EDU_ID_VALUE);
 }
 
 static sigjmp_buf sigbus_jmp;
@@ -377,7 +377,7 @@ static bool read_id_through(volatile uint32_t *p, uint32_t *id)
 	sigemptyset(&sa.sa_mask);
 	ASSERT_OK(sigaction(SIGBUS, &sa, &old));
 	if (!sigsetjmp(sigbus_jmp, 1)) {
-		*id = p[REG_ID / 4];
+		*id = p[EDU_REG_ID / 4];
 		ok = true;
 	}
 	ASSERT_OK(sigaction(SIGBUS, &old, NULL));
@@ -496,7 +496,7 @@ TEST_NAMED(unacked_trap_is_zapped, "trap.unacked_trap_is_zapped", 120)
 	ASSERT_FALSE(read_id_through(regs, &id));
 	ASSERT_EQ(map_register_page_errno(dev, NULL), EACCES);
 	/* read/write still reach the registers. */
-	ASSERT_EQ(edu_rd(dev, REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(edu_rd(dev, EDU_REG_ID), EDU_ID_VALUE);
 
 	/* Untrapped: the same mapping faults in again. */
 	mediator_untrap(dev);
@@ -540,16 +540,16 @@ TEST_NAMED(migration_traps, "trap.migration_traps", 120)
 	MG_OK(dev, vfmig_trap_stats(dev, &st));
 	ASSERT_EQ(st.nr_mapped, 0u);
 	ASSERT_TRUE(register_page_trapped(dev));
-	edu_wr(dev, REG_LIVENESS, 77);
-	ASSERT_EQ(edu_rd(dev, REG_LIVENESS), ~77u);
+	edu_wr(dev, EDU_REG_LIVENESS, 77);
+	ASSERT_EQ(edu_rd(dev, EDU_REG_LIVENESS), ~77u);
 
 	/* Cancelled: offered again, and the library maps it. */
 	MG_OK(dev, vfmig_mig_set_state(dev, VFMIG_STATE_RUNNING));
 	MG_OK(dev, vfmig_trap_stats(dev, &st));
 	ASSERT_EQ(st.nr_mapped, 1u);
 	ASSERT_FALSE(register_page_trapped(dev));
-	edu_wr(dev, REG_LIVENESS, 78);
-	ASSERT_EQ(edu_rd(dev, REG_LIVENESS), ~78u);
+	edu_wr(dev, EDU_REG_LIVENESS, 78);
+	ASSERT_EQ(edu_rd(dev, EDU_REG_LIVENESS), ~78u);
 	MG_OK(dev, vfmig_trap_stats(dev, &st));
 	ASSERT_GE(st.mmap_accesses, 2u);
 }
@@ -583,9 +583,9 @@ TEST_NAMED(migrate_after_mmap_dma, "trap.migrate_after_mmap_dma", 180)
 	MG_OK(b, vfmig_enable_mem_and_dma(b));
 	MG_OK(a, vfmig_trap_follow(a, &fd));
 
-	for (unsigned int i = 0; i < BUF_XFER_MAX; i++)
+	for (unsigned int i = 0; i < EDU_DMA_XFER_MAX; i++)
 		mem_a[i] = (uint8_t)(i * 7 + 3);
-	edu_dma(a, (uint32_t)MEM_IOVA, BUF_START, BUF_XFER_MAX, 0);
+	edu_dma(a, (uint32_t)MEM_IOVA, EDU_DMA_BUF, EDU_DMA_XFER_MAX, 0);
 	MG_OK(a, vfmig_trap_stats(a, &st));
 	test_log("source transfer: %llu register accesses by mmap, %llu by read/write",
 		 (unsigned long long)st.mmap_accesses,
@@ -597,9 +597,9 @@ TEST_NAMED(migrate_after_mmap_dma, "trap.migrate_after_mmap_dma", 180)
 	ASSERT_EQ(mg_load(b, state.data, state.len, NULL), 0);
 	MG_OK(b, vfmig_mig_set_state(b, VFMIG_STATE_RUNNING));
 	memset(mem_b + PAGE, 0, PAGE);
-	edu_dma(b, BUF_START, (uint32_t)(MEM_IOVA + PAGE), BUF_XFER_MAX,
-		DMA_TO_RAM);
-	ASSERT_MEM_EQ(mem_b + PAGE, mem_a, BUF_XFER_MAX);
+	edu_dma(b, EDU_DMA_BUF, (uint32_t)(MEM_IOVA + PAGE), EDU_DMA_XFER_MAX,
+		EDU_DMA_TO_RAM);
+	ASSERT_MEM_EQ(mem_b + PAGE, mem_a, EDU_DMA_XFER_MAX);
 	mg_buf_free(&state);
 }
 

@@ -61,9 +61,9 @@ void edu_wait_clear(struct vfmig_device *dev, uint32_t reg, uint32_t mask)
 void edu_dma(struct vfmig_device *dev, uint32_t src, uint32_t dst,
 	     uint32_t cnt, uint32_t cmd)
 {
-	edu_wr(dev, REG_DMA_SRC, src);
-	edu_wr(dev, REG_DMA_DST, dst);
-	edu_wr(dev, REG_DMA_CNT, cnt);
-	edu_wr(dev, REG_DMA_CMD, cmd | DMA_RUN);
-	edu_wait_clear(dev, REG_DMA_CMD, DMA_RUN);
+	edu_wr(dev, EDU_REG_DMA_SRC, src);
+	edu_wr(dev, EDU_REG_DMA_DST, dst);
+	edu_wr(dev, EDU_REG_DMA_CNT, cnt);
+	edu_wr(dev, EDU_REG_DMA_CMD, cmd | EDU_DMA_RUN);
+	edu_wait_clear(dev, EDU_REG_DMA_CMD, EDU_DMA_RUN);
 }

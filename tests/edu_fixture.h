@@ -13,31 +13,10 @@
 #include <vfmig.h>
 
 #include "mediate_fixture.h"
+#include "../include/edu_regs.h"
 
 #define EDU_MODULE "edu_mediate"
 #define EDU_MEDIATOR "edu-mediate"
-
-#define REG_ID 0x00
-#define REG_LIVENESS 0x04
-#define REG_FACT 0x08
-#define REG_STATUS 0x20
-#define REG_IRQ_STATUS 0x24
-#define REG_IRQ_RAISE 0x60
-#define REG_IRQ_ACK 0x64
-#define REG_DMA_SRC 0x80
-#define REG_DMA_DST 0x88
-#define REG_DMA_CNT 0x90
-#define REG_DMA_CMD 0x98
-
-#define STATUS_COMPUTING 0x01u
-#define STATUS_IRQFACT 0x80u
-#define IRQ_FACT 0x01u
-#define DMA_RUN 0x1u
-#define DMA_TO_RAM 0x2u
-#define DMA_IRQ 0x4u
-#define IRQ_DMA 0x100u
-#define BUF_START 0x40000u
-#define BUF_XFER_MAX 0xfffu	/* edu moves at most 4095 bytes */
 
 /* Bound on waiting for a transfer or a factorial (one takes 100 ms). */
 #define EDU_WAIT_MS 5000

@@ -66,8 +66,8 @@
 
 static void factorial(struct vfmig_device *dev, uint32_t n)
 {
-	edu_wr(dev, REG_FACT, n);
-	edu_wait_clear(dev, REG_STATUS, STATUS_COMPUTING);
+	edu_wr(dev, EDU_REG_FACT, n);
+	edu_wait_clear(dev, EDU_REG_STATUS, EDU_STATUS_COMPUTING);
 }
 
 struct edu_regs {
@@ -76,14 +76,14 @@ struct edu_regs {
 
 static void read_regs(struct vfmig_device *dev, struct edu_regs *r)
 {
-	r->liveness = edu_rd(dev, REG_LIVENESS);
-	r->fact = edu_rd(dev, REG_FACT);
-	r->status = edu_rd(dev, REG_STATUS);
-	r->irq_status = edu_rd(dev, REG_IRQ_STATUS);
-	r->src = edu_rd(dev, REG_DMA_SRC);
-	r->dst = edu_rd(dev, REG_DMA_DST);
-	r->cnt = edu_rd(dev, REG_DMA_CNT);
-	r->cmd = edu_rd(dev, REG_DMA_CMD);
+	r->liveness = edu_rd(dev, EDU_REG_LIVENESS);
+	r->fact = edu_rd(dev, EDU_REG_FACT);
+	r->status = edu_rd(dev, EDU_REG_STATUS);
+	r->irq_status = edu_rd(dev, EDU_REG_IRQ_STATUS);
+	r->src = edu_rd(dev, EDU_REG_DMA_SRC);
+	r->dst = edu_rd(dev, EDU_REG_DMA_DST);
+	r->cnt = edu_rd(dev, EDU_REG_DMA_CNT);
+	r->cmd = edu_rd(dev, EDU_REG_DMA_CMD);
 }
 
 static void expect_regs(const char *what, const struct edu_regs *got,
@@ -158,20 +158,20 @@ static void setup_two(struct side *a, struct side *b)
  * RAM->buffer from the source page; @pattern receives the 4095 bytes.
  */
 static void load_buffer(const struct side *s, uint32_t seed,
-			uint8_t pattern[BUF_XFER_MAX])
+			uint8_t pattern[EDU_DMA_XFER_MAX])
 {
-	fill(page_of(s, PG_SOURCE), BUF_XFER_MAX, seed);
-	memcpy(pattern, page_of(s, PG_SOURCE), BUF_XFER_MAX);
-	edu_dma(s->dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, 0);
+	fill(page_of(s, PG_SOURCE), EDU_DMA_XFER_MAX, seed);
+	memcpy(pattern, page_of(s, PG_SOURCE), EDU_DMA_XFER_MAX);
+	edu_dma(s->dev, iova_of(PG_SOURCE), EDU_DMA_BUF, EDU_DMA_XFER_MAX, 0);
 }
 
 /* Reads the device's buffer by DMA buffer->RAM into a page of memory. */
 static void read_buffer(const struct side *s, unsigned int page,
-			uint8_t out[BUF_XFER_MAX])
+			uint8_t out[EDU_DMA_XFER_MAX])
 {
 	memset(page_of(s, page), 0xee, PAGE);
-	edu_dma(s->dev, BUF_START, iova_of(page), BUF_XFER_MAX, DMA_TO_RAM);
-	memcpy(out, page_of(s, page), BUF_XFER_MAX);
+	edu_dma(s->dev, EDU_DMA_BUF, iova_of(page), EDU_DMA_XFER_MAX, EDU_DMA_TO_RAM);
+	memcpy(out, page_of(s, page), EDU_DMA_XFER_MAX);
 }
 
 struct look {
@@ -186,26 +186,26 @@ struct look {
 
 /* Gives the device the state @lk describes; @pattern gets its buffer. */
 static void give_state(const struct side *s, const struct look *lk,
-		       uint8_t pattern[BUF_XFER_MAX])
+		       uint8_t pattern[EDU_DMA_XFER_MAX])
 {
 	struct vfmig_device *dev = s->dev;
 
 	/* edu keeps its registers across opens: start from a known place. */
-	edu_wr(dev, REG_IRQ_ACK, ~0u);
+	edu_wr(dev, EDU_REG_IRQ_ACK, ~0u);
 	load_buffer(s, lk->seed, pattern);
 	if (lk->last_to_ram) {
 		/* Also proves the DMA path works both ways. */
-		edu_dma(dev, BUF_START, iova_of(PG_CHECK), 0x100, DMA_TO_RAM);
+		edu_dma(dev, EDU_DMA_BUF, iova_of(PG_CHECK), 0x100, EDU_DMA_TO_RAM);
 		ASSERT_MEM_EQ(page_of(s, PG_CHECK), pattern, 0x100);
 	}
-	edu_wr(dev, REG_LIVENESS, lk->liveness);
-	edu_wr(dev, REG_STATUS, lk->irq_on_fact ? STATUS_IRQFACT : 0);
+	edu_wr(dev, EDU_REG_LIVENESS, lk->liveness);
+	edu_wr(dev, EDU_REG_STATUS, lk->irq_on_fact ? EDU_STATUS_IRQFACT : 0);
 	factorial(dev, lk->fact_input);
 	if (lk->raise)
-		edu_wr(dev, REG_IRQ_RAISE, lk->raise);
-	edu_wr(dev, REG_DMA_SRC, lk->src);
-	edu_wr(dev, REG_DMA_DST, lk->dst);
-	edu_wr(dev, REG_DMA_CNT, lk->cnt);
+		edu_wr(dev, EDU_REG_IRQ_RAISE, lk->raise);
+	edu_wr(dev, EDU_REG_DMA_SRC, lk->src);
+	edu_wr(dev, EDU_REG_DMA_DST, lk->dst);
+	edu_wr(dev, EDU_REG_DMA_CNT, lk->cnt);
 }
 
 static uint32_t fact_u32(uint32_t n)
@@ -221,12 +221,12 @@ static void expected_regs(const struct look *lk, struct edu_regs *r)
 {
 	r->liveness = ~lk->liveness;
 	r->fact = fact_u32(lk->fact_input);
-	r->status = lk->irq_on_fact ? STATUS_IRQFACT : 0;
-	r->irq_status = (lk->irq_on_fact ? IRQ_FACT : 0) | lk->raise;
+	r->status = lk->irq_on_fact ? EDU_STATUS_IRQFACT : 0;
+	r->irq_status = (lk->irq_on_fact ? EDU_IRQ_FACT : 0) | lk->raise;
 	r->src = lk->src;
 	r->dst = lk->dst;
 	r->cnt = lk->cnt;
-	r->cmd = lk->last_to_ram ? DMA_TO_RAM : 0;
+	r->cmd = lk->last_to_ram ? EDU_DMA_TO_RAM : 0;
 }
 
 /* A page of its own, mapped for the device at @iova (@flags VFMIG_DMA_*). */
@@ -383,8 +383,8 @@ static void round_trip(enum proto p)
 	struct side a, b;
 	struct edu_regs want, got;
 	struct mg_buf st = { 0 };
-	uint8_t pattern_a[BUF_XFER_MAX], pattern_b[BUF_XFER_MAX];
-	uint8_t buf[BUF_XFER_MAX];
+	uint8_t pattern_a[EDU_DMA_XFER_MAX], pattern_b[EDU_DMA_XFER_MAX];
+	uint8_t buf[EDU_DMA_XFER_MAX];
 	uint8_t *mem_a, *mem_b;
 	int efd;
 
@@ -396,7 +396,7 @@ static void round_trip(enum proto p)
 	expect_regs("edu#1 before the save", &got, &want);
 
 	/* edu#2's interrupts: none pending now, watched from here on. */
-	edu_wr(b.dev, REG_IRQ_ACK, ~0u);
+	edu_wr(b.dev, EDU_REG_IRQ_ACK, ~0u);
 	efd = intx_eventfd(b.dev);
 	mt_sleep_ms(50);
 	ASSERT_EQ(irq_count(efd), 0);
@@ -436,14 +436,14 @@ static void round_trip(enum proto p)
 	ASSERT_MEM_EQ(b.mem, mem_b, BOUNCE_LEN);
 
 	read_buffer(&b, PG_READBACK, buf);
-	ASSERT_MEM_EQ(buf, pattern_a, BUF_XFER_MAX);
+	ASSERT_MEM_EQ(buf, pattern_a, EDU_DMA_XFER_MAX);
 
 	/* edu#1 can go on running with its own state. */
 	enter_running(&a, p);
 	read_regs(a.dev, &got);
 	expect_regs("edu#1 running again", &got, &want);
 	read_buffer(&a, PG_READBACK, buf);
-	ASSERT_MEM_EQ(buf, pattern_a, BUF_XFER_MAX);
+	ASSERT_MEM_EQ(buf, pattern_a, EDU_DMA_XFER_MAX);
 
 	MG_OK(b.dev, vfmig_irq_disable(b.dev, VFIO_PCI_INTX_IRQ_INDEX));
 	close(efd);
@@ -485,39 +485,39 @@ TEST_NAMED(bad_dma_range, "edu.bad_dma_range", 120)
 		{ 0x200000, 0x3ffff, 2, 0 },		/* before it */
 		{ 0x200000, 0x40000, 0, 0 },		/* nothing */
 		{ 0x200000, 0, 0x10, 0 },
-		{ 0x40000, 0x200000, 0x1000, DMA_TO_RAM },
-		{ 0x3f000, 0x200000, 0x10, DMA_TO_RAM },
-		{ 0x41000, 0x200000, 0x10, DMA_TO_RAM },
-		{ 0xffffffff, 0x200000, 0x10, DMA_TO_RAM },
+		{ 0x40000, 0x200000, 0x1000, EDU_DMA_TO_RAM },
+		{ 0x3f000, 0x200000, 0x10, EDU_DMA_TO_RAM },
+		{ 0x41000, 0x200000, 0x10, EDU_DMA_TO_RAM },
+		{ 0xffffffff, 0x200000, 0x10, EDU_DMA_TO_RAM },
 		/* A buffer-side destination is valid only RAM->buffer. */
-		{ 0x200000, 0x40000, 0x10, DMA_TO_RAM },
+		{ 0x200000, 0x40000, 0x10, EDU_DMA_TO_RAM },
 	};
 	struct side a, b;
-	uint8_t pattern[BUF_XFER_MAX], buf[BUF_XFER_MAX];
+	uint8_t pattern[EDU_DMA_XFER_MAX], buf[EDU_DMA_XFER_MAX];
 
 	setup_two(&a, &b);
 	load_buffer(&a, 0x5eed, pattern);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		edu_wr(a.dev, REG_DMA_SRC, bad[i].src);
-		edu_wr(a.dev, REG_DMA_DST, bad[i].dst);
-		edu_wr(a.dev, REG_DMA_CNT, bad[i].cnt);
-		edu_wr_refused(a.dev, REG_DMA_CMD, bad[i].cmd | DMA_RUN, EINVAL);
-		ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+		edu_wr(a.dev, EDU_REG_DMA_SRC, bad[i].src);
+		edu_wr(a.dev, EDU_REG_DMA_DST, bad[i].dst);
+		edu_wr(a.dev, EDU_REG_DMA_CNT, bad[i].cnt);
+		edu_wr_refused(a.dev, EDU_REG_DMA_CMD, bad[i].cmd | EDU_DMA_RUN, EINVAL);
+		ASSERT_EQ(edu_rd(a.dev, EDU_REG_DMA_CMD) & EDU_DMA_RUN, 0);
 	}
 	/* Still alive, and so is the lab's QEMU; edges still work. */
-	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
-	edu_dma(a.dev, iova_of(PG_SOURCE) + 0xfff, BUF_START + 0xfff - 1, 1, 0);
-	edu_dma(a.dev, BUF_START + 0xffe, iova_of(PG_CHECK), 1, DMA_TO_RAM);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_ID), EDU_ID_VALUE);
+	edu_dma(a.dev, iova_of(PG_SOURCE) + 0xfff, EDU_DMA_BUF + 0xfff - 1, 1, 0);
+	edu_dma(a.dev, EDU_DMA_BUF + 0xffe, iova_of(PG_CHECK), 1, EDU_DMA_TO_RAM);
 	ASSERT_EQ(page_of(&a, PG_CHECK)[0], page_of(&a, PG_SOURCE)[0xfff]);
 	pattern[0xffe] = page_of(&a, PG_SOURCE)[0xfff];
 	read_buffer(&a, PG_READBACK, buf);
-	ASSERT_MEM_EQ(buf, pattern, BUF_XFER_MAX);
+	ASSERT_MEM_EQ(buf, pattern, EDU_DMA_XFER_MAX);
 	/* An 8-byte write reaches the low half only, as with vfio-pci. */
-	MG_OK(a.dev, vfmig_bar_write(a.dev, 0, REG_DMA_DST, 8,
+	MG_OK(a.dev, vfmig_bar_write(a.dev, 0, EDU_REG_DMA_DST, 8,
 				     0x100000000ull | 0x41000));
-	ASSERT_EQ(edu_rd(a.dev, REG_DMA_DST), 0x41000);
-	edu_wr(a.dev, REG_DMA_CNT, 1);
-	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_DMA_DST), 0x41000);
+	edu_wr(a.dev, EDU_REG_DMA_CNT, 1);
+	edu_wr_refused(a.dev, EDU_REG_DMA_CMD, EDU_DMA_RUN, EINVAL);
 }
 
 TEST_NAMED(register_page_mmap, "edu.register_page_mmap", 120)
@@ -553,7 +553,7 @@ TEST_NAMED(register_page_mmap, "edu.register_page_mmap", 120)
 	ASSERT_OK(munmap(map, EDU_BAR0_SIZE - PAGE));
 
 	/* The library's own BAR access uses pread for the register page. */
-	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_ID), EDU_ID_VALUE);
 }
 
 /* The registers at power-on; 0x98's direction only a transfer can change. */
@@ -563,7 +563,7 @@ static void expect_power_on(struct vfmig_device *dev, const char *what)
 	struct edu_regs got;
 
 	read_regs(dev, &got);
-	got.cmd &= ~DMA_TO_RAM;
+	got.cmd &= ~EDU_DMA_TO_RAM;
 	expect_regs(what, &got, &power_on);
 }
 
@@ -572,7 +572,7 @@ TEST_NAMED(reset, "edu.reset", 300)
 	struct vfmig_device_info info;
 	struct mg_buf st = { 0 };
 	struct side a, b;
-	uint8_t pattern[BUF_XFER_MAX];
+	uint8_t pattern[EDU_DMA_XFER_MAX];
 	int ret;
 
 	setup_two(&a, &b);
@@ -581,7 +581,7 @@ TEST_NAMED(reset, "edu.reset", 300)
 	ASSERT_TRUE(vfmig_reset_supported(a.dev));
 
 	give_state(&a, &look_a, pattern);
-	edu_wr(a.dev, REG_DMA_CMD, 0);	/* ignored by edu: no RUN */
+	edu_wr(a.dev, EDU_REG_DMA_CMD, 0);	/* ignored by edu: no RUN */
 	MG_OK(a.dev, vfmig_reset(a.dev));
 	expect_power_on(a.dev, "after reset");
 	mg_expect_state(a.dev, VFMIG_STATE_RUNNING);
@@ -620,9 +620,9 @@ TEST_NAMED(reset, "edu.reset", 300)
 	mg_expect_state(b.dev, VFMIG_STATE_RUNNING);
 	expect_power_on(b.dev, "after reset from ERROR");
 	/* And it works: a transfer, a factorial. */
-	edu_dma(b.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
+	edu_dma(b.dev, iova_of(PG_SOURCE), EDU_DMA_BUF, 16, 0);
 	factorial(b.dev, 4);
-	ASSERT_EQ(edu_rd(b.dev, REG_FACT), 24);
+	ASSERT_EQ(edu_rd(b.dev, EDU_REG_FACT), 24);
 	mg_buf_free(&st);
 }
 
@@ -630,7 +630,7 @@ TEST_NAMED(stop_drains_dma, "edu.stop_drains_dma", 300)
 {
 	struct side a, b;
 	struct mg_buf st = { 0 };
-	uint8_t old[BUF_XFER_MAX], fresh[BUF_XFER_MAX], buf[BUF_XFER_MAX];
+	uint8_t old[EDU_DMA_XFER_MAX], fresh[EDU_DMA_XFER_MAX], buf[EDU_DMA_XFER_MAX];
 	uint8_t *src, *mem_a;
 	uint64_t t0;
 
@@ -645,20 +645,20 @@ TEST_NAMED(stop_drains_dma, "edu.stop_drains_dma", 300)
 	 * returns: a transfer that had not run yet would find it gone.
 	 */
 	src = map_page(a.dev, EXTRA_IOVA, 0);
-	fill(src, BUF_XFER_MAX, 0xf7e5);
-	memcpy(fresh, src, BUF_XFER_MAX);
-	ASSERT_NE(memcmp(old, fresh, BUF_XFER_MAX), 0);
-	edu_wr(a.dev, REG_DMA_SRC, (uint32_t)EXTRA_IOVA);
-	edu_wr(a.dev, REG_DMA_DST, BUF_START);
-	edu_wr(a.dev, REG_DMA_CNT, BUF_XFER_MAX);
+	fill(src, EDU_DMA_XFER_MAX, 0xf7e5);
+	memcpy(fresh, src, EDU_DMA_XFER_MAX);
+	ASSERT_NE(memcmp(old, fresh, EDU_DMA_XFER_MAX), 0);
+	edu_wr(a.dev, EDU_REG_DMA_SRC, (uint32_t)EXTRA_IOVA);
+	edu_wr(a.dev, EDU_REG_DMA_DST, EDU_DMA_BUF);
+	edu_wr(a.dev, EDU_REG_DMA_CNT, EDU_DMA_XFER_MAX);
 	t0 = mt_now_ms();
-	edu_wr(a.dev, REG_DMA_CMD, DMA_RUN);
-	ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, DMA_RUN);
+	edu_wr(a.dev, EDU_REG_DMA_CMD, EDU_DMA_RUN);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_DMA_CMD) & EDU_DMA_RUN, EDU_DMA_RUN);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
 	MG_OK(a.dev, vfmig_dma_unmap(a.dev, EXTRA_IOVA, PAGE));
 	test_log("STOP took %llu ms with a transfer in flight",
 		 (unsigned long long)(mt_now_ms() - t0));
-	ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_DMA_CMD) & EDU_DMA_RUN, 0);
 
 	/* The save goes through the bounce page, and gives it back as was. */
 	mem_a = malloc(BOUNCE_LEN);
@@ -669,7 +669,7 @@ TEST_NAMED(stop_drains_dma, "edu.stop_drains_dma", 300)
 	ASSERT_EQ(mg_load(b.dev, st.data, st.len, NULL), 0);
 	MG_OK(b.dev, vfmig_mig_set_state(b.dev, VFMIG_STATE_RUNNING));
 	read_buffer(&b, PG_READBACK, buf);
-	ASSERT_MEM_EQ(buf, fresh, BUF_XFER_MAX);
+	ASSERT_MEM_EQ(buf, fresh, EDU_DMA_XFER_MAX);
 	free(mem_a);
 	munmap(src, PAGE);
 	mg_buf_free(&st);
@@ -680,24 +680,24 @@ TEST_NAMED(stopped_refuses_work, "edu.stopped_refuses_work", 120)
 	struct side a, b;
 
 	setup_two(&a, &b);
-	edu_wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
-	edu_wr(a.dev, REG_DMA_DST, BUF_START);
-	edu_wr(a.dev, REG_DMA_CNT, 16);
+	edu_wr(a.dev, EDU_REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
+	edu_wr(a.dev, EDU_REG_DMA_DST, EDU_DMA_BUF);
+	edu_wr(a.dev, EDU_REG_DMA_CNT, 16);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING_P2P));
-	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EBUSY);
-	edu_wr_refused(a.dev, REG_FACT, 3, EBUSY);
-	edu_wr_refused(a.dev, REG_IRQ_RAISE, 1, EBUSY);
+	edu_wr_refused(a.dev, EDU_REG_DMA_CMD, EDU_DMA_RUN, EBUSY);
+	edu_wr_refused(a.dev, EDU_REG_FACT, 3, EBUSY);
+	edu_wr_refused(a.dev, EDU_REG_IRQ_RAISE, 1, EBUSY);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_STOP));
-	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EBUSY);
-	edu_wr_refused(a.dev, REG_FACT, 3, EBUSY);
-	edu_wr_refused(a.dev, REG_IRQ_RAISE, 1, EBUSY);
+	edu_wr_refused(a.dev, EDU_REG_DMA_CMD, EDU_DMA_RUN, EBUSY);
+	edu_wr_refused(a.dev, EDU_REG_FACT, 3, EBUSY);
+	edu_wr_refused(a.dev, EDU_REG_IRQ_RAISE, 1, EBUSY);
 	/* Other writes change no more than the user asks. */
-	edu_wr(a.dev, REG_LIVENESS, 7);
-	ASSERT_EQ(edu_rd(a.dev, REG_LIVENESS), ~7u);
+	edu_wr(a.dev, EDU_REG_LIVENESS, 7);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_LIVENESS), ~7u);
 	MG_OK(a.dev, vfmig_mig_set_state(a.dev, VFMIG_STATE_RUNNING));
 	factorial(a.dev, 3);
-	ASSERT_EQ(edu_rd(a.dev, REG_FACT), 6);
-	edu_dma(a.dev, iova_of(PG_SOURCE), BUF_START, 16, 0);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_FACT), 6);
+	edu_dma(a.dev, iova_of(PG_SOURCE), EDU_DMA_BUF, 16, 0);
 }
 
 TEST_NAMED(no_dma_seen, "edu.no_dma_seen", 300)
@@ -705,20 +705,20 @@ TEST_NAMED(no_dma_seen, "edu.no_dma_seen", 300)
 	struct side a, b;
 	struct mg_buf st = { 0 };
 	struct edu_regs got, want;
-	uint8_t pattern_b[BUF_XFER_MAX], buf[BUF_XFER_MAX];
+	uint8_t pattern_b[EDU_DMA_XFER_MAX], buf[EDU_DMA_XFER_MAX];
 	const struct look lk = { .liveness = 0x600d, .fact_input = 12 };
 
 	setup_two(&a, &b);
 	/* edu#1 does no DMA in this open: its buffer cannot be captured. */
-	edu_wr(a.dev, REG_STATUS, 0);
-	edu_wr(a.dev, REG_IRQ_ACK, ~0u);
-	edu_wr(a.dev, REG_LIVENESS, lk.liveness);
+	edu_wr(a.dev, EDU_REG_STATUS, 0);
+	edu_wr(a.dev, EDU_REG_IRQ_ACK, ~0u);
+	edu_wr(a.dev, EDU_REG_LIVENESS, lk.liveness);
 	factorial(a.dev, lk.fact_input);
 	expected_regs(&lk, &want);
-	want.cmd = edu_rd(a.dev, REG_DMA_CMD);
-	want.src = edu_rd(a.dev, REG_DMA_SRC);
-	want.dst = edu_rd(a.dev, REG_DMA_DST);
-	want.cnt = edu_rd(a.dev, REG_DMA_CNT);
+	want.cmd = edu_rd(a.dev, EDU_REG_DMA_CMD);
+	want.src = edu_rd(a.dev, EDU_REG_DMA_SRC);
+	want.dst = edu_rd(a.dev, EDU_REG_DMA_DST);
+	want.cnt = edu_rd(a.dev, EDU_REG_DMA_CNT);
 	load_buffer(&b, 0x4242, pattern_b);
 
 	mg_save(a.dev, &st, false);
@@ -729,7 +729,7 @@ TEST_NAMED(no_dma_seen, "edu.no_dma_seen", 300)
 	got.cmd = want.cmd;
 	expect_regs("edu#2", &got, &want);
 	read_buffer(&b, PG_READBACK, buf);
-	ASSERT_MEM_EQ(buf, pattern_b, BUF_XFER_MAX);
+	ASSERT_MEM_EQ(buf, pattern_b, EDU_DMA_XFER_MAX);
 	mg_buf_free(&st);
 }
 
@@ -744,15 +744,15 @@ TEST_NAMED(ioeventfd_refused, "edu.ioeventfd_refused", 120)
 	setup_two(&a, &b);
 	MG_OK(a.dev, vfmig_region_info(a.dev, 0, &info));
 	/* A command QEMU's edu aborts on: buffer side past its end. */
-	edu_wr(a.dev, REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
-	edu_wr(a.dev, REG_DMA_DST, BUF_START + 0x1000);
-	edu_wr(a.dev, REG_DMA_CNT, 1);
+	edu_wr(a.dev, EDU_REG_DMA_SRC, (uint32_t)iova_of(PG_SOURCE));
+	edu_wr(a.dev, EDU_REG_DMA_DST, EDU_DMA_BUF + 0x1000);
+	edu_wr(a.dev, EDU_REG_DMA_CNT, 1);
 
 	efd = eventfd(0, EFD_CLOEXEC);
 	ASSERT_OK(efd);
 	ioe.flags = VFIO_DEVICE_IOEVENTFD_32;
-	ioe.offset = info.offset + REG_DMA_CMD;
-	ioe.data = DMA_RUN;
+	ioe.offset = info.offset + EDU_REG_DMA_CMD;
+	ioe.data = EDU_DMA_RUN;
 	ioe.fd = efd;
 	ret = ioctl(vfmig_device_fd(a.dev), VFIO_DEVICE_IOEVENTFD, &ioe);
 	if (ret != -1 || errno != EOPNOTSUPP)
@@ -761,10 +761,10 @@ TEST_NAMED(ioeventfd_refused, "edu.ioeventfd_refused", 120)
 	/* Nothing listens: the command never reaches the device. */
 	ASSERT_EQ(write(efd, &one, sizeof(one)), (ssize_t)sizeof(one));
 	mt_sleep_ms(300);
-	ASSERT_EQ(edu_rd(a.dev, REG_ID), EDU_ID_VALUE);
-	ASSERT_EQ(edu_rd(a.dev, REG_DMA_CMD) & DMA_RUN, 0);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_ID), EDU_ID_VALUE);
+	ASSERT_EQ(edu_rd(a.dev, EDU_REG_DMA_CMD) & EDU_DMA_RUN, 0);
 	/* Through ->rw the same write is refused. */
-	edu_wr_refused(a.dev, REG_DMA_CMD, DMA_RUN, EINVAL);
+	edu_wr_refused(a.dev, EDU_REG_DMA_CMD, EDU_DMA_RUN, EINVAL);
 	close(efd);
 }
 
@@ -773,7 +773,7 @@ TEST_NAMED(source_after_save, "edu.source_after_save", 300)
 	struct side a, b;
 	struct mg_buf st = { 0 };
 	struct edu_regs want, got;
-	uint8_t pattern[BUF_XFER_MAX], buf[BUF_XFER_MAX];
+	uint8_t pattern[EDU_DMA_XFER_MAX], buf[EDU_DMA_XFER_MAX];
 
 	setup_two(&a, &b);
 	/* look_b's last command: RAM->buffer, without IRQ. */
@@ -791,12 +791,12 @@ TEST_NAMED(source_after_save, "edu.source_after_save", 300)
 	 * A last command RAM->buffer with IRQ: the save's own transfers
 	 * leave the IRQ bit clear, all the rest as it was.
 	 */
-	edu_dma(a.dev, iova_of(PG_SOURCE), BUF_START, BUF_XFER_MAX, DMA_IRQ);
-	edu_wr(a.dev, REG_DMA_SRC, look_b.src);
-	edu_wr(a.dev, REG_DMA_DST, look_b.dst);
-	edu_wr(a.dev, REG_DMA_CNT, look_b.cnt);
-	want.cmd = DMA_IRQ;
-	want.irq_status |= IRQ_DMA;
+	edu_dma(a.dev, iova_of(PG_SOURCE), EDU_DMA_BUF, EDU_DMA_XFER_MAX, EDU_DMA_IRQ);
+	edu_wr(a.dev, EDU_REG_DMA_SRC, look_b.src);
+	edu_wr(a.dev, EDU_REG_DMA_DST, look_b.dst);
+	edu_wr(a.dev, EDU_REG_DMA_CNT, look_b.cnt);
+	want.cmd = EDU_DMA_IRQ;
+	want.irq_status |= EDU_IRQ_DMA;
 	read_regs(a.dev, &got);
 	expect_regs("before the second save", &got, &want);
 	mg_save(a.dev, &st, false);
@@ -805,7 +805,7 @@ TEST_NAMED(source_after_save, "edu.source_after_save", 300)
 	expect_regs("after the second save", &got, &want);
 	mg_to_running(a.dev);
 	read_buffer(&a, PG_READBACK, buf);
-	ASSERT_MEM_EQ(buf, pattern, BUF_XFER_MAX);
+	ASSERT_MEM_EQ(buf, pattern, EDU_DMA_XFER_MAX);
 	mg_buf_free(&st);
 }
 
@@ -824,8 +824,8 @@ TEST_NAMED(save_fails_unmapped_scratch, "edu.save_fails_unmapped_scratch", 300)
 	fill(ro, PAGE, 0x20);
 	memcpy(gone_was, gone, PAGE);
 	memcpy(ro_was, ro, PAGE);
-	edu_dma(a.dev, (uint32_t)EXTRA_IOVA, BUF_START, 16, 0);
-	edu_dma(a.dev, (uint32_t)(EXTRA_IOVA + PAGE), BUF_START, 16, 0);
+	edu_dma(a.dev, (uint32_t)EXTRA_IOVA, EDU_DMA_BUF, 16, 0);
+	edu_dma(a.dev, (uint32_t)(EXTRA_IOVA + PAGE), EDU_DMA_BUF, 16, 0);
 	MG_OK(a.dev, vfmig_dma_unmap(a.dev, EXTRA_IOVA, PAGE));
 
 	fd = memfd_create("edu-save", MFD_CLOEXEC);

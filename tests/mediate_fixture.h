@@ -17,16 +17,13 @@
 #include <sys/types.h>
 
 #include "vfio_dev.h"
+#include "../include/edu_regs.h"
 
 #define MT_MODULE "vfio_pci_mediate_test"
 #define MT_INSTANCES 4
 #define MT_NAME_LEN 64
 
 /* edu BAR0 registers. */
-#define EDU_REG_ID 0x00
-#define EDU_REG_LIVENESS 0x04
-#define EDU_ID_VALUE 0x010000edu
-#define EDU_BAR0_SIZE (1u << 20)
 
 /* Byte i of a test mediator device-specific region before any write. */
 #define MT_REGION_BYTE(i) ((uint8_t)(((i) & 0xff) ^ 0x5a))

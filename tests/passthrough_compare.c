@@ -26,22 +26,11 @@
 #include "lab_fixture.h"
 #include "observations.h"
 #include "vfio_dev.h"
+#include "../include/edu_regs.h"
 
 #define PAGE_SIZE_BYTES 4096u
 
 /* edu BAR0 registers. */
-#define EDU_REG_ID 0x00
-#define EDU_REG_LIVENESS 0x04
-#define EDU_REG_DMA_SRC 0x80
-#define EDU_REG_DMA_DST 0x88
-#define EDU_REG_DMA_COUNT 0x90
-#define EDU_REG_DMA_CMD 0x98
-#define EDU_ID_VALUE 0x010000edu
-#define EDU_BAR0_SIZE (1u << 20)
-#define EDU_DMA_CMD_RUN 0x1u
-#define EDU_DMA_CMD_TO_RAM 0x2u
-/* The device-side DMA buffer; ranges outside it abort QEMU. */
-#define EDU_DMA_BUFFER 0x40000u
 #define EDU_DMA_LEN 256u
 
 /* NVMe controller registers (BAR0). */
@@ -549,11 +538,11 @@ static void edu_dma(struct vfio_dev *dev, uint32_t src, uint32_t dst,
 {
 	bar0_write32(dev, EDU_REG_DMA_SRC, src);
 	bar0_write32(dev, EDU_REG_DMA_DST, dst);
-	bar0_write32(dev, EDU_REG_DMA_COUNT, count);
-	bar0_write32(dev, EDU_REG_DMA_CMD, EDU_DMA_CMD_RUN | direction);
+	bar0_write32(dev, EDU_REG_DMA_CNT, count);
+	bar0_write32(dev, EDU_REG_DMA_CMD, EDU_DMA_RUN | direction);
 	/* edu finishes ~100 ms of virtual time later. */
 	for (int waited = 0; waited < 10000; waited += 5) {
-		if (!(bar0_read32(dev, EDU_REG_DMA_CMD) & EDU_DMA_CMD_RUN))
+		if (!(bar0_read32(dev, EDU_REG_DMA_CMD) & EDU_DMA_RUN))
 			return;
 		sleep_ms(5);
 	}
@@ -573,9 +562,9 @@ static void edu_dma_round_trip(struct vfio_dev *dev, unsigned char *ram,
 	/* Without Bus Master, edu's DMA is silently dropped. */
 	ASSERT_OK(vfio_config_set_command_bits(dev, PCI_COMMAND_MEMORY |
 						       PCI_COMMAND_MASTER));
-	edu_dma(dev, (uint32_t)TEST_IOVA, EDU_DMA_BUFFER, EDU_DMA_LEN, 0);
-	edu_dma(dev, EDU_DMA_BUFFER, (uint32_t)(TEST_IOVA + PAGE_SIZE_BYTES),
-		EDU_DMA_LEN, EDU_DMA_CMD_TO_RAM);
+	edu_dma(dev, (uint32_t)TEST_IOVA, EDU_DMA_BUF, EDU_DMA_LEN, 0);
+	edu_dma(dev, EDU_DMA_BUF, (uint32_t)(TEST_IOVA + PAGE_SIZE_BYTES),
+		EDU_DMA_LEN, EDU_DMA_TO_RAM);
 	obs_bytes(log, back, EDU_DMA_LEN, "edu DMA round trip data");
 	ASSERT_MEM_EQ(back, out, EDU_DMA_LEN);
 }

@@ -140,6 +140,8 @@
 #include <asm/unaligned.h>
 #endif
 
+#include "edu_regs.h"
+
 /*
  * What edu-mediate logs is the device user's doing (a refused state, a
  * save that cannot work): ratelimited, so that a user's loop cannot flood
@@ -155,29 +157,6 @@
 /* Bytes of a user access bounced through the stack at a time. */
 #define EDU_RW_CHUNK		64
 
-#define EDU_REG_LIVENESS	0x04
-#define EDU_REG_FACT		0x08
-#define EDU_REG_STATUS		0x20
-#define EDU_REG_IRQ_STATUS	0x24
-#define EDU_REG_IRQ_RAISE	0x60
-#define EDU_REG_IRQ_ACK		0x64
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_CNT		0x90
-#define EDU_REG_DMA_CMD		0x98
-
-#define EDU_STATUS_COMPUTING	BIT(0)
-#define EDU_STATUS_IRQFACT	BIT(7)
-
-#define EDU_DMA_RUN		BIT(0)
-#define EDU_DMA_TO_RAM		BIT(1)	/* direction: buffer -> RAM */
-#define EDU_DMA_IRQ		BIT(2)
-
-/* edu's DMA buffer, as the device addresses it. */
-#define EDU_BUF_START		0x40000
-#define EDU_BUF_SIZE		SZ_4K
-/* The most one transfer moves: start + count must stay below the end. */
-#define EDU_BUF_XFER_MAX	(EDU_BUF_SIZE - 1)
 /* The IOMMU's page: a scratch IOVA is the start of one. */
 #define EDU_IOVA_PAGE		SZ_4K
 
@@ -274,10 +253,10 @@ struct edu_state {
 	__le32 dma_cnt;
 	__le32 dma_cmd;
 	__le64 scratch_iova;
-	u8 dma_buf[EDU_BUF_SIZE];
+	u8 dma_buf[EDU_DMA_BUF_SIZE];
 } __packed;
 
-static_assert(sizeof(struct edu_state) == 48 + EDU_BUF_SIZE);
+static_assert(sizeof(struct edu_state) == 48 + EDU_DMA_BUF_SIZE);
 
 /**
  * struct edu_dev - one open of an edu device
@@ -353,7 +332,7 @@ struct edu_dev {
 	bool snap_valid;
 	size_t snap_pos;
 	struct edu_state snap;
-	u8 page_orig[EDU_BUF_XFER_MAX];
+	u8 page_orig[EDU_DMA_XFER_MAX];
 	struct edu_dirty_range {
 		u32 iova;
 		u32 len;
@@ -367,7 +346,7 @@ struct edu_dev {
 };
 
 static const struct pci_device_id edu_ids[] = {
-	{ PCI_DEVICE(0x1234, 0x11e8) },
+	{ PCI_DEVICE(EDU_VENDOR, EDU_DEVICE) },
 	{ }
 };
 
@@ -467,9 +446,9 @@ static u32 edu_dma_mask(void)
  */
 static bool edu_dma_range_ok(u64 buf, u64 cnt)
 {
-	return cnt && buf >= EDU_BUF_START &&
-	       buf < EDU_BUF_START + EDU_BUF_SIZE &&
-	       cnt < EDU_BUF_START + EDU_BUF_SIZE - buf;
+	return cnt && buf >= EDU_DMA_BUF &&
+	       buf < EDU_DMA_BUF + EDU_DMA_BUF_SIZE &&
+	       cnt < EDU_DMA_BUF + EDU_DMA_BUF_SIZE - buf;
 }
 
 /* The smallest n in 0..34 with n! mod 2^32 == @result. */
@@ -606,9 +585,9 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 		      vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt) : 0;
 		if (ret)
 			return ret;
-		ret = edu_write_dma_regs(edu, EDU_BUF_START, ram, cnt);
+		ret = edu_write_dma_regs(edu, EDU_DMA_BUF, ram, cnt);
 	} else {
-		ret = edu_write_dma_regs(edu, ram, EDU_BUF_START, cnt);
+		ret = edu_write_dma_regs(edu, ram, EDU_DMA_BUF, cnt);
 	}
 	if (!ret)
 		ret = edu_write(edu, EDU_REG_DMA_CMD, cmd);
@@ -693,7 +672,7 @@ static int edu_iova_rw(struct edu_dev *edu, u64 iova, void *buf, size_t len,
 }
 
 /*
- * Starts borrowing the page at @iova: saves its first EDU_BUF_XFER_MAX
+ * Starts borrowing the page at @iova: saves its first EDU_DMA_XFER_MAX
  * bytes in edu->page_orig and writes them back unchanged, which proves the
  * page is mapped for the device both ways.
  */
@@ -701,16 +680,16 @@ static int edu_borrow(struct edu_dev *edu, u64 iova)
 {
 	int ret;
 
-	ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX, false);
+	ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_DMA_XFER_MAX, false);
 	if (!ret)
-		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX,
+		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_DMA_XFER_MAX,
 				  true);
 	return ret;
 }
 
 static int edu_unborrow(struct edu_dev *edu, u64 iova)
 {
-	return edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX, true);
+	return edu_iova_rw(edu, iova, edu->page_orig, EDU_DMA_XFER_MAX, true);
 }
 
 /* Remembers the page of a RAM-side IOVA of the user's DMA command. */
@@ -780,9 +759,9 @@ static int edu_capture_buffer(struct edu_dev *edu, struct edu_state *st)
 	if (ret)
 		goto out_unborrow;
 
-	ret = edu_dma(edu, iova, EDU_BUF_XFER_MAX, true);
+	ret = edu_dma(edu, iova, EDU_DMA_XFER_MAX, true);
 	if (!ret)
-		ret = edu_iova_rw(edu, iova, st->dma_buf, EDU_BUF_XFER_MAX,
+		ret = edu_iova_rw(edu, iova, st->dma_buf, EDU_DMA_XFER_MAX,
 				  false);
 	/* Leave the direction bit as the user's last command left it. */
 	if (!ret && !(le32_to_cpu(st->dma_cmd) & EDU_DMA_TO_RAM))
@@ -830,9 +809,9 @@ static int edu_restore_buffer(struct edu_dev *edu, struct edu_state *st)
 	if (ret)
 		goto out_unborrow;
 
-	ret = edu_iova_rw(edu, iova, st->dma_buf, EDU_BUF_XFER_MAX, true);
+	ret = edu_iova_rw(edu, iova, st->dma_buf, EDU_DMA_XFER_MAX, true);
 	if (!ret)
-		ret = edu_dma(edu, iova, EDU_BUF_XFER_MAX, false);
+		ret = edu_dma(edu, iova, EDU_DMA_XFER_MAX, false);
 	if (!ret && (le32_to_cpu(st->dma_cmd) & EDU_DMA_TO_RAM))
 		ret = edu_dma(edu, iova, 1, true);
 
@@ -1198,8 +1177,8 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 	if (!edu_dma_range_ok(to_ram ? src : dst, cnt)) {
 		pci_info_ratelimited(edu->pdev,
 				     "DMA command %#x refused: buffer range %#x+%#x is outside [%#x, %#x)\n",
-				     val, to_ram ? src : dst, cnt, EDU_BUF_START,
-				     EDU_BUF_START + EDU_BUF_XFER_MAX);
+				     val, to_ram ? src : dst, cnt, EDU_DMA_BUF,
+				     EDU_DMA_BUF + EDU_DMA_XFER_MAX);
 		ret = -EINVAL;
 		goto out_unlock;
 	}
@@ -1585,7 +1564,7 @@ static int edu_check_state(struct edu_dev *edu, const struct edu_state *st)
 		why = "invalid DMA command";
 	else if (!edu_fact_input(le32_to_cpu(st->fact), &input))
 		why = "factorial register holds no factorial";
-	else if (st->dma_buf[EDU_BUF_XFER_MAX])
+	else if (st->dma_buf[EDU_DMA_XFER_MAX])
 		why = "DMA buffer's last byte set";
 	else if ((flags & EDU_STATE_BUF_VALID) &&
 		 (!IS_ALIGNED(iova, EDU_IOVA_PAGE) || iova > edu_dma_mask()))
@@ -1619,7 +1598,7 @@ static int edu_load(void *handle, const void *data, size_t len)
 		 * Fail now if the buffer cannot be restored later.  Only a
 		 * read: the VMM may still be loading guest memory.
 		 */
-		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_BUF_XFER_MAX,
+		ret = edu_iova_rw(edu, iova, edu->page_orig, EDU_DMA_XFER_MAX,
 				  false);
 		if (ret) {
 			edu_warn(edu,
