@@ -29,6 +29,7 @@ import re
 import signal
 import socket
 import subprocess
+import sys
 import time
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -241,6 +242,28 @@ EDU = Workload(GUEST, EDU_ID, "edu0", EDU_MEDIATE_KO, "edu_mediate", True,
 # the pages the VF writes.
 IGBVF = Workload(IGBVF_GUEST, IGBVF_ID, "vf0", IGBVF_MEDIATE_KO,
                  "igbvf_mediate", True, IGBVF_PROGRESS, "tx", False)
+
+# The workloads by the name a test program that runs either takes as its
+# first argument (tests/two_hosts, tests/libvirt_migration).
+WORKLOADS = {"edu": EDU, "igbvf": IGBVF}
+# The igb machine's SR-IOV PF (LAB_MACHINE=igb).
+IGB_PF_ID = "8086:10c9"
+
+
+def workload_from_argv(program):
+    """The workload sys.argv[1] names (edu if none), as (name, Workload);
+    exits with program's usage line for a name it does not know."""
+    name = sys.argv[1] if sys.argv[1:] else "edu"
+    if name not in WORKLOADS:
+        sys.exit("usage: %s [%s]" % (program, "|".join(WORKLOADS)))
+    return name, WORKLOADS[name]
+
+
+def igb_vfs_online():
+    """Brings the igb PF and its VFs (back) to where lab/igb-vfs-online
+    puts them: the VFs unbound, VF N with its fixed MAC."""
+    subprocess.run([os.path.join(PROJECT, "lab/igb-vfs-online")],
+                   check=True)
 
 
 class QmpError(Failure):
