@@ -15,32 +15,25 @@ LAB_KREL := $(shell lab/kernel-release 2>/dev/null)
 KDIR ?= /usr/src/linux-headers-$(LAB_KREL)
 BUILD := $(CURDIR)/build
 
-# Module folders, each with its Kbuild.  kernel/ comes first: the others
-# link against its exports (its Module.symvers).  Kbuild does not notice
-# when those change, so a module older than them is relinked (its .o and
-# .ko removed) to pick up the new symbol versions.
-# MODULE_ROOT: where those folders are built, this tree by default; the
-# lab builds a copy per kernel (lab/build-modules).
-MODULE_DIRS := kernel kernel/samples tests/kernel
+# The modules build as one Kbuild tree (./Kbuild: kernel/, its samples
+# and the test mediators in tests/kernel/), so that modpost resolves the
+# samples' and tests' imports of kernel/'s exports in the same run.
+# MODULE_ROOT: where that tree is built, this one by default; the lab
+# builds a copy per kernel (lab/build-modules).
 MODULE_ROOT ?= $(CURDIR)
-KERNEL_SYMVERS := $(MODULE_ROOT)/kernel/Module.symvers
-kbuild = $(if $(filter-out kernel,$(1)),\
-	find $(MODULE_ROOT)/$(1) -name '*.ko' ! -newer $(KERNEL_SYMVERS) \
-		-exec sh -c 'rm -f "$${0%.ko}.o" "$$0"' {} \; &&) \
-	$(MAKE) -C $(KDIR) M=$(MODULE_ROOT)/$(1) W=1 \
-	$(if $(filter-out kernel,$(1)),KBUILD_EXTRA_SYMBOLS=$(KERNEL_SYMVERS))
+kbuild = $(MAKE) -C $(KDIR) M=$(MODULE_ROOT) W=1
 
 .PHONY: all modules modules-clean lib tools tests unit bench guest check lab demo demo-edu demo-hosts sparse \
-	clean deps install uninstall
+	clean deps install uninstall modules-for-install
 
 all: modules lib tools tests bench guest
 
 modules:
 	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: run lab/setup (as root) or set KDIR" >&2; exit 1; }
-	$(foreach dir,$(MODULE_DIRS),$(call kbuild,$(dir)) modules &&) true
+	$(kbuild) modules
 
 sparse:
-	$(foreach dir,$(MODULE_DIRS),$(call kbuild,$(dir)) C=2 modules &&) true
+	$(kbuild) C=2 modules
 
 # libvfmig (lib/, header include/vfmig.h) and the vfmig CLI (tools/).
 lib:
@@ -103,44 +96,57 @@ demo-hosts: deps
 	@echo "== booting two labs, lab-a 10.10.0.1 and lab-b 10.10.0.2, each with two edu devices, joined by a private network =="
 	lab/run-hosts --timeout 1500 tests/run-lab-suite two_hosts libvirt_migration
 
-# Install: the modules users load (not the test mediators) into
-# /lib/modules/<release>/extra/vfio-mediate, where <release> is the one
-# the modules were built for (their vermagic: Debian's headers report
-# another kernelrelease than uname -r); the in-kernel API and uAPI
-# headers and Module.symvers, for building mediators out of tree; the
-# uAPI header for userspace; libvfmig and vfmig.  depmod makes the
-# mediators' aliases known, which is all their autoload needs.
+# Install: the modules users load (not the test mediators: the tree is
+# built again without them, VFIO_MEDIATE_TESTS=) with Kbuild's
+# modules_install into /lib/modules/<release>/extra/vfio-mediate/, which
+# strips, compresses and signs them as the kernel is configured to.
+# <release> is the one the modules were built for (their vermagic):
+# Debian's headers report another kernelrelease than uname -r.  They
+# carry no signing key either: signing is left out where the kernel's key
+# is not in KDIR (DKMS signs with the machine's MOK).  Kbuild's depmod
+# needs System.map, which headers lack ("Skipping depmod"): depmod runs
+# here instead.  Also installed: the in-kernel API and uAPI headers and
+# Module.symvers under $(PREFIX)/src/vfio-mediate/<release>/, for
+# building mediators out of tree; the uAPI header for userspace under
+# $(PREFIX)/include/vfio-mediate/ (not include/linux/, which is the
+# kernel's); libvfmig and vfmig.
 PREFIX ?= /usr/local
-INSTALL_MODULES := kernel/vfio-pci-mediate.ko kernel/samples/edu-mediate.ko \
-	kernel/samples/igbvf-mediate.ko
 module_release = $(firstword $(shell /sbin/modinfo -F vermagic kernel/vfio-pci-mediate.ko))
 MODULE_DEST = $(DESTDIR)/lib/modules/$(module_release)/extra/vfio-mediate
-SDK_DEST = $(DESTDIR)$(PREFIX)/src/vfio-mediate
+SDK_DEST = $(DESTDIR)$(PREFIX)/src/vfio-mediate/$(module_release)
+UAPI_DEST = $(DESTDIR)$(PREFIX)/include/vfio-mediate/linux
 LIB_VARS = O=$(BUILD)/lib PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+sig_key = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' \
+	$(KDIR)/include/config/auto.conf 2>/dev/null)
+no_signing = $(if $(wildcard $(KDIR)/$(sig_key) $(sig_key)),,CONFIG_MODULE_SIG_ALL=)
 
-install: modules lib tools
-	install -d $(MODULE_DEST)
-	install -m 644 $(INSTALL_MODULES) $(MODULE_DEST)/
+modules-for-install:
+	@test -d "$(KDIR)" || { echo "KDIR=$(KDIR) does not exist: run lab/setup (as root) or set KDIR" >&2; exit 1; }
+	$(kbuild) VFIO_MEDIATE_TESTS= modules
+
+install: modules-for-install lib tools
+	$(MAKE) -C $(KDIR) M=$(CURDIR) VFIO_MEDIATE_TESTS= \
+		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra/vfio-mediate \
+		KERNELRELEASE=$(module_release) $(no_signing) modules_install
 	install -D -m 644 include/linux/vfio_pci_mediate.h $(SDK_DEST)/include/linux/vfio_pci_mediate.h
 	install -D -m 644 include/uapi/linux/vfio_pci_mediate.h $(SDK_DEST)/include/uapi/linux/vfio_pci_mediate.h
-	install -D -m 644 kernel/Module.symvers $(SDK_DEST)/Module.symvers
-	install -D -m 644 include/uapi/linux/vfio_pci_mediate.h $(DESTDIR)$(PREFIX)/include/linux/vfio_pci_mediate.h
+	install -D -m 644 Module.symvers $(SDK_DEST)/Module.symvers
+	install -D -m 644 include/uapi/linux/vfio_pci_mediate.h $(UAPI_DEST)/vfio_pci_mediate.h
 	$(MAKE) -C lib $(LIB_VARS) install
 	$(MAKE) -C tools O=$(BUILD)/tools LIBDIR=$(BUILD)/lib PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) install
 	$(if $(DESTDIR),,depmod -a $(module_release) && ldconfig)
 
 uninstall:
-	rm -f $(addprefix $(MODULE_DEST)/,$(notdir $(INSTALL_MODULES)))
-	-rmdir $(MODULE_DEST)
-	rm -rf $(SDK_DEST)
-	rm -f $(DESTDIR)$(PREFIX)/include/linux/vfio_pci_mediate.h
+	@test -n "$(module_release)" || { echo "make uninstall: kernel/vfio-pci-mediate.ko, whose release says what to remove, is not built (make modules KDIR=...)" >&2; exit 1; }
+	rm -rf $(MODULE_DEST) $(SDK_DEST) $(UAPI_DEST)
+	-rmdir $(dir $(SDK_DEST)) $(dir $(UAPI_DEST))
 	$(MAKE) -C lib $(LIB_VARS) uninstall
 	$(MAKE) -C tools PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall
 	$(if $(DESTDIR),,depmod -a $(module_release) && ldconfig)
 
 # Objects built for one kernel must not be linked into another's modules.
 modules-clean:
-	for dir in $(MODULE_DIRS); do $(MAKE) -C $(KDIR) M=$(MODULE_ROOT)/$$dir clean; done
+	$(MAKE) -C $(KDIR) M=$(MODULE_ROOT) clean
 
 clean: modules-clean
 	rm -rf $(BUILD)
