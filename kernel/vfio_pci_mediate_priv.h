@@ -259,7 +259,7 @@ long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
 long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
 		       unsigned long arg);
 
-/* helpers.c */
+/* regions.c */
 void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev);
 void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first);
 

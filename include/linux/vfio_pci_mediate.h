@@ -30,6 +30,25 @@
  * mediator serves to release them (VFIO's device request) and waits for
  * every ->release() before returning, so no call is in flight once it
  * returns.
+ *
+ * Where the exported functions are implemented, in vfio-mediate's kernel/:
+ *
+ *	vfio_pci_register_mediate_ops()		registry.c
+ *	vfio_pci_unregister_mediate_ops()	registry.c
+ *	vfio_pci_mediate_register_region()	regions.c
+ *	vfio_pci_mediate_bar_read()		regions.c
+ *	vfio_pci_mediate_bar_write()		regions.c
+ *	vfio_pci_mediate_passthrough_rw()	regions.c
+ *	vfio_pci_mediate_add_sparse_mmap()	regions.c
+ *	vfio_pci_mediate_pdev()			regions.c
+ *	vfio_pci_mediate_add_trappable()	trap.c
+ *	vfio_pci_mediate_trap()			trap.c
+ *	vfio_pci_mediate_untrap()		trap.c
+ *	vfio_pci_mediate_dirty_begin()		dirty.c
+ *	vfio_pci_mediate_dirty_end()		dirty.c
+ *	vfio_pci_mediate_dirty_enable_logging()	dirty.c
+ *	vfio_pci_mediate_dma_rw()		user_dma.c
+ *	vfio_pci_mediate_user_dma_access()	user_dma.c
  */
 #ifndef LINUX_VFIO_PCI_MEDIATE_H
 #define LINUX_VFIO_PCI_MEDIATE_H

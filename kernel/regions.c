@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Helpers for mediators: device-specific regions, kernel access to the
- * device's BARs, passing an access on to vfio-pci-core, and building
- * region-info capabilities.
+ * The mediator's helpers for the device's regions: device-specific regions
+ * of its own, kernel access to the BARs, passing an access on to
+ * vfio-pci-core, and sparse-mmap capabilities for region info.
  */
 
 #include <linux/io.h>
