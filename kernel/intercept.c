@@ -189,49 +189,54 @@ static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *mdev,
 /*
  * VFIO_DEVICE_GET_REGION_INFO answered by a mediator and, for a BAR with
  * trappable ranges or MSI-X pages to leave out (find_msix_holes()), with
- * the framework's sparse-mmap capability; or 1 to pass on.
+ * the framework's sparse-mmap capability; or, with *@pt set, left to
+ * vfio-pci-core, as the mediator's ops do.
  */
 static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
-				struct vfio_region_info __user *arg)
+				struct vfio_region_info __user *arg, bool *pt)
 {
 	const unsigned long minsz = offsetofend(struct vfio_region_info, offset);
 	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
 	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
 	struct vfio_region_info info;
 	struct msix_holes holes = { .nr = 0 };
-	bool pt = false;
 	bool trap_bar;
 	int ret;
 
+	*pt = false;
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
-	if (!is_mediated_index(info.index))
-		return 1;
+	if (!is_mediated_index(info.index)) {
+		*pt = true;
+		return 0;
+	}
 	trap_bar = info.index <= VFIO_PCI_BAR5_REGION_INDEX &&
 		   vpm_trap_in_bar(mdev, info.index);
 	if (info.index <= VFIO_PCI_BAR5_REGION_INDEX)
 		find_msix_holes(mdev, info.index, &holes);
-	if (!ops->get_region_info && !trap_bar && !holes.nr)
-		return 1;
+	if (!ops->get_region_info && !trap_bar && !holes.nr) {
+		*pt = true;
+		return 0;
+	}
 
 	ret = default_region_info(&mdev->core_device, &info, &caps,
 				  !holes.nr);
 	if (!ret && ops->get_region_info)
 		ret = ops->get_region_info(mdev->handle, info.index, &info,
-					   &caps, &pt);
+					   &caps, pt);
 	if (ret)
 		goto out_free_caps;
 	if ((trap_bar || holes.nr) && (info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
 		/* The trappable ranges and MSI-X decide what may be mmapped. */
-		pt = false;
+		*pt = false;
 		ret = add_bar_sparse_mmap(mdev, info.index, info.size, trap_bar,
 					  &holes, &caps);
 		if (ret)
 			goto out_free_caps;
 	}
-	if (pt)
+	if (*pt)
 		goto out_free_caps;
 
 	if (caps.size) {
@@ -252,7 +257,7 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 		ret = -EFAULT;
 out_free_caps:
 	kfree(caps.buf);
-	return ret ? ret : pt;
+	return ret;
 }
 
 /*
@@ -387,6 +392,7 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	const struct vfio_pci_mediate_ops *ops =
 		mdev->mediator ? mdev->mediator->ops : NULL;
 	bool trap = mdev->trap.nr_ranges;
+	bool pt;
 	u32 index;
 	int ret;
 
@@ -402,8 +408,8 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	case VFIO_DEVICE_GET_REGION_INFO:
 		if (!ops->get_region_info && !trap && !ops->migration)
 			break;
-		ret = mediated_region_info(mdev, (void __user *)arg);
-		if (ret <= 0)
+		ret = mediated_region_info(mdev, (void __user *)arg, &pt);
+		if (ret || !pt)
 			return ret;
 		break;
 	case VFIO_DEVICE_GET_INFO:
