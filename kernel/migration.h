@@ -39,14 +39,10 @@ enum vpm_mig_client {
  *	struct vfio_pci_mediate_device
  * @lock: serialises state changes, stream I/O and every call into the
  *	mediator's migration ops for the device (and its ->reset).  Taken by
- *	the front ends around each engine call (vpm_mig_lock()); never held
- *	while taking the registry lock.  The mediator's callbacks run under
- *	it and may touch the user's memory (vfio_pci_mediate_dma_rw()), so it
- *	must never be taken with mmap_lock held (not from ->mmap or a fault
- *	handler).  Lock order: a v2 data fd's
- *	own lock, then this, then vfio-pci-core's memory_lock (the mediator's
- *	callbacks may take it for read; VFIO_DEVICE_RESET takes it for write
- *	under this lock).
+ *	the front ends around each engine call (vpm_mig_lock()).  The
+ *	mediator's callbacks run under it and may touch the user's memory
+ *	(vfio_pci_mediate_dma_rw()).  Lock order: Locking in
+ *	vfio_pci_mediate_priv.h.
  * @ops: the serving mediator's migration ops, NULL when the device is not
  *	open or its mediator cannot migrate
  * @state: current state (enum vfio_device_mig_state value)

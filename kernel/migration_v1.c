@@ -43,9 +43,8 @@
 /**
  * struct vpm_mig_v1 - the v1 region of one open of a device
  * @mdev: the device
- * @data_lock: protects @data; taken inside mdev->mig.lock and under the
- *	mmap lock, never held while taking another lock or touching user
- *	memory
+ * @data_lock: protects @data; innermost (Locking in
+ *	vfio_pci_mediate_priv.h)
  * @data: the data section, from vmalloc_user(); NULL until first used,
  *	then fixed until the region is released
  * @chunk_ready: a save chunk sits in @data and has not been acknowledged

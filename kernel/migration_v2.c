@@ -13,15 +13,16 @@
  * close) the fd is disabled: read, write and ioctl then fail with -ENODEV,
  * and the fd, which may outlive the device, never touches it again.
  *
- * Locking: the fd's own lock is taken before the device's mig.lock.  The
- * engine, holding mig.lock, only detaches an fd (vpm_mig_v2_drop_file());
- * vpm_mig_unlock() then takes the fd's lock, after mig.lock is released,
- * to disable it.  So, while an fd's lock is held and it is not disabled,
- * its device cannot have finished closing: every path that detaches an fd
- * disables it before the syscall on the device fd that caused it returns,
- * and a device is only closed once no syscall holds its fd.  User memory
- * is only touched with the fd's lock held, never under mig.lock (the data
- * go through a kernel bounce buffer).
+ * Locking (the order: vfio_pci_mediate_priv.h): the fd's own lock comes
+ * before the device's mig.lock.  The engine, holding mig.lock, only
+ * detaches an fd (vpm_mig_v2_drop_file()); vpm_mig_unlock() then takes
+ * the fd's lock, after mig.lock is released, to disable it.  So, while an
+ * fd's lock is held and it is not disabled, its device cannot have
+ * finished closing: every path that detaches an fd disables it before the
+ * syscall on the device fd that caused it returns, and a device is only
+ * closed once no syscall holds its fd.  User memory is only touched with
+ * the fd's lock held, never under mig.lock (the data go through a kernel
+ * bounce buffer).
  */
 
 #include <linux/anon_inodes.h>
@@ -44,7 +45,8 @@
  * @ref: one for the file, one while the fd is attached to its device
  *	(mig.v2_file) or waits on mig.v2_dropped
  * @lock: serialises the fd's read, write, ioctl and release; protects
- *	@disabled and the bounce buffer.  Taken before the device's mig.lock.
+ *	@disabled and the bounce buffer.  Taken before the device's mig.lock
+ *	(Locking in vfio_pci_mediate_priv.h).
  * @disabled: the fd is not (or no longer) attached to a session: @mdev
  *	must not be touched.  Cleared once, under mig.lock, before the file
  *	is given to the user; set under @lock.

@@ -19,8 +19,8 @@
  * and each device's mediator, handle and served_node.  Held across a
  * mediator's ->open(), and the ->release of the regions an open that it
  * refused registered, so that unregister cannot race with them; never
- * held across ->release() or any other callback.  vfio-pci-core's igate
- * is taken under it (the device request of unregister).
+ * held across ->release() or any other callback.  Lock order: Locking in
+ * vfio_pci_mediate_priv.h.
  */
 static DEFINE_MUTEX(vfio_pci_mediate_registry_lock);
 static LIST_HEAD(vfio_pci_mediate_registry);

@@ -14,9 +14,8 @@
  *
  * A fault checks the range and the core maps under the trap lock, which a
  * removal pass holds too: a fault either maps before the pass (which then
- * removes it) or sees the range SEALING.  Lock order: the mm's mmap_lock
- * or the VMA's lock, the trap lock, then the core's memory_lock (its
- * fault) or the mapping's i_mmap_rwsem (unmap_mapping_range()).
+ * removes it) or sees the range SEALING.  Lock order: Locking in
+ * vfio_pci_mediate_priv.h.
  */
 
 #include <linux/mm.h>

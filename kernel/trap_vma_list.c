@@ -183,12 +183,12 @@ int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
 }
 
 /*
- * The mm's mmap_lock must be taken before the trap lock, so the lock is
- * dropped to take it, one mm at a time, as vfio-pci-core does for its own
- * mappings.  Passes may overlap: a mapping a later pass went through
- * counts as done for an earlier one too, since the later pass saw the
- * ranges as they are now (otherwise two passes could keep re-marking the
- * same mapping forever).
+ * The mm's mmap_lock comes before the trap lock (Locking in
+ * vfio_pci_mediate_priv.h), so the lock is dropped to take it, one mm at a
+ * time, as vfio-pci-core does for its own mappings.  Passes may overlap:
+ * a mapping a later pass went through counts as done for an earlier one
+ * too, since the later pass saw the ranges as they are now (otherwise two
+ * passes could keep re-marking the same mapping forever).
  */
 void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
 {
