@@ -71,6 +71,25 @@ struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *mdev,
 }
 
 /*
+ * Every change of a range's state, along an arc of vpm_trap_next_state().
+ * Each caller raises @event only in a state whose row has it (it tests
+ * the state first, under @lock), whatever the user does; a refused arc is
+ * a bug here, and the range then stays as it is.  @lock held.
+ */
+static void vpm_trap_set_state(struct vpm_trap *t, struct vpm_trap_range *r,
+			       enum vpm_trap_event event)
+{
+	enum vpm_trap_state next;
+
+	lockdep_assert_held(&t->lock);
+	if (WARN_ONCE(!vpm_trap_next_state(r->state, event, &next),
+		      "trap range state %d: no arc for event %d\n",
+		      r->state, event))
+		return;
+	r->state = next;
+}
+
+/*
  * A removal pass: the user's mappings of SEALING and CLOSED ranges go
  * (trap_vma_*.c), then the SEALING ones become CLOSED and whoever waits
  * for that is woken.
@@ -88,7 +107,7 @@ static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
 	for (i = 0; i < t->nr_ranges; i++)
 		if (t->ranges[i].state == VPM_TRAP_SEALING &&
 		    t->ranges[i].seal_seq <= seq)
-			t->ranges[i].state = VPM_TRAP_CLOSED;
+			vpm_trap_set_state(t, &t->ranges[i], VPM_TRAP_EV_ZAP);
 	mutex_unlock(&t->lock);
 	wake_up_all(&t->closed);
 }
@@ -113,14 +132,14 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 
 		if (!close) {
 			if (r->state != VPM_TRAP_OPEN) {
-				r->state = VPM_TRAP_OPEN;
+				vpm_trap_set_state(t, r, VPM_TRAP_EV_UNTRAP);
 				r->opened = true;
 				changed = true;
 			}
 			continue;
 		}
 		if (r->state == VPM_TRAP_OPEN) {
-			r->state = VPM_TRAP_CLOSING;
+			vpm_trap_set_state(t, r, VPM_TRAP_EV_TRAP);
 			r->closing_gen = t->generation + 1;
 			changed = true;
 		}
@@ -133,7 +152,9 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 						       r->index, r->offset, r->size,
 						       ack_timeout_ms());
 			if (acked || timed_out) {
-				r->state = VPM_TRAP_SEALING;
+				vpm_trap_set_state(t, r, acked ?
+						   VPM_TRAP_EV_ACK :
+						   VPM_TRAP_EV_TIMEOUT);
 				/* The next removal pass covers it. */
 				r->seal_seq = t->zap_seq + 1;
 			}
@@ -238,14 +259,17 @@ int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *mdev,
 		ret = -ENOSPC;
 		goto out_unlock;
 	}
-	r = &t->ranges[t->nr_ranges];
-	/* Nothing of an earlier open's range, or a declined mediator's. */
-	memset(r, 0, sizeof(*r));
-	r->index = index;
-	r->offset = offset;
-	r->size = size;
-	r->trapped = true;
-	r->state = VPM_TRAP_CLOSED;
+	/*
+	 * Nothing of an earlier open's range, or a declined mediator's.  Born
+	 * CLOSED: the one state a range is not moved into along an arc.
+	 */
+	t->ranges[t->nr_ranges] = (struct vpm_trap_range) {
+		.index		= index,
+		.offset		= offset,
+		.size		= size,
+		.trapped	= true,
+		.state		= VPM_TRAP_CLOSED,
+	};
 	ret = t->nr_ranges++;
 out_unlock:
 	mutex_unlock(&t->lock);

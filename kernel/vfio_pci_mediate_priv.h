@@ -130,6 +130,8 @@ struct vpm_dirty {
  *	change or the acknowledgement times out;
  * SEALING: faults refused, its mappings are being removed;
  * CLOSED: no mapping of it exists; every access reaches the mediator.
+ * A range starts CLOSED (vfio_pci_mediate_add_trappable()) and then
+ * moves only along the arcs of vpm_trap_next_state().
  */
 enum vpm_trap_state {
 	VPM_TRAP_OPEN,
@@ -137,6 +139,67 @@ enum vpm_trap_state {
 	VPM_TRAP_SEALING,
 	VPM_TRAP_CLOSED,
 };
+
+/* Not an enumerator: the enum is part of the exports' symbol versions. */
+#define VPM_TRAP_NR_STATES	(VPM_TRAP_CLOSED + 1)
+
+/*
+ * What moves a range (trap.c, vpm_trap_update() and vpm_trap_zap()):
+ * TRAP: it must not stay mapped: the mediator traps it, or the client no
+ *	longer follows traps (it removed its eventfd);
+ * UNTRAP: it may be mapped: the mediator untrapped it and the client
+ *	follows traps (untrap, or the client set its eventfd);
+ * ACK: the client acknowledged the generation that announced CLOSING, or
+ *	does not follow traps, so there is nobody to wait for;
+ * TIMEOUT: trap_ack_timeout_ms passed without that;
+ * ZAP: a removal pass that covers it removed the user's mappings.
+ * The device's close is none of these: it only drops the client's
+ * eventfd (vpm_trap_close()); ranges move at the mediator's next call.
+ */
+enum vpm_trap_event {
+	VPM_TRAP_EV_TRAP,
+	VPM_TRAP_EV_UNTRAP,
+	VPM_TRAP_EV_ACK,
+	VPM_TRAP_EV_TIMEOUT,
+	VPM_TRAP_EV_ZAP,
+	VPM_TRAP_NR_EVENTS
+};
+
+/*
+ * The transitions, [state][event] -> new state; false for an event that
+ * cannot happen in @state (trap.c only raises events the table has).
+ */
+static inline bool vpm_trap_next_state(enum vpm_trap_state state,
+				       enum vpm_trap_event event,
+				       enum vpm_trap_state *next)
+{
+	static const struct {
+		bool valid;
+		enum vpm_trap_state next;
+	} arcs[VPM_TRAP_NR_STATES][VPM_TRAP_NR_EVENTS] = {
+		[VPM_TRAP_OPEN] = {
+			[VPM_TRAP_EV_TRAP]	= { true, VPM_TRAP_CLOSING },
+		},
+		[VPM_TRAP_CLOSING] = {
+			[VPM_TRAP_EV_UNTRAP]	= { true, VPM_TRAP_OPEN },
+			[VPM_TRAP_EV_ACK]	= { true, VPM_TRAP_SEALING },
+			[VPM_TRAP_EV_TIMEOUT]	= { true, VPM_TRAP_SEALING },
+		},
+		[VPM_TRAP_SEALING] = {
+			[VPM_TRAP_EV_UNTRAP]	= { true, VPM_TRAP_OPEN },
+			[VPM_TRAP_EV_ZAP]	= { true, VPM_TRAP_CLOSED },
+		},
+		[VPM_TRAP_CLOSED] = {
+			[VPM_TRAP_EV_UNTRAP]	= { true, VPM_TRAP_OPEN },
+		},
+	};
+
+	if (state >= VPM_TRAP_NR_STATES || event >= VPM_TRAP_NR_EVENTS ||
+	    !arcs[state][event].valid)
+		return false;
+	*next = arcs[state][event].next;
+	return true;
+}
 
 /**
  * struct vpm_trap_range - a BAR range a mediator declared trappable
