@@ -73,74 +73,74 @@ static bool vfio_pci_mediate_denied(struct pci_dev *pdev)
 
 static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	mutex_init(&mdev->barmap_lock);
-	mutex_init(&mdev->bar_lock);
-	INIT_LIST_HEAD(&mdev->served_node);
-	vpm_mig_init(mdev);
-	vpm_dirty_init(mdev);
-	vpm_trap_init(mdev);
+	mutex_init(&vpmdev->barmap_lock);
+	mutex_init(&vpmdev->bar_lock);
+	INIT_LIST_HEAD(&vpmdev->served_node);
+	vpm_mig_init(vpmdev);
+	vpm_dirty_init(vpmdev);
+	vpm_trap_init(vpmdev);
 	return vfio_pci_core_init_dev(core_vdev);
 }
 
 static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	vpm_mig_destroy(mdev);
-	mutex_destroy(&mdev->trap.lock);
-	mutex_destroy(&mdev->dirty.log_lock);
-	mutex_destroy(&mdev->dirty.lock);
-	mutex_destroy(&mdev->bar_lock);
-	mutex_destroy(&mdev->barmap_lock);
+	vpm_mig_destroy(vpmdev);
+	mutex_destroy(&vpmdev->trap.lock);
+	mutex_destroy(&vpmdev->dirty.log_lock);
+	mutex_destroy(&vpmdev->dirty.lock);
+	mutex_destroy(&vpmdev->bar_lock);
+	mutex_destroy(&vpmdev->barmap_lock);
 	vfio_pci_core_release_dev(core_vdev);
 }
 
-static void vfio_pci_mediate_set_enabled(struct vfio_pci_mediate_device *mdev,
+static void vfio_pci_mediate_set_enabled(struct vfio_pci_mediate_device *vpmdev,
 					 bool enabled)
 {
-	down_write(&mdev->core_device.memory_lock);
-	mdev->enabled = enabled;
-	up_write(&mdev->core_device.memory_lock);
+	down_write(&vpmdev->core_device.memory_lock);
+	vpmdev->enabled = enabled;
+	up_write(&vpmdev->core_device.memory_lock);
 }
 
 static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	int ret;
 
 	ret = vfio_pci_core_enable(vdev);
 	if (ret)
 		return ret;
-	vfio_pci_mediate_set_enabled(mdev, true);
-	vpm_user_dma_open(mdev);
+	vfio_pci_mediate_set_enabled(vpmdev, true);
+	vpm_user_dma_open(vpmdev);
 
-	ret = vfio_pci_mediate_attach(mdev);
+	ret = vfio_pci_mediate_attach(vpmdev);
 	if (ret)
 		goto out_disable;
 
-	ret = vpm_trap_open(mdev);
+	ret = vpm_trap_open(vpmdev);
 	if (ret)
 		goto out_disable;
-	ret = vpm_mig_open(mdev);
+	ret = vpm_mig_open(vpmdev);
 	if (ret)
 		goto out_disable;
-	vpm_dirty_open(mdev);
+	vpm_dirty_open(vpmdev);
 
 	vfio_pci_core_finish_enable(vdev);
 	return 0;
 
 out_disable:
-	vfio_pci_mediate_set_enabled(mdev, false);
+	vfio_pci_mediate_set_enabled(vpmdev, false);
 	vfio_pci_core_disable(vdev);
-	vfio_pci_mediate_unmap_bars(mdev);
-	vpm_trap_close(mdev);
+	vfio_pci_mediate_unmap_bars(vpmdev);
+	vpm_trap_close(vpmdev);
 	/* Released after disable, as on close; nothing if none attached. */
-	vfio_pci_mediate_detach(mdev);
-	vpm_trap_forget(mdev);
-	vpm_dirty_close(mdev);
+	vfio_pci_mediate_detach(vpmdev);
+	vpm_trap_forget(vpmdev);
+	vpm_dirty_close(vpmdev);
 	return ret;
 }
 
@@ -153,16 +153,16 @@ out_disable:
  */
 static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	vpm_mig_close(mdev);
-	vpm_trap_close(mdev);
-	vfio_pci_mediate_set_enabled(mdev, false);
+	vpm_mig_close(vpmdev);
+	vpm_trap_close(vpmdev);
+	vfio_pci_mediate_set_enabled(vpmdev, false);
 	vfio_pci_core_close_device(core_vdev);
-	vfio_pci_mediate_unmap_bars(mdev);
-	vfio_pci_mediate_detach(mdev);
-	vpm_trap_forget(mdev);
-	vpm_dirty_close(mdev);
+	vfio_pci_mediate_unmap_bars(vpmdev);
+	vfio_pci_mediate_detach(vpmdev);
+	vpm_trap_forget(vpmdev);
+	vpm_dirty_close(vpmdev);
 }
 
 static void vfio_pci_mediate_dma_unmap(struct vfio_device *core_vdev,
@@ -180,11 +180,11 @@ static int vfio_pci_mediate_device_feature(struct vfio_device *core_vdev,
 					   u32 flags, void __user *arg,
 					   size_t argsz)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
 	if ((flags & VFIO_DEVICE_FEATURE_MASK) ==
 	    VFIO_DEVICE_FEATURE_MIG_DATA_SIZE)
-		return vpm_mig_v2_data_size_feature(mdev, flags, arg, argsz);
+		return vpm_mig_v2_data_size_feature(vpmdev, flags, arg, argsz);
 	return vfio_pci_core_ioctl_feature(core_vdev, flags, arg, argsz);
 }
 
@@ -228,25 +228,25 @@ static const struct vfio_device_ops vfio_pci_mediate_ops = {
 static int vfio_pci_mediate_probe(struct pci_dev *pdev,
 				  const struct pci_device_id *id)
 {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	int ret;
 
 	if (vfio_pci_mediate_denied(pdev))
 		return -EINVAL;
 
-	mdev = vfio_alloc_device(vfio_pci_mediate_device, core_device.vdev,
-				 &pdev->dev, &vfio_pci_mediate_ops);
-	if (IS_ERR(mdev))
-		return PTR_ERR(mdev);
+	vpmdev = vfio_alloc_device(vfio_pci_mediate_device, core_device.vdev,
+				   &pdev->dev, &vfio_pci_mediate_ops);
+	if (IS_ERR(vpmdev))
+		return PTR_ERR(vpmdev);
 
-	dev_set_drvdata(&pdev->dev, &mdev->core_device);
-	ret = vfio_pci_core_register_device(&mdev->core_device);
+	dev_set_drvdata(&pdev->dev, &vpmdev->core_device);
+	ret = vfio_pci_core_register_device(&vpmdev->core_device);
 	if (ret)
 		goto out_put_vdev;
 	return 0;
 
 out_put_vdev:
-	vfio_put_device(&mdev->core_device.vdev);
+	vfio_put_device(&vpmdev->core_device.vdev);
 	return ret;
 }
 

@@ -89,7 +89,7 @@ static const struct vfio_pci_regops mediated_region_ops = {
 
 /**
  * vfio_pci_mediate_register_region() - add a device-specific region
- * @mdev: the device, as passed to the mediator's ->open()
+ * @vpmdev: the device, as passed to the mediator's ->open()
  * @type: region type reported in its VFIO_REGION_INFO_CAP_TYPE
  * @subtype: region subtype reported there
  * @ops: the region's callbacks; ->rw is required
@@ -104,7 +104,7 @@ static const struct vfio_pci_regops mediated_region_ops = {
  *
  * Return: 0, -EPERM outside ->open(), -EINVAL without ->rw, -ENOMEM.
  */
-int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *vpmdev,
 				     u32 type, u32 subtype,
 				     const struct vfio_pci_mediate_region_ops *ops,
 				     size_t size, u32 flags, void *data)
@@ -112,7 +112,7 @@ int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
 	struct mediated_region *mr;
 	int ret;
 
-	if (!mdev->in_open)
+	if (!vpmdev->in_open)
 		return -EPERM;
 	if (!ops || !ops->rw)
 		return -EINVAL;
@@ -123,7 +123,7 @@ int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
 	mr->ops = ops;
 	mr->data = data;
 
-	ret = vfio_pci_core_register_dev_region(&mdev->core_device, type,
+	ret = vfio_pci_core_register_dev_region(&vpmdev->core_device, type,
 						subtype, &mediated_region_ops,
 						size, flags, mr);
 	if (ret)
@@ -137,9 +137,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_register_region);
  * as vfio_pci_core_disable() releases them all: those a mediator's ->open()
  * registered before it declined.
  */
-void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first)
+void vpm_release_regions_from(struct vfio_pci_mediate_device *vpmdev, int first)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	struct vfio_pci_region *region;
 
 	while (vdev->num_regions > first) {
@@ -149,36 +149,37 @@ void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first)
 	}
 }
 
-static void __iomem *bar_io(struct vfio_pci_mediate_device *mdev,
+static void __iomem *bar_io(struct vfio_pci_mediate_device *vpmdev,
 			    unsigned int bar)
 {
 	void __iomem *io;
 
-	mutex_lock(&mdev->bar_lock);
-	io = mdev->bar_io[bar];
+	mutex_lock(&vpmdev->bar_lock);
+	io = vpmdev->bar_io[bar];
 	if (!io) {
 		/*
 		 * No request_region(): vfio-pci-core claims the BAR for the
 		 * user's accesses and ours must not make those fail.
 		 */
-		io = pci_iomap(mdev->core_device.pdev, bar, 0);
-		mdev->bar_io[bar] = io;
+		io = pci_iomap(vpmdev->core_device.pdev, bar, 0);
+		vpmdev->bar_io[bar] = io;
 	}
-	mutex_unlock(&mdev->bar_lock);
+	mutex_unlock(&vpmdev->bar_lock);
 	return io;
 }
 
-void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev)
+void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *vpmdev)
 {
 	unsigned int bar;
 
-	mutex_lock(&mdev->bar_lock);
+	mutex_lock(&vpmdev->bar_lock);
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
-		if (mdev->bar_io[bar])
-			pci_iounmap(mdev->core_device.pdev, mdev->bar_io[bar]);
-		mdev->bar_io[bar] = NULL;
+		if (vpmdev->bar_io[bar])
+			pci_iounmap(vpmdev->core_device.pdev,
+				    vpmdev->bar_io[bar]);
+		vpmdev->bar_io[bar] = NULL;
 	}
-	mutex_unlock(&mdev->bar_lock);
+	mutex_unlock(&vpmdev->bar_lock);
 }
 
 /* As vfio-pci-core decides whether the user may touch memory BARs now. */
@@ -222,10 +223,10 @@ static void bar_copy(void __iomem *io, u8 *buf, size_t count, bool write)
 	}
 }
 
-static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
+static int bar_access(struct vfio_pci_mediate_device *vpmdev, unsigned int bar,
 		      loff_t offset, void *buf, size_t count, bool write)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	struct pci_dev *pdev = vdev->pdev;
 	void __iomem *io;
 	int ret = 0, awake;
@@ -238,7 +239,7 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	if (offset < 0 || offset >= len || count > len - offset)
 		return -EINVAL;
 
-	io = bar_io(mdev, bar);
+	io = bar_io(vpmdev, bar);
 	if (!io)
 		return -ENOMEM;
 
@@ -251,7 +252,7 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	if (!awake)
 		return -EIO;
 	down_read(&vdev->memory_lock);
-	if (!mdev->enabled)
+	if (!vpmdev->enabled)
 		ret = -ENODEV;
 	else if ((pci_resource_flags(pdev, bar) & IORESOURCE_MEM) &&
 		 !memory_enabled(vdev))
@@ -266,7 +267,7 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 
 /**
  * vfio_pci_mediate_bar_read() - read the device's BAR from the kernel
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @bar: BAR number, 0-5
  * @offset: byte offset in the BAR
  * @buf: receives @count bytes in the device's byte order, as a VFIO read
@@ -285,17 +286,17 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
  * disabled memory decode or the device is in a low-power state; -ENODEV
  * if the device is not open; -ENOMEM if the BAR cannot be mapped.
  */
-int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *vpmdev,
 			      unsigned int bar, loff_t offset, void *buf,
 			      size_t count)
 {
-	return bar_access(mdev, bar, offset, buf, count, false);
+	return bar_access(vpmdev, bar, offset, buf, count, false);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_read);
 
 /**
  * vfio_pci_mediate_bar_write() - write the device's BAR from the kernel
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @bar: BAR number, 0-5
  * @offset: byte offset in the BAR
  * @buf: @count bytes in the device's byte order
@@ -305,17 +306,17 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_read);
  *
  * Return: as vfio_pci_mediate_bar_read().
  */
-int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *vpmdev,
 			       unsigned int bar, loff_t offset,
 			       const void *buf, size_t count)
 {
-	return bar_access(mdev, bar, offset, (void *)buf, count, true);
+	return bar_access(vpmdev, bar, offset, (void *)buf, count, true);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_write);
 
 /**
  * vfio_pci_mediate_passthrough_rw() - have vfio-pci do (part of) an access
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @index: VFIO region index
  * @buf: the user's buffer
  * @count: bytes
@@ -327,7 +328,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_write);
  *
  * Return: bytes done or a negative errno, as vfio-pci's read/write.
  */
-ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
+ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *vpmdev,
 					unsigned int index, char __user *buf,
 					size_t count, loff_t offset,
 					bool iswrite)
@@ -335,10 +336,10 @@ ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
 	loff_t pos;
 
 	if (offset < 0 || offset > VFIO_PCI_OFFSET_MASK ||
-	    index >= VFIO_PCI_NUM_REGIONS + mdev->core_device.num_regions)
+	    index >= VFIO_PCI_NUM_REGIONS + vpmdev->core_device.num_regions)
 		return -EINVAL;
 	pos = VFIO_PCI_INDEX_TO_OFFSET(index) + offset;
-	return vfio_pci_mediate_core_rw(mdev, buf, count, &pos, iswrite);
+	return vfio_pci_mediate_core_rw(vpmdev, buf, count, &pos, iswrite);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_passthrough_rw);
 
@@ -376,12 +377,12 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_add_sparse_mmap);
 
 /**
  * vfio_pci_mediate_pdev() - the PCI device of a mediated device
- * @mdev: the device, as passed to the mediator's ->open()
+ * @vpmdev: the device, as passed to the mediator's ->open()
  *
  * Return: the PCI device.
  */
-struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev)
+struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *vpmdev)
 {
-	return mdev->core_device.pdev;
+	return vpmdev->core_device.pdev;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_pdev);

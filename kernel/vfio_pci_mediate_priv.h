@@ -313,13 +313,13 @@ to_mediate_device(struct vfio_device *core_vdev)
 }
 
 /* registry.c */
-int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *mdev);
-void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *mdev);
+int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *vpmdev);
+void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *vpmdev);
 extern const struct attribute_group *vfio_pci_mediate_driver_groups[];
 extern const struct attribute_group *vfio_pci_mediate_dev_groups[];
 
 /* intercept.c */
-ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
+ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *vpmdev,
 				 char __user *buf, size_t count, loff_t *ppos,
 				 bool iswrite);
 long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
@@ -333,37 +333,39 @@ int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
 			  struct vm_area_struct *vma);
 
 /* user_dma.c */
-void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev);
+void vpm_user_dma_open(struct vfio_pci_mediate_device *vpmdev);
 
 /* dirty.c */
-void vpm_dirty_init(struct vfio_pci_mediate_device *mdev);
-void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
+void vpm_dirty_init(struct vfio_pci_mediate_device *vpmdev);
+void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *vpmdev, u64 iova,
 			 u64 length);
-void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev);
-void vpm_dirty_open(struct vfio_pci_mediate_device *mdev);
-void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
+void vpm_dirty_open_declined(struct vfio_pci_mediate_device *vpmdev);
+void vpm_dirty_open(struct vfio_pci_mediate_device *vpmdev);
+void vpm_dirty_close(struct vfio_pci_mediate_device *vpmdev);
 
 /* trap.c */
 #define VPM_TRAP_IRQ_INDEX VFIO_PCI_NUM_IRQS
-void vpm_trap_init(struct vfio_pci_mediate_device *mdev);
-int vpm_trap_open(struct vfio_pci_mediate_device *mdev);
-void vpm_trap_close(struct vfio_pci_mediate_device *mdev);
-void vpm_trap_forget(struct vfio_pci_mediate_device *mdev);
-bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
-int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
+void vpm_trap_init(struct vfio_pci_mediate_device *vpmdev);
+int vpm_trap_open(struct vfio_pci_mediate_device *vpmdev);
+void vpm_trap_close(struct vfio_pci_mediate_device *vpmdev);
+void vpm_trap_forget(struct vfio_pci_mediate_device *vpmdev);
+bool vpm_trap_in_bar(struct vfio_pci_mediate_device *vpmdev,
+		     unsigned int index);
+int vpm_trap_mmap(struct vfio_pci_mediate_device *vpmdev, unsigned int index,
 		  struct vm_area_struct *vma);
 /* The most areas vpm_trap_sparse_areas() fills in. */
 #define VPM_TRAP_MAX_AREAS (2 * VFIO_PCI_MEDIATE_TRAP_MAX_RANGES + 1)
-unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *mdev,
+unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *vpmdev,
 				   unsigned int index, u64 size,
 				   struct vfio_region_sparse_mmap_area *areas);
-long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
+long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *vpmdev,
 			   unsigned long arg);
-long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
+long vpm_trap_set_irqs(struct vfio_pci_mediate_device *vpmdev,
 		       unsigned long arg);
 
 /* regions.c */
-void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev);
-void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first);
+void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *vpmdev);
+void vpm_release_regions_from(struct vfio_pci_mediate_device *vpmdev,
+			      int first);
 
 #endif /* VFIO_PCI_MEDIATE_PRIV_H */
