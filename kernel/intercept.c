@@ -21,7 +21,7 @@ static bool is_mediated_index(unsigned int index)
 }
 
 /* The region's size as vfio-pci reports it. */
-static u64 mediated_region_size(struct pci_dev *pdev, unsigned int index)
+static u64 vpm_region_size(struct pci_dev *pdev, unsigned int index)
 {
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
 		return pdev->cfg_size;
@@ -42,7 +42,7 @@ static int default_region_info(struct vfio_pci_core_device *vdev,
 	};
 
 	info->offset = VFIO_PCI_INDEX_TO_OFFSET(info->index);
-	info->size = mediated_region_size(vdev->pdev, info->index);
+	info->size = vpm_region_size(vdev->pdev, info->index);
 	info->flags = 0;
 	if (info->index == VFIO_PCI_CONFIG_REGION_INDEX || info->size)
 		info->flags = VFIO_REGION_INFO_FLAG_READ |
@@ -192,8 +192,8 @@ static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *vpmdev,
  * the framework's sparse-mmap capability; or, with *@pt set, left to
  * vfio-pci-core, as the mediator's ops do.
  */
-static int mediated_region_info(struct vfio_pci_mediate_device *vpmdev,
-				struct vfio_region_info __user *arg, bool *pt)
+static int vpm_region_info(struct vfio_pci_mediate_device *vpmdev,
+			   struct vfio_region_info __user *arg, bool *pt)
 {
 	const unsigned long minsz = offsetofend(struct vfio_region_info, offset);
 	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
@@ -264,8 +264,8 @@ out_free_caps:
  * VFIO_DEVICE_GET_INFO: vfio-pci's answer, plus a mediator's reset and
  * the dynamic-trap IRQ.
  */
-static long mediated_device_info(struct vfio_pci_mediate_device *vpmdev,
-				 unsigned long arg)
+static long vpm_device_info(struct vfio_pci_mediate_device *vpmdev,
+			    unsigned long arg)
 {
 	struct vfio_device_info __user *uinfo = (void __user *)arg;
 	long ret;
@@ -294,8 +294,8 @@ static long mediated_device_info(struct vfio_pci_mediate_device *vpmdev,
  * (vpm_mig_reset()).  All under mig.lock, so no migration call runs in
  * between.
  */
-static long mediated_reset(struct vfio_pci_mediate_device *vpmdev,
-			   unsigned long arg)
+static long vpm_device_reset(struct vfio_pci_mediate_device *vpmdev,
+			     unsigned long arg)
 {
 	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
 	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
@@ -385,8 +385,8 @@ static int prepare_ioeventfd_bar(struct vfio_pci_mediate_device *vpmdev,
 	return vpm_setup_barmap(vpmdev, VFIO_PCI_OFFSET_TO_INDEX(offset));
 }
 
-long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
-			    unsigned long arg)
+long vpm_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
+	       unsigned long arg)
 {
 	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 	const struct vfio_pci_mediate_ops *ops =
@@ -408,13 +408,13 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	case VFIO_DEVICE_GET_REGION_INFO:
 		if (!ops->get_region_info && !trap && !ops->migration)
 			break;
-		ret = mediated_region_info(vpmdev, (void __user *)arg, &pt);
+		ret = vpm_region_info(vpmdev, (void __user *)arg, &pt);
 		if (ret || !pt)
 			return ret;
 		break;
 	case VFIO_DEVICE_GET_INFO:
 		if (ops->reset || trap)
-			return mediated_device_info(vpmdev, arg);
+			return vpm_device_info(vpmdev, arg);
 		break;
 	case VFIO_DEVICE_GET_IRQ_INFO:
 	case VFIO_DEVICE_SET_IRQS:
@@ -428,7 +428,7 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 		return vpm_trap_set_irqs(vpmdev, arg);
 	case VFIO_DEVICE_RESET:
 		if (ops->reset)
-			return mediated_reset(vpmdev, arg);
+			return vpm_device_reset(vpmdev, arg);
 		break;
 	case VFIO_DEVICE_IOEVENTFD:
 		/*
@@ -444,9 +444,8 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 }
 
 /* vfio-pci-core's read/write, the BAR prepared first (vpm_setup_barmap()). */
-ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *vpmdev,
-				 char __user *buf, size_t count, loff_t *ppos,
-				 bool iswrite)
+ssize_t vpm_core_rw(struct vfio_pci_mediate_device *vpmdev, char __user *buf,
+		    size_t count, loff_t *ppos, bool iswrite)
 {
 	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	int ret;
@@ -483,11 +482,11 @@ static int wake_for_user(struct pci_dev *pdev)
  * An access while a mediator with ->rw serves the device: offered to it if
  * it lies inside a mediated region, else (or if it passes) vfio-pci-core's.
  * Kept out of line so that the path with no mediator has no stack frame
- * of its own (vfio_pci_mediate_read/write() jump to the core).
+ * of its own (vpm_read/write() jump to the core).
  */
-static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *vpmdev,
-				    char __user *buf, size_t count,
-				    loff_t *ppos, bool iswrite)
+static noinline ssize_t vpm_mediated_rw(struct vfio_pci_mediate_device *vpmdev,
+					char __user *buf, size_t count,
+					loff_t *ppos, bool iswrite)
 {
 	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
 	struct pci_dev *pdev = vpmdev->core_device.pdev;
@@ -500,7 +499,7 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *vpmdev,
 
 	if (!count || !is_mediated_index(index))
 		goto pass;
-	size = mediated_region_size(pdev, index);
+	size = vpm_region_size(pdev, index);
 	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
 	if (offset >= size)
 		goto pass;
@@ -520,7 +519,7 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *vpmdev,
 		return ret;
 	}
 pass:
-	return vfio_pci_mediate_core_rw(vpmdev, buf, count, ppos, iswrite);
+	return vpm_core_rw(vpmdev, buf, count, ppos, iswrite);
 }
 
 /* Whether accesses go to a mediator's ->rw; the VFIO fops run while open. */
@@ -529,31 +528,29 @@ static bool mediates_rw(struct vfio_pci_mediate_device *vpmdev)
 	return vpmdev->mediator && vpmdev->mediator->ops->rw;
 }
 
-ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
-			      size_t count, loff_t *ppos)
+ssize_t vpm_read(struct vfio_device *core_vdev, char __user *buf, size_t count,
+		 loff_t *ppos)
 {
 	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
 	if (mediates_rw(vpmdev))
-		return mediated_rw(vpmdev, buf, count, ppos, false);
-	return vfio_pci_mediate_core_rw(vpmdev, buf, count, ppos, false);
+		return vpm_mediated_rw(vpmdev, buf, count, ppos, false);
+	return vpm_core_rw(vpmdev, buf, count, ppos, false);
 }
 
-ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
-			       const char __user *buf, size_t count,
-			       loff_t *ppos)
+ssize_t vpm_write(struct vfio_device *core_vdev, const char __user *buf,
+		  size_t count, loff_t *ppos)
 {
 	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 	/* rw takes one buffer type for both directions, as vfio-pci-core. */
 	char __user *ubuf = (char __user *)buf;
 
 	if (mediates_rw(vpmdev))
-		return mediated_rw(vpmdev, ubuf, count, ppos, true);
-	return vfio_pci_mediate_core_rw(vpmdev, ubuf, count, ppos, true);
+		return vpm_mediated_rw(vpmdev, ubuf, count, ppos, true);
+	return vpm_core_rw(vpmdev, ubuf, count, ppos, true);
 }
 
-int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
-			  struct vm_area_struct *vma)
+int vpm_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma)
 {
 	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 	unsigned int index =

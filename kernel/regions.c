@@ -13,7 +13,7 @@
 #include "vfio_pci_mediate_priv.h"
 
 /* vfio-pci-core's region->data for a mediator's device-specific region. */
-struct mediated_region {
+struct vpm_dev_region {
 	const struct vfio_pci_mediate_region_ops *ops;
 	void *data;
 };
@@ -26,12 +26,12 @@ static struct vfio_pci_region *region_at(struct vfio_pci_core_device *vdev,
 			     VFIO_PCI_NUM_REGIONS];
 }
 
-static ssize_t mediated_region_rw(struct vfio_pci_core_device *vdev,
-				  char __user *buf, size_t count, loff_t *ppos,
-				  bool iswrite)
+static ssize_t vpm_dev_region_rw(struct vfio_pci_core_device *vdev,
+				 char __user *buf, size_t count, loff_t *ppos,
+				 bool iswrite)
 {
 	struct vfio_pci_region *region = region_at(vdev, *ppos);
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
 	u32 need = iswrite ? VFIO_REGION_INFO_FLAG_WRITE :
 			     VFIO_REGION_INFO_FLAG_READ;
@@ -47,11 +47,11 @@ static ssize_t mediated_region_rw(struct vfio_pci_core_device *vdev,
 	return ret;
 }
 
-static int mediated_region_mmap(struct vfio_pci_core_device *vdev,
-				struct vfio_pci_region *region,
-				struct vm_area_struct *vma)
+static int vpm_dev_region_mmap(struct vfio_pci_core_device *vdev,
+			       struct vfio_pci_region *region,
+			       struct vm_area_struct *vma)
 {
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 	u64 offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
 	u64 len = vma->vm_end - vma->vm_start;
 
@@ -61,30 +61,30 @@ static int mediated_region_mmap(struct vfio_pci_core_device *vdev,
 	return mr->ops->mmap(mr->data, vma);
 }
 
-static int mediated_region_add_capability(struct vfio_pci_core_device *vdev,
-					  struct vfio_pci_region *region,
-					  struct vfio_info_cap *caps)
+static int vpm_dev_region_add_capability(struct vfio_pci_core_device *vdev,
+					 struct vfio_pci_region *region,
+					 struct vfio_info_cap *caps)
 {
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 
 	return mr->ops->add_capability ? mr->ops->add_capability(mr->data, caps) : 0;
 }
 
-static void mediated_region_release(struct vfio_pci_core_device *vdev,
-				    struct vfio_pci_region *region)
+static void vpm_dev_region_release(struct vfio_pci_core_device *vdev,
+				   struct vfio_pci_region *region)
 {
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 
 	if (mr->ops->release)
 		mr->ops->release(mr->data);
 	kfree(mr);
 }
 
-static const struct vfio_pci_regops mediated_region_ops = {
-	.rw		= mediated_region_rw,
-	.mmap		= mediated_region_mmap,
-	.add_capability	= mediated_region_add_capability,
-	.release	= mediated_region_release,
+static const struct vfio_pci_regops vpm_dev_region_ops = {
+	.rw		= vpm_dev_region_rw,
+	.mmap		= vpm_dev_region_mmap,
+	.add_capability	= vpm_dev_region_add_capability,
+	.release	= vpm_dev_region_release,
 };
 
 /**
@@ -109,7 +109,7 @@ int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *vpmdev,
 				     const struct vfio_pci_mediate_region_ops *ops,
 				     size_t size, u32 flags, void *data)
 {
-	struct mediated_region *mr;
+	struct vpm_dev_region *mr;
 	int ret;
 
 	if (!vpmdev->in_open)
@@ -124,7 +124,7 @@ int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *vpmdev,
 	mr->data = data;
 
 	ret = vfio_pci_core_register_dev_region(&vpmdev->core_device, type,
-						subtype, &mediated_region_ops,
+						subtype, &vpm_dev_region_ops,
 						size, flags, mr);
 	if (ret)
 		kfree(mr);
@@ -168,7 +168,7 @@ static void __iomem *bar_io(struct vfio_pci_mediate_device *vpmdev,
 	return io;
 }
 
-void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *vpmdev)
+void vpm_unmap_bars(struct vfio_pci_mediate_device *vpmdev)
 {
 	unsigned int bar;
 
@@ -245,7 +245,7 @@ static int bar_access(struct vfio_pci_mediate_device *vpmdev, unsigned int bar,
 
 	/*
 	 * Kept awake for the access, never woken here: the user's own
-	 * accesses wake the device (mediated_rw()), the mediator's own do
+	 * accesses wake the device (vpm_mediated_rw()), the mediator's own do
 	 * not end the user's low-power state.  -EINVAL: no runtime PM.
 	 */
 	awake = vpm_pm_runtime_get_if_active(&pdev->dev);
@@ -339,7 +339,7 @@ ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *vpmdev,
 	    index >= VFIO_PCI_NUM_REGIONS + vpmdev->core_device.num_regions)
 		return -EINVAL;
 	pos = VFIO_PCI_INDEX_TO_OFFSET(index) + offset;
-	return vfio_pci_mediate_core_rw(vpmdev, buf, count, &pos, iswrite);
+	return vpm_core_rw(vpmdev, buf, count, &pos, iswrite);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_passthrough_rw);
 

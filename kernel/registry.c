@@ -217,13 +217,13 @@ static int offer_open(struct vfio_pci_mediate_device *vpmdev,
 }
 
 /**
- * vfio_pci_mediate_attach() - choose the mediator for a device being opened
+ * vpm_attach() - choose the mediator for a device being opened
  * @vpmdev: the device, enabled by vfio_pci_core_enable()
  *
  * Return: 0 (whether or not a mediator accepted), or the error with which
  * a mediator failed the open.
  */
-int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *vpmdev)
+int vpm_attach(struct vfio_pci_mediate_device *vpmdev)
 {
 	struct vfio_pci_mediate_registration *reg;
 	int ret = 0;
@@ -242,10 +242,10 @@ int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *vpmdev)
 }
 
 /**
- * vfio_pci_mediate_detach() - release the mediator of a device being closed
+ * vpm_detach() - release the mediator of a device being closed
  * @vpmdev: the device, already disabled
  */
-void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *vpmdev)
+void vpm_detach(struct vfio_pci_mediate_device *vpmdev)
 {
 	struct vfio_pci_mediate_registration *reg = vpmdev->mediator;
 	struct module *owner;

@@ -313,24 +313,21 @@ to_mediate_device(struct vfio_device *core_vdev)
 }
 
 /* registry.c */
-int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *vpmdev);
-void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *vpmdev);
+int vpm_attach(struct vfio_pci_mediate_device *vpmdev);
+void vpm_detach(struct vfio_pci_mediate_device *vpmdev);
 extern const struct attribute_group *vfio_pci_mediate_driver_groups[];
 extern const struct attribute_group *vfio_pci_mediate_dev_groups[];
 
 /* intercept.c */
-ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *vpmdev,
-				 char __user *buf, size_t count, loff_t *ppos,
-				 bool iswrite);
-long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
-			    unsigned long arg);
-ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
-			      size_t count, loff_t *ppos);
-ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
-			       const char __user *buf, size_t count,
-			       loff_t *ppos);
-int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
-			  struct vm_area_struct *vma);
+ssize_t vpm_core_rw(struct vfio_pci_mediate_device *vpmdev, char __user *buf,
+		    size_t count, loff_t *ppos, bool iswrite);
+long vpm_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
+	       unsigned long arg);
+ssize_t vpm_read(struct vfio_device *core_vdev, char __user *buf, size_t count,
+		 loff_t *ppos);
+ssize_t vpm_write(struct vfio_device *core_vdev, const char __user *buf,
+		  size_t count, loff_t *ppos);
+int vpm_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma);
 
 /* user_dma.c */
 void vpm_user_dma_open(struct vfio_pci_mediate_device *vpmdev);
@@ -364,7 +361,7 @@ long vpm_trap_set_irqs(struct vfio_pci_mediate_device *vpmdev,
 		       unsigned long arg);
 
 /* regions.c */
-void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *vpmdev);
+void vpm_unmap_bars(struct vfio_pci_mediate_device *vpmdev);
 void vpm_release_regions_from(struct vfio_pci_mediate_device *vpmdev,
 			      int first);
 
