@@ -14,6 +14,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/string.h>
@@ -318,13 +319,25 @@ static void __init vpm_add_ids(void)
 			vpm_add_id(id);
 }
 
+/*
+ * Counters for tests, in debugfs: no ABI.  <linux/debugfs.h> stays out of
+ * the files with exports: the types it defines would change their symbol
+ * versions.
+ */
+static struct dentry *vpm_debugfs;
+
 static int __init vpm_init(void)
 {
 	int ret;
 
+	vpm_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_atomic_t("trap_ack_timeouts", 0444, vpm_debugfs,
+				&vpm_trap_ack_timeouts);
 	ret = pci_register_driver(&vfio_pci_mediate_driver);
-	if (ret)
+	if (ret) {
+		debugfs_remove_recursive(vpm_debugfs);
 		return ret;
+	}
 
 	vpm_add_ids();
 	if (disable_denylist)
@@ -336,6 +349,7 @@ module_init(vpm_init);
 static void __exit vpm_exit(void)
 {
 	pci_unregister_driver(&vfio_pci_mediate_driver);
+	debugfs_remove_recursive(vpm_debugfs);
 }
 module_exit(vpm_exit);
 

@@ -49,6 +49,8 @@ static unsigned int ack_timeout_ms(void)
 	return READ_ONCE(trap_ack_timeout_ms);
 }
 
+atomic_t vpm_trap_ack_timeouts = ATOMIC_INIT(0);
+
 bool vpm_trap_range_usable(const struct vpm_trap_range *r)
 {
 	return r->state == VPM_TRAP_OPEN || r->state == VPM_TRAP_CLOSING;
@@ -146,11 +148,13 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *vpmdev,
 		if (r->state == VPM_TRAP_CLOSING) {
 			bool acked = !t->trigger || t->ack >= r->closing_gen;
 
-			if (!acked && timed_out)
+			if (!acked && timed_out) {
+				atomic_inc(&vpm_trap_ack_timeouts);
 				pci_notice_ratelimited(vpmdev->core_device.pdev,
 						       "BAR%u %#llx+%#llx trapped without the user's acknowledgement (%u ms): its mappings are removed\n",
 						       r->index, r->offset, r->size,
 						       ack_timeout_ms());
+			}
 			if (acked || timed_out) {
 				vpm_trap_set_state(t, r, acked ?
 						   VPM_TRAP_EV_ACK :

@@ -342,6 +342,12 @@ void vpm_dirty_close(struct vfio_pci_mediate_device *vpmdev);
 
 /* trap.c */
 #define VPM_TRAP_IRQ_INDEX VFIO_PCI_NUM_IRQS
+/*
+ * Ranges whose trap came in force without the user's acknowledgement, on
+ * every device (debugfs trap_ack_timeouts); the log line for it is
+ * ratelimited, this counts each.
+ */
+extern atomic_t vpm_trap_ack_timeouts;
 void vpm_trap_init(struct vfio_pci_mediate_device *vpmdev);
 int vpm_trap_open(struct vfio_pci_mediate_device *vpmdev);
 void vpm_trap_close(struct vfio_pci_mediate_device *vpmdev);
