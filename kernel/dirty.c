@@ -54,14 +54,14 @@ struct vpm_dirty_write {
 	DECLARE_BITMAP(pinned, VFIO_PIN_PAGES_MAX_ENTRIES);
 };
 
-void vpm_dirty_init(struct vfio_pci_mediate_device *mdev)
+void vpm_dirty_init(struct vfio_pci_mediate_device *vpmdev)
 {
-	mutex_init(&mdev->dirty.lock);
-	mutex_init(&mdev->dirty.log_lock);
-	INIT_LIST_HEAD(&mdev->dirty.writes);
-	hash_init(mdev->dirty.index);
+	mutex_init(&vpmdev->dirty.lock);
+	mutex_init(&vpmdev->dirty.log_lock);
+	INIT_LIST_HEAD(&vpmdev->dirty.writes);
+	hash_init(vpmdev->dirty.index);
 	/* Its nodes are charged to the user, whose device made us record. */
-	xa_init_flags(&mdev->dirty.logged, XA_FLAGS_ACCOUNT);
+	xa_init_flags(&vpmdev->dirty.logged, XA_FLAGS_ACCOUNT);
 }
 
 /*
@@ -91,10 +91,10 @@ static int vpm_log_record(struct vpm_dirty *d, unsigned long first_pfn,
 	return 0;
 }
 
-static void vpm_dirty_unpin_pages(struct vfio_pci_mediate_device *mdev,
+static void vpm_dirty_unpin_pages(struct vfio_pci_mediate_device *vpmdev,
 				  struct vpm_dirty_write *w)
 {
-	struct vfio_device *vdev = &mdev->core_device.vdev;
+	struct vfio_device *vdev = &vpmdev->core_device.vdev;
 	unsigned int i;
 
 	if (bitmap_full(w->pinned, w->npage))
@@ -105,14 +105,14 @@ static void vpm_dirty_unpin_pages(struct vfio_pci_mediate_device *mdev,
 	bitmap_zero(w->pinned, w->npage);
 }
 
-static void vpm_dirty_drop(struct vfio_pci_mediate_device *mdev,
+static void vpm_dirty_drop(struct vfio_pci_mediate_device *vpmdev,
 			   struct vpm_dirty_write *w)
 {
-	lockdep_assert_held(&mdev->dirty.lock);
-	vpm_dirty_unpin_pages(mdev, w);
+	lockdep_assert_held(&vpmdev->dirty.lock);
+	vpm_dirty_unpin_pages(vpmdev, w);
 	list_del(&w->node);
 	hash_del(&w->by_range);
-	mdev->dirty.nr_writes--;
+	vpmdev->dirty.nr_writes--;
 	kfree(w);
 }
 
@@ -155,10 +155,10 @@ static bool vpm_dirty_cannot_pin(int ret)
  * the whole range fails because some page is not mapped or not writable,
  * the others are still pinned one by one, since the device can write them.
  */
-static int vpm_dirty_pin(struct vfio_pci_mediate_device *mdev,
+static int vpm_dirty_pin(struct vfio_pci_mediate_device *vpmdev,
 			 struct vpm_dirty_write *w, struct page **pages)
 {
-	struct vfio_device *vdev = &mdev->core_device.vdev;
+	struct vfio_device *vdev = &vpmdev->core_device.vdev;
 	int i, ret;
 
 	ret = vfio_pin_pages(vdev, w->iova, w->npage, IOMMU_WRITE, pages);
@@ -189,13 +189,13 @@ static int vpm_dirty_pin(struct vfio_pci_mediate_device *mdev,
 	return 0;
 
 unwind:
-	vpm_dirty_unpin_pages(mdev, w);
+	vpm_dirty_unpin_pages(vpmdev, w);
 	return ret < 0 ? ret : -EIO;
 }
 
 /**
  * vfio_pci_mediate_dirty_begin() - the device is about to write by DMA
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @iova: first byte the device may write, as the device addresses it
  * @len: bytes, more than 0, at most VFIO_PIN_PAGES_MAX_ENTRIES pages
  *
@@ -232,23 +232,23 @@ unwind:
  * flight already; -ENOMEM; another negative errno if pinning failed.  On
  * error the device must not start the transfer.
  */
-int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *vpmdev,
 				 dma_addr_t iova, size_t len)
 {
-	struct vpm_dirty *d = &mdev->dirty;
+	struct vpm_dirty *d = &vpmdev->dirty;
 	struct vpm_dirty_write *w;
 	struct page **pages = NULL;
 	dma_addr_t first;
 	int npage, ret;
 
-	if (mdev->in_open)
+	if (vpmdev->in_open)
 		return -EPERM;
 	if (!vpm_dirty_pages(iova, len, &first, &npage))
 		return -EINVAL;
 	w = kzalloc(sizeof(*w), GFP_KERNEL_ACCOUNT);
-	if (w && mdev->user_dma_pin)
+	if (w && vpmdev->user_dma_pin)
 		pages = kcalloc(npage, sizeof(*pages), GFP_KERNEL_ACCOUNT);
-	if (!w || (mdev->user_dma_pin && !pages)) {
+	if (!w || (vpmdev->user_dma_pin && !pages)) {
 		ret = -ENOMEM;
 		goto out_free;
 	}
@@ -264,15 +264,15 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
 	 * Pinned under @lock, so that our dma_unmap, which waits for @lock,
 	 * finds these pins and drops them before type1 looks again.
 	 */
-	if (mdev->user_dma_pin) {
-		ret = vpm_dirty_pin(mdev, w, pages);
+	if (vpmdev->user_dma_pin) {
+		ret = vpm_dirty_pin(vpmdev, w, pages);
 		if (ret)
 			goto out_unlock;
 	}
 	if (d->logging) {
 		ret = vpm_log_record(d, first >> PAGE_SHIFT, npage);
 		if (ret) {
-			vpm_dirty_unpin_pages(mdev, w);
+			vpm_dirty_unpin_pages(vpmdev, w);
 			goto out_unlock;
 		}
 	}
@@ -292,7 +292,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_begin);
 
 /**
  * vfio_pci_mediate_dirty_end() - a transfer announced by dirty_begin is over
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @iova: the @iova given to vfio_pci_mediate_dirty_begin()
  * @len: the @len given to it
  *
@@ -302,7 +302,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_begin);
  *
  * Context: process context, may sleep; may be called from a workqueue.
  */
-void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
+void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *vpmdev,
 				dma_addr_t iova, size_t len)
 {
 	struct vpm_dirty_write *w;
@@ -311,15 +311,15 @@ void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
 
 	if (!vpm_dirty_pages(iova, len, &first, &npage))
 		return;
-	mutex_lock(&mdev->dirty.lock);
-	hash_for_each_possible(mdev->dirty.index, w, by_range,
+	mutex_lock(&vpmdev->dirty.lock);
+	hash_for_each_possible(vpmdev->dirty.index, w, by_range,
 			       vpm_dirty_key(first, npage)) {
 		if (w->iova == first && w->npage == npage) {
-			vpm_dirty_drop(mdev, w);
+			vpm_dirty_drop(vpmdev, w);
 			break;
 		}
 	}
-	mutex_unlock(&mdev->dirty.lock);
+	mutex_unlock(&vpmdev->dirty.lock);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_end);
 
@@ -331,25 +331,25 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_end);
  * there then hits an IOMMU fault, as it would without us.  Without pins
  * this device never makes type1 call it.
  */
-void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
+void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *vpmdev, u64 iova,
 			 u64 length)
 {
 	struct vpm_dirty_write *w, *next;
 
-	mutex_lock(&mdev->dirty.lock);
-	list_for_each_entry_safe(w, next, &mdev->dirty.writes, node) {
+	mutex_lock(&vpmdev->dirty.lock);
+	list_for_each_entry_safe(w, next, &vpmdev->dirty.writes, node) {
 		u64 end = w->iova + ((u64)w->npage << PAGE_SHIFT);
 
 		if (!bitmap_empty(w->pinned, w->npage) &&
 		    w->iova < iova + length && iova < end)
-			vpm_dirty_drop(mdev, w);
+			vpm_dirty_drop(vpmdev, w);
 	}
-	mutex_unlock(&mdev->dirty.lock);
+	mutex_unlock(&vpmdev->dirty.lock);
 }
 
 /**
  * vfio_pci_mediate_dirty_enable_logging() - offer DMA logging for this open
- * @mdev: the device, from the mediator's ->open()
+ * @vpmdev: the device, from the mediator's ->open()
  *
  * Declares that the mediator calls vfio_pci_mediate_dirty_begin() before
  * every transfer its device makes into the user's memory, for as long as
@@ -360,10 +360,11 @@ void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
  *
  * Context: the mediator's ->open().
  */
-void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *mdev)
+void
+vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *vpmdev)
 {
-	if (mdev->in_open)
-		mdev->dirty.logging_offered = true;
+	if (vpmdev->in_open)
+		vpmdev->dirty.logging_offered = true;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_dirty_enable_logging);
 
@@ -378,20 +379,21 @@ static void vpm_log_stop_locked(struct vpm_dirty *d)
 }
 
 /* The mediator's ->dirty_tracking(), outside @lock (it may trap). */
-static int vpm_log_tell_mediator(struct vfio_pci_mediate_device *mdev,
+static int vpm_log_tell_mediator(struct vfio_pci_mediate_device *vpmdev,
 				 bool on)
 {
-	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
 
-	return ops->dirty_tracking ? ops->dirty_tracking(mdev->handle, on) : 0;
+	return ops->dirty_tracking ?
+	       ops->dirty_tracking(vpmdev->handle, on) : 0;
 }
 
 static int vpm_log_start(struct vfio_device *core_vdev,
 			 struct rb_root_cached *ranges, u32 nnodes,
 			 u64 *page_size)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
-	struct vpm_dirty *d = &mdev->dirty;
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
+	struct vpm_dirty *d = &vpmdev->dirty;
 	struct interval_tree_node *node;
 	struct vpm_dirty_write *w;
 	int ret;
@@ -402,7 +404,7 @@ static int vpm_log_start(struct vfio_device *core_vdev,
 		ret = -EBUSY;
 		goto out_unlock_log;
 	}
-	ret = vpm_log_tell_mediator(mdev, true);
+	ret = vpm_log_tell_mediator(vpmdev, true);
 	if (ret)
 		goto out_unlock_log;
 
@@ -441,7 +443,7 @@ static int vpm_log_start(struct vfio_device *core_vdev,
 out_unlock:
 	mutex_unlock(&d->lock);
 	if (ret)
-		vpm_log_tell_mediator(mdev, false);
+		vpm_log_tell_mediator(vpmdev, false);
 out_unlock_log:
 	mutex_unlock(&d->log_lock);
 	return ret;
@@ -449,8 +451,8 @@ out_unlock_log:
 
 static int vpm_log_stop(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
-	struct vpm_dirty *d = &mdev->dirty;
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
+	struct vpm_dirty *d = &vpmdev->dirty;
 	bool was_logging;
 
 	mutex_lock(&d->log_lock);
@@ -459,7 +461,7 @@ static int vpm_log_stop(struct vfio_device *core_vdev)
 	vpm_log_stop_locked(d);
 	mutex_unlock(&d->lock);
 	if (was_logging)
-		vpm_log_tell_mediator(mdev, false);
+		vpm_log_tell_mediator(vpmdev, false);
 	mutex_unlock(&d->log_lock);
 	return 0;
 }
@@ -482,9 +484,9 @@ static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
 				  unsigned long iova, unsigned long length,
 				  struct iova_bitmap *dirty)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
-	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
-	struct vpm_dirty *d = &mdev->dirty;
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
+	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
+	struct vpm_dirty *d = &vpmdev->dirty;
 	unsigned long last_byte = iova + length - 1;
 	unsigned long first = iova >> PAGE_SHIFT;
 	unsigned long last = last_byte >> PAGE_SHIFT;
@@ -499,7 +501,7 @@ static int vpm_log_read_and_clear(struct vfio_device *core_vdev,
 		return 0;
 	/* Outside @lock: the mediator ends its finished writes. */
 	if (ops->dirty_sync) {
-		ret = ops->dirty_sync(mdev->handle);
+		ret = ops->dirty_sync(vpmdev->handle);
 		if (ret)
 			return ret;
 	}
@@ -540,23 +542,23 @@ static const struct vfio_log_ops vpm_log_ops = {
 };
 
 /* The open ends: the mediator has been released, nothing writes any more. */
-void vpm_dirty_close(struct vfio_pci_mediate_device *mdev)
+void vpm_dirty_close(struct vfio_pci_mediate_device *vpmdev)
 {
 	struct vpm_dirty_write *w, *next;
 
-	mutex_lock(&mdev->dirty.lock);
-	list_for_each_entry_safe(w, next, &mdev->dirty.writes, node)
-		vpm_dirty_drop(mdev, w);
-	vpm_log_stop_locked(&mdev->dirty);
-	mdev->dirty.logging_offered = false;
-	mutex_unlock(&mdev->dirty.lock);
-	mdev->core_device.vdev.log_ops = NULL;
+	mutex_lock(&vpmdev->dirty.lock);
+	list_for_each_entry_safe(w, next, &vpmdev->dirty.writes, node)
+		vpm_dirty_drop(vpmdev, w);
+	vpm_log_stop_locked(&vpmdev->dirty);
+	vpmdev->dirty.logging_offered = false;
+	mutex_unlock(&vpmdev->dirty.lock);
+	vpmdev->core_device.vdev.log_ops = NULL;
 }
 
 /* A mediator declined ->open(): it offers no logging after all. */
-void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev)
+void vpm_dirty_open_declined(struct vfio_pci_mediate_device *vpmdev)
 {
-	mdev->dirty.logging_offered = false;
+	vpmdev->dirty.logging_offered = false;
 }
 
 /*
@@ -569,12 +571,12 @@ void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev)
  * mig_ops; vfio core reads it only in the device feature ioctl, which
  * needs an open device fd.
  */
-void vpm_dirty_open(struct vfio_pci_mediate_device *mdev)
+void vpm_dirty_open(struct vfio_pci_mediate_device *vpmdev)
 {
-	bool offer = VPM_DMA_LOGGING_REPORTS && mdev->mediator &&
-		     mdev->dirty.logging_offered;
+	bool offer = VPM_DMA_LOGGING_REPORTS && vpmdev->mediator &&
+		     vpmdev->dirty.logging_offered;
 
-	mdev->core_device.vdev.log_ops = offer ? &vpm_log_ops : NULL;
+	vpmdev->core_device.vdev.log_ops = offer ? &vpm_log_ops : NULL;
 }
 
 VPM_IMPORT_IOVA_BITMAP_NS()

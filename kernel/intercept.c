@@ -21,7 +21,7 @@ static bool is_mediated_index(unsigned int index)
 }
 
 /* The region's size as vfio-pci reports it. */
-static u64 mediated_region_size(struct pci_dev *pdev, unsigned int index)
+static u64 vpm_region_size(struct pci_dev *pdev, unsigned int index)
 {
 	if (index == VFIO_PCI_CONFIG_REGION_INDEX)
 		return pdev->cfg_size;
@@ -42,7 +42,7 @@ static int default_region_info(struct vfio_pci_core_device *vdev,
 	};
 
 	info->offset = VFIO_PCI_INDEX_TO_OFFSET(info->index);
-	info->size = mediated_region_size(vdev->pdev, info->index);
+	info->size = vpm_region_size(vdev->pdev, info->index);
 	info->flags = 0;
 	if (info->index == VFIO_PCI_CONFIG_REGION_INDEX || info->size)
 		info->flags = VFIO_REGION_INFO_FLAG_READ |
@@ -94,10 +94,10 @@ static void add_msix_hole(struct msix_holes *h, unsigned int bar,
  * before MSIX_MAPPABLE: only if one of them shares a page with other
  * space, so a BAR with page-aligned ones stays as vfio-pci has it.
  */
-static void find_msix_holes(struct vfio_pci_mediate_device *mdev,
+static void find_msix_holes(struct vfio_pci_mediate_device *vpmdev,
 			    unsigned int index, struct msix_holes *h)
 {
-	struct pci_dev *pdev = mdev->core_device.pdev;
+	struct pci_dev *pdev = vpmdev->core_device.pdev;
 	u64 bar_size = pci_resource_len(pdev, index);
 	u32 table, pba;
 	u16 flags;
@@ -105,7 +105,7 @@ static void find_msix_holes(struct vfio_pci_mediate_device *mdev,
 
 	h->nr = 0;
 	h->shared = false;
-	if (!mdev->mediator->ops->migration || !pdev->msix_cap || !bar_size)
+	if (!vpmdev->mediator->ops->migration || !pdev->msix_cap || !bar_size)
 		return;
 	if (pci_read_config_word(pdev, pdev->msix_cap + PCI_MSIX_FLAGS,
 				 &flags) ||
@@ -159,7 +159,7 @@ static unsigned int cut_area(struct vfio_region_sparse_mmap_area *areas,
  * The framework's sparse-mmap capability for BAR @index (@size bytes):
  * the trappable ranges' areas (or the whole BAR), without @h's holes.
  */
-static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *mdev,
+static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *vpmdev,
 			       unsigned int index, u64 size, bool trap_bar,
 			       const struct msix_holes *h,
 			       struct vfio_info_cap *caps)
@@ -174,7 +174,7 @@ static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *mdev,
 	if (!areas)
 		return -ENOMEM;
 	if (trap_bar) {
-		nr = vpm_trap_sparse_areas(mdev, index, size, areas);
+		nr = vpm_trap_sparse_areas(vpmdev, index, size, areas);
 	} else {
 		areas[0].offset = 0;
 		areas[0].size = size;
@@ -189,49 +189,54 @@ static int add_bar_sparse_mmap(struct vfio_pci_mediate_device *mdev,
 /*
  * VFIO_DEVICE_GET_REGION_INFO answered by a mediator and, for a BAR with
  * trappable ranges or MSI-X pages to leave out (find_msix_holes()), with
- * the framework's sparse-mmap capability; or 1 to pass on.
+ * the framework's sparse-mmap capability; or, with *@pt set, left to
+ * vfio-pci-core, as the mediator's ops do.
  */
-static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
-				struct vfio_region_info __user *arg)
+static int vpm_region_info(struct vfio_pci_mediate_device *vpmdev,
+			   struct vfio_region_info __user *arg, bool *pt)
 {
 	const unsigned long minsz = offsetofend(struct vfio_region_info, offset);
-	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
+	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
 	struct vfio_info_cap caps = { .buf = NULL, .size = 0 };
 	struct vfio_region_info info;
 	struct msix_holes holes = { .nr = 0 };
-	bool pt = false;
 	bool trap_bar;
 	int ret;
 
+	*pt = false;
 	if (copy_from_user(&info, arg, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
 		return -EINVAL;
-	if (!is_mediated_index(info.index))
-		return 1;
+	if (!is_mediated_index(info.index)) {
+		*pt = true;
+		return 0;
+	}
 	trap_bar = info.index <= VFIO_PCI_BAR5_REGION_INDEX &&
-		   vpm_trap_in_bar(mdev, info.index);
+		   vpm_trap_in_bar(vpmdev, info.index);
 	if (info.index <= VFIO_PCI_BAR5_REGION_INDEX)
-		find_msix_holes(mdev, info.index, &holes);
-	if (!ops->get_region_info && !trap_bar && !holes.nr)
-		return 1;
+		find_msix_holes(vpmdev, info.index, &holes);
+	if (!ops->get_region_info && !trap_bar && !holes.nr) {
+		*pt = true;
+		return 0;
+	}
 
-	ret = default_region_info(&mdev->core_device, &info, &caps,
+	ret = default_region_info(&vpmdev->core_device, &info, &caps,
 				  !holes.nr);
 	if (!ret && ops->get_region_info)
-		ret = ops->get_region_info(mdev->handle, info.index, &info,
-					   &caps, &pt);
+		ret = ops->get_region_info(vpmdev->handle, info.index, &info,
+					   &caps, pt);
 	if (ret)
 		goto out_free_caps;
 	if ((trap_bar || holes.nr) && (info.flags & VFIO_REGION_INFO_FLAG_MMAP)) {
 		/* The trappable ranges and MSI-X decide what may be mmapped. */
-		pt = false;
-		ret = add_bar_sparse_mmap(mdev, info.index, info.size, trap_bar,
-					  &holes, &caps);
+		*pt = false;
+		ret = add_bar_sparse_mmap(vpmdev, info.index, info.size,
+					  trap_bar, &holes, &caps);
 		if (ret)
 			goto out_free_caps;
 	}
-	if (pt)
+	if (*pt)
 		goto out_free_caps;
 
 	if (caps.size) {
@@ -252,31 +257,31 @@ static int mediated_region_info(struct vfio_pci_mediate_device *mdev,
 		ret = -EFAULT;
 out_free_caps:
 	kfree(caps.buf);
-	return ret ? ret : pt;
+	return ret;
 }
 
 /*
  * VFIO_DEVICE_GET_INFO: vfio-pci's answer, plus a mediator's reset and
  * the dynamic-trap IRQ.
  */
-static long mediated_device_info(struct vfio_pci_mediate_device *mdev,
-				 unsigned long arg)
+static long vpm_device_info(struct vfio_pci_mediate_device *vpmdev,
+			    unsigned long arg)
 {
 	struct vfio_device_info __user *uinfo = (void __user *)arg;
 	long ret;
 	u32 flags;
 
-	ret = vfio_pci_core_ioctl(&mdev->core_device.vdev, VFIO_DEVICE_GET_INFO,
-				  arg);
+	ret = vfio_pci_core_ioctl(&vpmdev->core_device.vdev,
+				  VFIO_DEVICE_GET_INFO, arg);
 	if (ret)
 		return ret;
 	/* The core checked argsz and wrote flags and num_irqs. */
-	if (mdev->mediator->ops->reset) {
+	if (vpmdev->mediator->ops->reset) {
 		if (get_user(flags, &uinfo->flags) ||
 		    put_user(flags | VFIO_DEVICE_FLAGS_RESET, &uinfo->flags))
 			return -EFAULT;
 	}
-	if (mdev->trap.nr_ranges &&
+	if (vpmdev->trap.nr_ranges &&
 	    put_user(VPM_TRAP_IRQ_INDEX + 1, &uinfo->num_irqs))
 		return -EFAULT;
 	return 0;
@@ -289,30 +294,30 @@ static long mediated_device_info(struct vfio_pci_mediate_device *mdev,
  * (vpm_mig_reset()).  All under mig.lock, so no migration call runs in
  * between.
  */
-static long mediated_reset(struct vfio_pci_mediate_device *mdev,
-			   unsigned long arg)
+static long vpm_device_reset(struct vfio_pci_mediate_device *vpmdev,
+			     unsigned long arg)
 {
-	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	long ret;
 
-	ret = vpm_mig_lock_killable(mdev);
+	ret = vpm_mig_lock_killable(vpmdev);
 	if (ret)
 		return ret;
 	if (vdev->reset_works)
 		ret = vfio_pci_core_ioctl(&vdev->vdev, VFIO_DEVICE_RESET, arg);
 	if (ret)
 		goto out_unlock;
-	ret = ops->reset(mdev->handle);
+	ret = ops->reset(vpmdev->handle);
 	if (ret) {
-		vpm_mig_fail(mdev);
+		vpm_mig_fail(vpmdev);
 		goto out_unlock;
 	}
-	vpm_mig_reset(mdev);
+	vpm_mig_reset(vpmdev);
 	/* The reset_done of vfio-pci's reset above: caught up with already. */
-	clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags);
+	clear_bit(VPM_MIG_DEVICE_WAS_RESET, &vpmdev->mig.flags);
 out_unlock:
-	vpm_mig_unlock(mdev);
+	vpm_mig_unlock(vpmdev);
 	return ret;
 }
 
@@ -325,17 +330,17 @@ out_unlock:
  * in barmap[]); the core then finds the BAR mapped and never maps it
  * itself.  BARs the core would refuse are left to its error.
  */
-static noinline int vpm_map_bar(struct vfio_pci_mediate_device *mdev,
+static noinline int vpm_map_bar(struct vfio_pci_mediate_device *vpmdev,
 				unsigned int bar)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	struct pci_dev *pdev = vdev->pdev;
 	void __iomem *io;
 	int ret = 0;
 
 	if (!pci_resource_start(pdev, bar))
 		return 0;
-	mutex_lock(&mdev->barmap_lock);
+	mutex_lock(&vpmdev->barmap_lock);
 	if (vdev->barmap[bar])
 		goto out_unlock;
 	ret = pci_request_selected_regions(pdev, 1 << bar, "vfio");
@@ -350,11 +355,11 @@ static noinline int vpm_map_bar(struct vfio_pci_mediate_device *mdev,
 	/* The mapping is complete before any thread can see it. */
 	smp_store_release(&vdev->barmap[bar], io);
 out_unlock:
-	mutex_unlock(&mdev->barmap_lock);
+	mutex_unlock(&vpmdev->barmap_lock);
 	return ret;
 }
 
-static int vpm_setup_barmap(struct vfio_pci_mediate_device *mdev,
+static int vpm_setup_barmap(struct vfio_pci_mediate_device *vpmdev,
 			    unsigned int index)
 {
 	unsigned int bar;
@@ -363,13 +368,13 @@ static int vpm_setup_barmap(struct vfio_pci_mediate_device *mdev,
 		return 0;
 	bar = array_index_nospec(index, PCI_STD_NUM_BARS);
 	/* Pairs with the release above: a mapping seen is a mapping made. */
-	if (likely(smp_load_acquire(&mdev->core_device.barmap[bar])))
+	if (likely(smp_load_acquire(&vpmdev->core_device.barmap[bar])))
 		return 0;
-	return vpm_map_bar(mdev, bar);
+	return vpm_map_bar(vpmdev, bar);
 }
 
 /* The BAR an ioeventfd writes is prepared like any first use of it. */
-static int prepare_ioeventfd_bar(struct vfio_pci_mediate_device *mdev,
+static int prepare_ioeventfd_bar(struct vfio_pci_mediate_device *vpmdev,
 				 unsigned long arg)
 {
 	struct vfio_device_ioeventfd __user *uarg = (void __user *)arg;
@@ -377,21 +382,22 @@ static int prepare_ioeventfd_bar(struct vfio_pci_mediate_device *mdev,
 
 	if (get_user(offset, &uarg->offset))
 		return -EFAULT;
-	return vpm_setup_barmap(mdev, VFIO_PCI_OFFSET_TO_INDEX(offset));
+	return vpm_setup_barmap(vpmdev, VFIO_PCI_OFFSET_TO_INDEX(offset));
 }
 
-long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
-			    unsigned long arg)
+long vpm_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
+	       unsigned long arg)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 	const struct vfio_pci_mediate_ops *ops =
-		mdev->mediator ? mdev->mediator->ops : NULL;
-	bool trap = mdev->trap.nr_ranges;
+		vpmdev->mediator ? vpmdev->mediator->ops : NULL;
+	bool trap = vpmdev->trap.nr_ranges;
+	bool pt;
 	u32 index;
 	int ret;
 
 	if (cmd == VFIO_DEVICE_IOEVENTFD && !(ops && ops->rw)) {
-		ret = prepare_ioeventfd_bar(mdev, arg);
+		ret = prepare_ioeventfd_bar(vpmdev, arg);
 		if (ret)
 			return ret;
 	}
@@ -402,13 +408,13 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 	case VFIO_DEVICE_GET_REGION_INFO:
 		if (!ops->get_region_info && !trap && !ops->migration)
 			break;
-		ret = mediated_region_info(mdev, (void __user *)arg);
-		if (ret <= 0)
+		ret = vpm_region_info(vpmdev, (void __user *)arg, &pt);
+		if (ret || !pt)
 			return ret;
 		break;
 	case VFIO_DEVICE_GET_INFO:
 		if (ops->reset || trap)
-			return mediated_device_info(mdev, arg);
+			return vpm_device_info(vpmdev, arg);
 		break;
 	case VFIO_DEVICE_GET_IRQ_INFO:
 	case VFIO_DEVICE_SET_IRQS:
@@ -418,11 +424,11 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 		    index != VPM_TRAP_IRQ_INDEX)
 			break;
 		if (cmd == VFIO_DEVICE_GET_IRQ_INFO)
-			return vpm_trap_get_irq_info(mdev, arg);
-		return vpm_trap_set_irqs(mdev, arg);
+			return vpm_trap_get_irq_info(vpmdev, arg);
+		return vpm_trap_set_irqs(vpmdev, arg);
 	case VFIO_DEVICE_RESET:
 		if (ops->reset)
-			return mediated_reset(mdev, arg);
+			return vpm_device_reset(vpmdev, arg);
 		break;
 	case VFIO_DEVICE_IOEVENTFD:
 		/*
@@ -438,14 +444,13 @@ long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
 }
 
 /* vfio-pci-core's read/write, the BAR prepared first (vpm_setup_barmap()). */
-ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
-				 char __user *buf, size_t count, loff_t *ppos,
-				 bool iswrite)
+ssize_t vpm_core_rw(struct vfio_pci_mediate_device *vpmdev, char __user *buf,
+		    size_t count, loff_t *ppos, bool iswrite)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	int ret;
 
-	ret = vpm_setup_barmap(mdev, VFIO_PCI_OFFSET_TO_INDEX(*ppos));
+	ret = vpm_setup_barmap(vpmdev, VFIO_PCI_OFFSET_TO_INDEX(*ppos));
 	if (unlikely(ret))
 		return ret;
 	if (iswrite)
@@ -477,14 +482,14 @@ static int wake_for_user(struct pci_dev *pdev)
  * An access while a mediator with ->rw serves the device: offered to it if
  * it lies inside a mediated region, else (or if it passes) vfio-pci-core's.
  * Kept out of line so that the path with no mediator has no stack frame
- * of its own (vfio_pci_mediate_read/write() jump to the core).
+ * of its own (vpm_read/write() jump to the core).
  */
-static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
-				    char __user *buf, size_t count,
-				    loff_t *ppos, bool iswrite)
+static noinline ssize_t vpm_mediated_rw(struct vfio_pci_mediate_device *vpmdev,
+					char __user *buf, size_t count,
+					loff_t *ppos, bool iswrite)
 {
-	const struct vfio_pci_mediate_ops *ops = mdev->mediator->ops;
-	struct pci_dev *pdev = mdev->core_device.pdev;
+	const struct vfio_pci_mediate_ops *ops = vpmdev->mediator->ops;
+	struct pci_dev *pdev = vpmdev->core_device.pdev;
 	unsigned int index = VFIO_PCI_OFFSET_TO_INDEX(*ppos);
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
 	bool pt = false;
@@ -494,7 +499,7 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 
 	if (!count || !is_mediated_index(index))
 		goto pass;
-	size = mediated_region_size(pdev, index);
+	size = vpm_region_size(pdev, index);
 	/* Beyond the end: vfio-pci's own answer, not the mediator's. */
 	if (offset >= size)
 		goto pass;
@@ -505,7 +510,7 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 	woke = wake_for_user(pdev);
 	if (woke < 0)
 		return woke;
-	ret = ops->rw(mdev->handle, index, buf, count, offset, iswrite, &pt);
+	ret = ops->rw(vpmdev->handle, index, buf, count, offset, iswrite, &pt);
 	if (woke)
 		pm_runtime_put(&pdev->dev);
 	if (!pt) {
@@ -514,60 +519,58 @@ static noinline ssize_t mediated_rw(struct vfio_pci_mediate_device *mdev,
 		return ret;
 	}
 pass:
-	return vfio_pci_mediate_core_rw(mdev, buf, count, ppos, iswrite);
+	return vpm_core_rw(vpmdev, buf, count, ppos, iswrite);
 }
 
 /* Whether accesses go to a mediator's ->rw; the VFIO fops run while open. */
-static bool mediates_rw(struct vfio_pci_mediate_device *mdev)
+static bool mediates_rw(struct vfio_pci_mediate_device *vpmdev)
 {
-	return mdev->mediator && mdev->mediator->ops->rw;
+	return vpmdev->mediator && vpmdev->mediator->ops->rw;
 }
 
-ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
-			      size_t count, loff_t *ppos)
+ssize_t vpm_read(struct vfio_device *core_vdev, char __user *buf, size_t count,
+		 loff_t *ppos)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	if (mediates_rw(mdev))
-		return mediated_rw(mdev, buf, count, ppos, false);
-	return vfio_pci_mediate_core_rw(mdev, buf, count, ppos, false);
+	if (mediates_rw(vpmdev))
+		return vpm_mediated_rw(vpmdev, buf, count, ppos, false);
+	return vpm_core_rw(vpmdev, buf, count, ppos, false);
 }
 
-ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
-			       const char __user *buf, size_t count,
-			       loff_t *ppos)
+ssize_t vpm_write(struct vfio_device *core_vdev, const char __user *buf,
+		  size_t count, loff_t *ppos)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 	/* rw takes one buffer type for both directions, as vfio-pci-core. */
 	char __user *ubuf = (char __user *)buf;
 
-	if (mediates_rw(mdev))
-		return mediated_rw(mdev, ubuf, count, ppos, true);
-	return vfio_pci_mediate_core_rw(mdev, ubuf, count, ppos, true);
+	if (mediates_rw(vpmdev))
+		return vpm_mediated_rw(vpmdev, ubuf, count, ppos, true);
+	return vpm_core_rw(vpmdev, ubuf, count, ppos, true);
 }
 
-int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
-			  struct vm_area_struct *vma)
+int vpm_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 	unsigned int index =
 		vma->vm_pgoff >> (VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT);
 	bool pt = false;
 	int ret;
 
-	ret = vpm_setup_barmap(mdev, index);
+	ret = vpm_setup_barmap(vpmdev, index);
 	if (ret)
 		return ret;
 	if (index <= VFIO_PCI_BAR5_REGION_INDEX &&
-	    vpm_trap_in_bar(mdev, index)) {
-		ret = vpm_trap_mmap(mdev, index, vma);
+	    vpm_trap_in_bar(vpmdev, index)) {
+		ret = vpm_trap_mmap(vpmdev, index, vma);
 		if (ret <= 0)
 			return ret;
 	}
-	if (!mdev->mediator || !mdev->mediator->ops->mmap ||
+	if (!vpmdev->mediator || !vpmdev->mediator->ops->mmap ||
 	    index > VFIO_PCI_BAR5_REGION_INDEX)
 		return vfio_pci_core_mmap(core_vdev, vma);
 
-	ret = mdev->mediator->ops->mmap(mdev->handle, index, vma, &pt);
+	ret = vpmdev->mediator->ops->mmap(vpmdev->handle, index, vma, &pt);
 	return pt ? vfio_pci_core_mmap(core_vdev, vma) : ret;
 }

@@ -14,6 +14,7 @@
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/debugfs.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/string.h>
@@ -55,7 +56,7 @@ static const struct pci_device_id vfio_pci_mediate_denylist[] = {
 	{}
 };
 
-static bool vfio_pci_mediate_denied(struct pci_dev *pdev)
+static bool vpm_denied(struct pci_dev *pdev)
 {
 	if (!pci_match_id(vfio_pci_mediate_denylist, pdev))
 		return false;
@@ -71,76 +72,76 @@ static bool vfio_pci_mediate_denied(struct pci_dev *pdev)
 	return true;
 }
 
-static int vfio_pci_mediate_init_dev(struct vfio_device *core_vdev)
+static int vpm_init_dev(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	mutex_init(&mdev->barmap_lock);
-	mutex_init(&mdev->bar_lock);
-	INIT_LIST_HEAD(&mdev->served_node);
-	vpm_mig_init(mdev);
-	vpm_dirty_init(mdev);
-	vpm_trap_init(mdev);
+	mutex_init(&vpmdev->barmap_lock);
+	mutex_init(&vpmdev->bar_lock);
+	INIT_LIST_HEAD(&vpmdev->served_node);
+	vpm_mig_init(vpmdev);
+	vpm_dirty_init(vpmdev);
+	vpm_trap_init(vpmdev);
 	return vfio_pci_core_init_dev(core_vdev);
 }
 
-static void vfio_pci_mediate_release_dev(struct vfio_device *core_vdev)
+static void vpm_release_dev(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	vpm_mig_destroy(mdev);
-	mutex_destroy(&mdev->trap.lock);
-	mutex_destroy(&mdev->dirty.log_lock);
-	mutex_destroy(&mdev->dirty.lock);
-	mutex_destroy(&mdev->bar_lock);
-	mutex_destroy(&mdev->barmap_lock);
+	vpm_mig_destroy(vpmdev);
+	mutex_destroy(&vpmdev->trap.lock);
+	mutex_destroy(&vpmdev->dirty.log_lock);
+	mutex_destroy(&vpmdev->dirty.lock);
+	mutex_destroy(&vpmdev->bar_lock);
+	mutex_destroy(&vpmdev->barmap_lock);
 	vfio_pci_core_release_dev(core_vdev);
 }
 
-static void vfio_pci_mediate_set_enabled(struct vfio_pci_mediate_device *mdev,
-					 bool enabled)
+static void vpm_set_enabled(struct vfio_pci_mediate_device *vpmdev,
+			    bool enabled)
 {
-	down_write(&mdev->core_device.memory_lock);
-	mdev->enabled = enabled;
-	up_write(&mdev->core_device.memory_lock);
+	down_write(&vpmdev->core_device.memory_lock);
+	vpmdev->enabled = enabled;
+	up_write(&vpmdev->core_device.memory_lock);
 }
 
-static int vfio_pci_mediate_open_device(struct vfio_device *core_vdev)
+static int vpm_open_device(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	int ret;
 
 	ret = vfio_pci_core_enable(vdev);
 	if (ret)
 		return ret;
-	vfio_pci_mediate_set_enabled(mdev, true);
-	vpm_user_dma_open(mdev);
+	vpm_set_enabled(vpmdev, true);
+	vpm_user_dma_open(vpmdev);
 
-	ret = vfio_pci_mediate_attach(mdev);
+	ret = vpm_attach(vpmdev);
 	if (ret)
 		goto out_disable;
 
-	ret = vpm_trap_open(mdev);
+	ret = vpm_trap_open(vpmdev);
 	if (ret)
 		goto out_disable;
-	ret = vpm_mig_open(mdev);
+	ret = vpm_mig_open(vpmdev);
 	if (ret)
 		goto out_disable;
-	vpm_dirty_open(mdev);
+	vpm_dirty_open(vpmdev);
 
 	vfio_pci_core_finish_enable(vdev);
 	return 0;
 
 out_disable:
-	vfio_pci_mediate_set_enabled(mdev, false);
+	vpm_set_enabled(vpmdev, false);
 	vfio_pci_core_disable(vdev);
-	vfio_pci_mediate_unmap_bars(mdev);
-	vpm_trap_close(mdev);
+	vpm_unmap_bars(vpmdev);
+	vpm_trap_close(vpmdev);
 	/* Released after disable, as on close; nothing if none attached. */
-	vfio_pci_mediate_detach(mdev);
-	vpm_trap_forget(mdev);
-	vpm_dirty_close(mdev);
+	vpm_detach(vpmdev);
+	vpm_trap_forget(vpmdev);
+	vpm_dirty_close(vpmdev);
 	return ret;
 }
 
@@ -151,22 +152,21 @@ out_disable:
  * the mediator is released last, as its header promises.  Its DMA pins
  * go after it (bus mastering is off by then).
  */
-static void vfio_pci_mediate_close_device(struct vfio_device *core_vdev)
+static void vpm_close_device(struct vfio_device *core_vdev)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
-	vpm_mig_close(mdev);
-	vpm_trap_close(mdev);
-	vfio_pci_mediate_set_enabled(mdev, false);
+	vpm_mig_close(vpmdev);
+	vpm_trap_close(vpmdev);
+	vpm_set_enabled(vpmdev, false);
 	vfio_pci_core_close_device(core_vdev);
-	vfio_pci_mediate_unmap_bars(mdev);
-	vfio_pci_mediate_detach(mdev);
-	vpm_trap_forget(mdev);
-	vpm_dirty_close(mdev);
+	vpm_unmap_bars(vpmdev);
+	vpm_detach(vpmdev);
+	vpm_trap_forget(vpmdev);
+	vpm_dirty_close(vpmdev);
 }
 
-static void vfio_pci_mediate_dma_unmap(struct vfio_device *core_vdev,
-				       u64 iova, u64 length)
+static void vpm_dma_unmap(struct vfio_device *core_vdev, u64 iova, u64 length)
 {
 	vpm_dirty_dma_unmap(to_mediate_device(core_vdev), iova, length);
 }
@@ -176,15 +176,14 @@ static void vfio_pci_mediate_dma_unmap(struct vfio_device *core_vdev,
  * needs to converge) is answered here, as 6.1's vfio core leaves unknown
  * features to the driver; everything else is vfio-pci-core's.
  */
-static int vfio_pci_mediate_device_feature(struct vfio_device *core_vdev,
-					   u32 flags, void __user *arg,
-					   size_t argsz)
+static int vpm_device_feature(struct vfio_device *core_vdev, u32 flags,
+			      void __user *arg, size_t argsz)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(core_vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(core_vdev);
 
 	if ((flags & VFIO_DEVICE_FEATURE_MASK) ==
 	    VFIO_DEVICE_FEATURE_MIG_DATA_SIZE)
-		return vpm_mig_v2_data_size_feature(mdev, flags, arg, argsz);
+		return vpm_mig_v2_data_size_feature(vpmdev, flags, arg, argsz);
 	return vfio_pci_core_ioctl_feature(core_vdev, flags, arg, argsz);
 }
 
@@ -194,7 +193,7 @@ static int vfio_pci_mediate_device_feature(struct vfio_device *core_vdev,
  * reset_done may run under vfio-pci-core's memory_lock, so migration only
  * takes note here and catches up at its next call.
  */
-static void vfio_pci_mediate_reset_done(struct pci_dev *pdev)
+static void vpm_reset_done(struct pci_dev *pdev)
 {
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
 
@@ -205,52 +204,51 @@ static void vfio_pci_mediate_reset_done(struct pci_dev *pdev)
 
 static const struct pci_error_handlers vfio_pci_mediate_err_handlers = {
 	.error_detected	= vfio_pci_core_aer_err_detected,
-	.reset_done	= vfio_pci_mediate_reset_done,
+	.reset_done	= vpm_reset_done,
 };
 
 static const struct vfio_device_ops vfio_pci_mediate_ops = {
 	.name		= "vfio-pci-mediate",
-	.init		= vfio_pci_mediate_init_dev,
-	.release	= vfio_pci_mediate_release_dev,
-	.open_device	= vfio_pci_mediate_open_device,
-	.close_device	= vfio_pci_mediate_close_device,
-	.ioctl		= vfio_pci_mediate_ioctl,
-	.device_feature	= vfio_pci_mediate_device_feature,
-	.read		= vfio_pci_mediate_read,
-	.write		= vfio_pci_mediate_write,
-	.mmap		= vfio_pci_mediate_mmap,
-	.dma_unmap	= vfio_pci_mediate_dma_unmap,
+	.init		= vpm_init_dev,
+	.release	= vpm_release_dev,
+	.open_device	= vpm_open_device,
+	.close_device	= vpm_close_device,
+	.ioctl		= vpm_ioctl,
+	.device_feature	= vpm_device_feature,
+	.read		= vpm_read,
+	.write		= vpm_write,
+	.mmap		= vpm_mmap,
+	.dma_unmap	= vpm_dma_unmap,
 	.request	= vfio_pci_core_request,
 	.match		= vfio_pci_core_match,
 	VPM_IOMMUFD_PHYSICAL_OPS
 };
 
-static int vfio_pci_mediate_probe(struct pci_dev *pdev,
-				  const struct pci_device_id *id)
+static int vpm_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	int ret;
 
-	if (vfio_pci_mediate_denied(pdev))
+	if (vpm_denied(pdev))
 		return -EINVAL;
 
-	mdev = vfio_alloc_device(vfio_pci_mediate_device, core_device.vdev,
-				 &pdev->dev, &vfio_pci_mediate_ops);
-	if (IS_ERR(mdev))
-		return PTR_ERR(mdev);
+	vpmdev = vfio_alloc_device(vfio_pci_mediate_device, core_device.vdev,
+				   &pdev->dev, &vfio_pci_mediate_ops);
+	if (IS_ERR(vpmdev))
+		return PTR_ERR(vpmdev);
 
-	dev_set_drvdata(&pdev->dev, &mdev->core_device);
-	ret = vfio_pci_core_register_device(&mdev->core_device);
+	dev_set_drvdata(&pdev->dev, &vpmdev->core_device);
+	ret = vfio_pci_core_register_device(&vpmdev->core_device);
 	if (ret)
 		goto out_put_vdev;
 	return 0;
 
 out_put_vdev:
-	vfio_put_device(&mdev->core_device.vdev);
+	vfio_put_device(&vpmdev->core_device.vdev);
 	return ret;
 }
 
-static void vfio_pci_mediate_remove(struct pci_dev *pdev)
+static void vpm_remove(struct pci_dev *pdev)
 {
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
 
@@ -258,8 +256,7 @@ static void vfio_pci_mediate_remove(struct pci_dev *pdev)
 	vfio_put_device(&vdev->vdev);
 }
 
-static int vfio_pci_mediate_sriov_configure(struct pci_dev *pdev,
-					    int nr_virtfn)
+static int vpm_sriov_configure(struct pci_dev *pdev, int nr_virtfn)
 {
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(&pdev->dev);
 
@@ -279,9 +276,9 @@ MODULE_DEVICE_TABLE(pci, vfio_pci_mediate_table);
 static struct pci_driver vfio_pci_mediate_driver = {
 	.name			= "vfio-pci-mediate",
 	.id_table		= vfio_pci_mediate_table,
-	.probe			= vfio_pci_mediate_probe,
-	.remove			= vfio_pci_mediate_remove,
-	.sriov_configure	= vfio_pci_mediate_sriov_configure,
+	.probe			= vpm_probe,
+	.remove			= vpm_remove,
+	.sriov_configure	= vpm_sriov_configure,
 	.err_handler		= &vfio_pci_mediate_err_handlers,
 	.driver_managed_dma	= true,
 	.groups			= vfio_pci_mediate_driver_groups,
@@ -289,7 +286,7 @@ static struct pci_driver vfio_pci_mediate_driver = {
 };
 
 /* Parse one "vendor:device[:subvendor[:subdevice[:class[:mask]]]]" entry. */
-static void __init vfio_pci_mediate_add_id(const char *id)
+static void __init vpm_add_id(const char *id)
 {
 	unsigned int vendor, device, subvendor = PCI_ANY_ID;
 	unsigned int subdevice = PCI_ANY_ID, class = 0, class_mask = 0;
@@ -313,35 +310,48 @@ static void __init vfio_pci_mediate_add_id(const char *id)
 			class_mask);
 }
 
-static void __init vfio_pci_mediate_add_ids(void)
+static void __init vpm_add_ids(void)
 {
 	char *p = ids, *id;
 
 	while ((id = strsep(&p, ",")))
 		if (*id)
-			vfio_pci_mediate_add_id(id);
+			vpm_add_id(id);
 }
 
-static int __init vfio_pci_mediate_init(void)
+/*
+ * Counters for tests, in debugfs: no ABI.  <linux/debugfs.h> stays out of
+ * the files with exports: the types it defines would change their symbol
+ * versions.
+ */
+static struct dentry *vpm_debugfs;
+
+static int __init vpm_init(void)
 {
 	int ret;
 
+	vpm_debugfs = debugfs_create_dir(KBUILD_MODNAME, NULL);
+	debugfs_create_atomic_t("trap_ack_timeouts", 0444, vpm_debugfs,
+				&vpm_trap_ack_timeouts);
 	ret = pci_register_driver(&vfio_pci_mediate_driver);
-	if (ret)
+	if (ret) {
+		debugfs_remove_recursive(vpm_debugfs);
 		return ret;
+	}
 
-	vfio_pci_mediate_add_ids();
+	vpm_add_ids();
 	if (disable_denylist)
 		pr_warn("device denylist disabled\n");
 	return 0;
 }
-module_init(vfio_pci_mediate_init);
+module_init(vpm_init);
 
-static void __exit vfio_pci_mediate_exit(void)
+static void __exit vpm_exit(void)
 {
 	pci_unregister_driver(&vfio_pci_mediate_driver);
+	debugfs_remove_recursive(vpm_debugfs);
 }
-module_exit(vfio_pci_mediate_exit);
+module_exit(vpm_exit);
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("VFIO PCI driver whose devices vendor mediators can customise per open");

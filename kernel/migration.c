@@ -51,53 +51,53 @@ int vpm_mig_next_state(u32 cur, u32 target, u32 *next)
 	return *next == ERROR ? -EINVAL : 0;
 }
 
-static void catch_up_with_reset(struct vfio_pci_mediate_device *mdev);
+static void catch_up_with_reset(struct vfio_pci_mediate_device *vpmdev);
 
 /* A reset behind migration's back since the lock was last taken.  Held. */
-static void catch_up_if_reset(struct vfio_pci_mediate_device *mdev)
+static void catch_up_if_reset(struct vfio_pci_mediate_device *vpmdev)
 {
-	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags))
-		catch_up_with_reset(mdev);
+	if (test_and_clear_bit(VPM_MIG_DEVICE_WAS_RESET, &vpmdev->mig.flags))
+		catch_up_with_reset(vpmdev);
 }
 
-void vpm_mig_lock(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_lock(struct vfio_pci_mediate_device *vpmdev)
 {
-	mutex_lock(&mdev->mig.lock);
-	catch_up_if_reset(mdev);
+	mutex_lock(&vpmdev->mig.lock);
+	catch_up_if_reset(vpmdev);
 }
 
-int vpm_mig_lock_killable(struct vfio_pci_mediate_device *mdev)
+int vpm_mig_lock_killable(struct vfio_pci_mediate_device *vpmdev)
 {
-	if (mutex_lock_killable(&mdev->mig.lock))
+	if (mutex_lock_killable(&vpmdev->mig.lock))
 		return -EINTR;
-	catch_up_if_reset(mdev);
+	catch_up_if_reset(vpmdev);
 	return 0;
 }
 
-void vpm_mig_unlock(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_unlock(struct vfio_pci_mediate_device *vpmdev)
 {
 	LIST_HEAD(dropped);
 
-	list_splice_init(&mdev->mig.v2_dropped, &dropped);
-	mutex_unlock(&mdev->mig.lock);
+	list_splice_init(&vpmdev->mig.v2_dropped, &dropped);
+	mutex_unlock(&vpmdev->mig.lock);
 	vpm_mig_v2_disable_dropped(&dropped);
 }
 
-static int set_run_state(struct vfio_pci_mediate_device *mdev,
+static int set_run_state(struct vfio_pci_mediate_device *vpmdev,
 			 enum vfio_pci_mediate_run_state run_state)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 	int ret;
 
-	ret = mig->ops->set_run_state(mdev->handle, run_state);
+	ret = mig->ops->set_run_state(vpmdev->handle, run_state);
 	if (!ret)
 		mig->run_state = run_state;
 	return ret;
 }
 
-static int save_begin(struct vfio_pci_mediate_device *mdev, bool live)
+static int save_begin(struct vfio_pci_mediate_device *vpmdev, bool live)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 	struct vpm_save_stream *s;
 	int ret;
 
@@ -105,10 +105,10 @@ static int save_begin(struct vfio_pci_mediate_device *mdev, bool live)
 	if (WARN_ON_ONCE(mig->save))
 		return -EINVAL;
 
-	s = vpm_save_stream_new(mdev, live);
+	s = vpm_save_stream_new(vpmdev, live);
 	if (!s)
 		return -ENOMEM;
-	ret = mig->ops->save_start(mdev->handle, live);
+	ret = mig->ops->save_start(vpmdev->handle, live);
 	if (ret) {
 		vpm_save_stream_free(s);
 		return ret;
@@ -117,21 +117,21 @@ static int save_begin(struct vfio_pci_mediate_device *mdev, bool live)
 	return 0;
 }
 
-static void save_finish(struct vfio_pci_mediate_device *mdev)
+static void save_finish(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	if (!mig->save)
 		return;
-	mig->ops->save_end(mdev->handle);
+	mig->ops->save_end(vpmdev->handle);
 	vpm_save_stream_free(mig->save);
 	mig->save = NULL;
-	vpm_mig_v2_drop_file(mdev);
+	vpm_mig_v2_drop_file(vpmdev);
 }
 
-static int load_begin(struct vfio_pci_mediate_device *mdev)
+static int load_begin(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	if (WARN_ON_ONCE(mig->load))
 		return -EINVAL;
@@ -140,48 +140,48 @@ static int load_begin(struct vfio_pci_mediate_device *mdev)
 }
 
 /* RESUMING is left: 0 only if a complete, valid stream was loaded. */
-static int load_finish(struct vfio_pci_mediate_device *mdev)
+static int load_finish(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 	int ret = -ENODATA;
 
 	if (mig->load)
-		ret = vpm_load_stream_finish(mig->load, mdev);
+		ret = vpm_load_stream_finish(mig->load, vpmdev);
 	vpm_load_stream_free(mig->load);
 	mig->load = NULL;
-	vpm_mig_v2_drop_file(mdev);
+	vpm_mig_v2_drop_file(vpmdev);
 	return ret;
 }
 
-static void end_sessions(struct vfio_pci_mediate_device *mdev)
+static void end_sessions(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
-	save_finish(mdev);
+	save_finish(vpmdev);
 	vpm_load_stream_free(mig->load);
 	mig->load = NULL;
-	vpm_mig_v2_drop_file(mdev);
+	vpm_mig_v2_drop_file(vpmdev);
 }
 
 /**
  * vpm_mig_fail() - the device's state is undefined
- * @mdev: the device
+ * @vpmdev: the device
  *
  * Ends every session and puts migration in ERROR.  Lock held.
  */
-void vpm_mig_fail(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_fail(struct vfio_pci_mediate_device *vpmdev)
 {
-	lockdep_assert_held(&mdev->mig.lock);
-	if (!mdev->mig.ops)
+	lockdep_assert_held(&vpmdev->mig.lock);
+	if (!vpmdev->mig.ops)
 		return;
-	end_sessions(mdev);
-	mdev->mig.state = ERROR;
+	end_sessions(vpmdev);
+	vpmdev->mig.state = ERROR;
 }
 
 #define ARC(from, to)	((from) * NUM_STATES + (to))
 
 /* One arc (an entry of next_state[]): the mediator's part of it. */
-static int do_arc(struct vfio_pci_mediate_device *mdev, u32 cur, u32 next)
+static int do_arc(struct vfio_pci_mediate_device *vpmdev, u32 cur, u32 next)
 {
 	int ret;
 
@@ -189,41 +189,41 @@ static int do_arc(struct vfio_pci_mediate_device *mdev, u32 cur, u32 next)
 	case ARC(RUNNING, RUNNING_P2P):
 	case ARC(PRE_COPY, PRE_COPY_P2P):
 	case ARC(STOP, RUNNING_P2P):
-		return set_run_state(mdev, VFIO_PCI_MEDIATE_QUIESCED);
+		return set_run_state(vpmdev, VFIO_PCI_MEDIATE_QUIESCED);
 	case ARC(RUNNING_P2P, RUNNING):
 	case ARC(PRE_COPY_P2P, PRE_COPY):
-		return set_run_state(mdev, VFIO_PCI_MEDIATE_RUNNING);
+		return set_run_state(vpmdev, VFIO_PCI_MEDIATE_RUNNING);
 	case ARC(RUNNING_P2P, STOP):
-		return set_run_state(mdev, VFIO_PCI_MEDIATE_STOPPED);
+		return set_run_state(vpmdev, VFIO_PCI_MEDIATE_STOPPED);
 	case ARC(PRE_COPY_P2P, STOP_COPY):
-		ret = set_run_state(mdev, VFIO_PCI_MEDIATE_STOPPED);
+		ret = set_run_state(vpmdev, VFIO_PCI_MEDIATE_STOPPED);
 		if (!ret)
-			vpm_save_stream_stop(mdev->mig.save);
+			vpm_save_stream_stop(vpmdev->mig.save);
 		return ret;
 	case ARC(RUNNING, PRE_COPY):
 	case ARC(RUNNING_P2P, PRE_COPY_P2P):
-		return save_begin(mdev, true);
+		return save_begin(vpmdev, true);
 	case ARC(STOP, STOP_COPY):
-		return save_begin(mdev, false);
+		return save_begin(vpmdev, false);
 	case ARC(PRE_COPY, RUNNING):
 	case ARC(PRE_COPY_P2P, RUNNING_P2P):
 	case ARC(STOP_COPY, STOP):
-		save_finish(mdev);
+		save_finish(vpmdev);
 		return 0;
 	case ARC(STOP, RESUMING):
-		return load_begin(mdev);
+		return load_begin(vpmdev);
 	case ARC(RESUMING, STOP):
-		return load_finish(mdev);
+		return load_finish(vpmdev);
 	default:
 		/* next_state[] holds no other arc. */
 		return -EINVAL;
 	}
 }
 
-int vpm_mig_set_state(struct vfio_pci_mediate_device *mdev,
+int vpm_mig_set_state(struct vfio_pci_mediate_device *vpmdev,
 		      enum vpm_mig_client client, u32 target)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 	u32 next;
 	int ret;
 
@@ -240,33 +240,33 @@ int vpm_mig_set_state(struct vfio_pci_mediate_device *mdev,
 		/* Whoever leaves RUNNING drives until it is back there. */
 		if (mig->state == RUNNING)
 			mig->client = client;
-		ret = do_arc(mdev, mig->state, next);
+		ret = do_arc(vpmdev, mig->state, next);
 		if (ret) {
-			vpm_mig_fail(mdev);
+			vpm_mig_fail(vpmdev);
 			return ret;
 		}
 		mig->state = next;
 		if (next == RUNNING)
 			mig->client = VPM_MIG_CLIENT_NONE;
-		dev_dbg(&mdev->core_device.pdev->dev, "migration state %u\n",
+		dev_dbg(&vpmdev->core_device.pdev->dev, "migration state %u\n",
 			next);
 	}
 	return 0;
 }
 
-ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *mdev, void *buf,
+ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *vpmdev, void *buf,
 			  size_t len)
 {
-	lockdep_assert_held(&mdev->mig.lock);
-	if (!mdev->mig.save)
+	lockdep_assert_held(&vpmdev->mig.lock);
+	if (!vpmdev->mig.save)
 		return -EINVAL;
-	return vpm_save_stream_read(mdev->mig.save, mdev, buf, len);
+	return vpm_save_stream_read(vpmdev->mig.save, vpmdev, buf, len);
 }
 
-void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
+void vpm_mig_save_pending(struct vfio_pci_mediate_device *vpmdev, u64 *initial,
 			  u64 *dirty, u64 *stop_copy)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 	u64 live = 0, stop = 0;
 
 	lockdep_assert_held(&mig->lock);
@@ -276,40 +276,40 @@ void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
 	if (!mig->ops)
 		return;
 
-	mig->ops->save_size(mdev->handle, &live, &stop);
+	mig->ops->save_size(vpmdev->handle, &live, &stop);
 	live = min(live, mig->ops->max_state_size);
 	stop = min(stop, mig->ops->max_state_size);
 	vpm_save_stream_pending(mig->save, live, stop, initial, dirty,
 				stop_copy);
 }
 
-ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *mdev,
+ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *vpmdev,
 			   const void *buf, size_t len)
 {
-	lockdep_assert_held(&mdev->mig.lock);
-	if (!mdev->mig.load)
+	lockdep_assert_held(&vpmdev->mig.lock);
+	if (!vpmdev->mig.load)
 		return -EINVAL;
-	return vpm_load_stream_write(mdev->mig.load, mdev, buf, len);
+	return vpm_load_stream_write(vpmdev->mig.load, vpmdev, buf, len);
 }
 
-void vpm_mig_reset(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_reset(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	lockdep_assert_held(&mig->lock);
 	if (!mig->ops)
 		return;
 
-	end_sessions(mdev);
+	end_sessions(vpmdev);
 	mig->client = VPM_MIG_CLIENT_NONE;
 	/* ->reset leaves the mediator RUNNING (its documented contract). */
 	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
 	mig->state = RUNNING;
 }
 
-void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *vpmdev)
 {
-	set_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags);
+	set_bit(VPM_MIG_DEVICE_WAS_RESET, &vpmdev->mig.flags);
 }
 
 /*
@@ -317,22 +317,22 @@ void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *mdev)
  * through config space): what the mediator keeps and any session no
  * longer match the device.  Migration requires ->reset (see registry.c).
  */
-static void catch_up_with_reset(struct vfio_pci_mediate_device *mdev)
+static void catch_up_with_reset(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	if (!mig->ops)
 		return;
-	if (mdev->mediator->ops->reset(mdev->handle)) {
-		vpm_mig_fail(mdev);
+	if (vpmdev->mediator->ops->reset(vpmdev->handle)) {
+		vpm_mig_fail(vpmdev);
 		return;
 	}
-	vpm_mig_reset(mdev);
+	vpm_mig_reset(vpmdev);
 }
 
-void vpm_mig_init(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_init(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	mutex_init(&mig->lock);
 	INIT_LIST_HEAD(&mig->v2_dropped);
@@ -342,20 +342,20 @@ void vpm_mig_init(struct vfio_pci_mediate_device *mdev)
 	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
 }
 
-void vpm_mig_destroy(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_destroy(struct vfio_pci_mediate_device *vpmdev)
 {
-	mutex_destroy(&mdev->mig.lock);
+	mutex_destroy(&vpmdev->mig.lock);
 }
 
-int vpm_mig_open(struct vfio_pci_mediate_device *mdev)
+int vpm_mig_open(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vfio_device *vdev = &mdev->core_device.vdev;
+	struct vfio_device *vdev = &vpmdev->core_device.vdev;
 	const struct vfio_pci_mediate_migration_ops *ops = NULL;
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 	int ret;
 
-	if (mdev->mediator)
-		ops = mdev->mediator->ops->migration;
+	if (vpmdev->mediator)
+		ops = vpmdev->mediator->ops->migration;
 	if (!ops)
 		return 0;
 
@@ -368,7 +368,7 @@ int vpm_mig_open(struct vfio_pci_mediate_device *mdev)
 	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
 	mutex_unlock(&mig->lock);
 
-	ret = vpm_mig_v1_register(mdev);
+	ret = vpm_mig_v1_register(vpmdev);
 	if (ret) {
 		mutex_lock(&mig->lock);
 		mig->ops = NULL;
@@ -401,23 +401,23 @@ int vpm_mig_open(struct vfio_pci_mediate_device *mdev)
  * ends everything of this open.  The v1 region goes with the device's
  * other regions, in vfio_pci_core_disable().
  */
-void vpm_mig_close(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_close(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vfio_device *vdev = &mdev->core_device.vdev;
-	struct vpm_migration *mig = &mdev->mig;
+	struct vfio_device *vdev = &vpmdev->core_device.vdev;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	vdev->mig_ops = NULL;
 	vdev->migration_flags = 0;
 	if (!mig->ops)
 		return;
 
-	vpm_mig_lock(mdev);
-	end_sessions(mdev);
+	vpm_mig_lock(vpmdev);
+	end_sessions(vpmdev);
 	mig->ops = NULL;
 	mig->state = RUNNING;
 	mig->client = VPM_MIG_CLIENT_NONE;
 	mig->run_state = VFIO_PCI_MEDIATE_RUNNING;
-	vpm_mig_unlock(mdev);
+	vpm_mig_unlock(vpmdev);
 }
 
 /*
@@ -437,14 +437,14 @@ static ssize_t migration_protocol_show(struct device *dev,
 		[VPM_MIG_CLIENT_V2] = "v2",
 	};
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(dev);
-	struct vfio_pci_mediate_device *mdev =
+	struct vfio_pci_mediate_device *vpmdev =
 		container_of(vdev, struct vfio_pci_mediate_device, core_device);
 	enum vpm_mig_client client;
 
-	if (mutex_lock_killable(&mdev->mig.lock))
+	if (mutex_lock_killable(&vpmdev->mig.lock))
 		return -EINTR;
-	client = mdev->mig.client;
-	mutex_unlock(&mdev->mig.lock);
+	client = vpmdev->mig.client;
+	mutex_unlock(&vpmdev->mig.lock);
 	return sysfs_emit(buf, "%s\n", names[client]);
 }
 DEVICE_ATTR_RO(migration_protocol);
@@ -458,9 +458,9 @@ static ssize_t migration_refused_show(struct device *dev,
 				      struct device_attribute *attr, char *buf)
 {
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(dev);
-	struct vfio_pci_mediate_device *mdev =
+	struct vfio_pci_mediate_device *vpmdev =
 		container_of(vdev, struct vfio_pci_mediate_device, core_device);
 
-	return sysfs_emit(buf, "%lu\n", READ_ONCE(mdev->mig.refused));
+	return sysfs_emit(buf, "%lu\n", READ_ONCE(vpmdev->mig.refused));
 }
 DEVICE_ATTR_RO(migration_refused);

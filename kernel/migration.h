@@ -39,14 +39,10 @@ enum vpm_mig_client {
  *	struct vfio_pci_mediate_device
  * @lock: serialises state changes, stream I/O and every call into the
  *	mediator's migration ops for the device (and its ->reset).  Taken by
- *	the front ends around each engine call (vpm_mig_lock()); never held
- *	while taking the registry lock.  The mediator's callbacks run under
- *	it and may touch the user's memory (vfio_pci_mediate_dma_rw()), so it
- *	must never be taken with mmap_lock held (not from ->mmap or a fault
- *	handler).  Lock order: a v2 data fd's
- *	own lock, then this, then vfio-pci-core's memory_lock (the mediator's
- *	callbacks may take it for read; VFIO_DEVICE_RESET takes it for write
- *	under this lock).
+ *	the front ends around each engine call (vpm_mig_lock()).  The
+ *	mediator's callbacks run under it and may touch the user's memory
+ *	(vfio_pci_mediate_dma_rw()).  Lock order: Locking in
+ *	vfio_pci_mediate_priv.h.
  * @ops: the serving mediator's migration ops, NULL when the device is not
  *	open or its mediator cannot migrate
  * @state: current state (enum vfio_device_mig_state value)
@@ -91,7 +87,7 @@ struct vpm_migration {
 /* --- engine: migration.c ---------------------------------------------- */
 
 /*
- * mutex_lock(&mdev->mig.lock) and its release.  vpm_mig_unlock() also
+ * mutex_lock(&vpmdev->mig.lock) and its release.  vpm_mig_unlock() also
  * disables the v2 data fds that were detached meanwhile, which needs the
  * lock dropped first; a front end that may end a v2 session (state change,
  * reset, close) must unlock with it.  Plain mutex_unlock() is fine where
@@ -100,13 +96,13 @@ struct vpm_migration {
  * so the user's own syscalls take it with vpm_mig_lock_killable(), which
  * fails with -EINTR when the caller is killed meanwhile.
  */
-void vpm_mig_lock(struct vfio_pci_mediate_device *mdev);
-int __must_check vpm_mig_lock_killable(struct vfio_pci_mediate_device *mdev);
-void vpm_mig_unlock(struct vfio_pci_mediate_device *mdev);
+void vpm_mig_lock(struct vfio_pci_mediate_device *vpmdev);
+int __must_check vpm_mig_lock_killable(struct vfio_pci_mediate_device *vpmdev);
+void vpm_mig_unlock(struct vfio_pci_mediate_device *vpmdev);
 
 /* init_dev / release_dev. */
-void vpm_mig_init(struct vfio_pci_mediate_device *mdev);
-void vpm_mig_destroy(struct vfio_pci_mediate_device *mdev);
+void vpm_mig_init(struct vfio_pci_mediate_device *vpmdev);
+void vpm_mig_destroy(struct vfio_pci_mediate_device *vpmdev);
 
 /*
  * After the mediator attached, before open returns: enable migration if
@@ -115,8 +111,8 @@ void vpm_mig_destroy(struct vfio_pci_mediate_device *mdev);
  * Close runs while the device is still enabled and before the mediator's
  * ->release().
  */
-int vpm_mig_open(struct vfio_pci_mediate_device *mdev);
-void vpm_mig_close(struct vfio_pci_mediate_device *mdev);
+int vpm_mig_open(struct vfio_pci_mediate_device *vpmdev);
+void vpm_mig_close(struct vfio_pci_mediate_device *vpmdev);
 
 /*
  * The next state on the way from @cur to @target, as vfio_mig_get_next_state()
@@ -131,11 +127,11 @@ int vpm_mig_next_state(u32 cur, u32 target, u32 *next);
  * the device.  On a failed arc the state becomes ERROR and the error is
  * returned.  Lock held.
  */
-int vpm_mig_set_state(struct vfio_pci_mediate_device *mdev,
+int vpm_mig_set_state(struct vfio_pci_mediate_device *vpmdev,
 		      enum vpm_mig_client client, u32 target);
 
 /* The device's state is undefined: end every session, state ERROR. */
-void vpm_mig_fail(struct vfio_pci_mediate_device *mdev);
+void vpm_mig_fail(struct vfio_pci_mediate_device *vpmdev);
 
 /*
  * Save session (PRE_COPY*, STOP_COPY): copy up to @len next bytes of the
@@ -143,7 +139,7 @@ void vpm_mig_fail(struct vfio_pci_mediate_device *mdev);
  * (PRE_COPY*) or the stream has ended (STOP_COPY), -EINVAL without a save
  * session.  Lock held.
  */
-ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *mdev, void *buf,
+ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *vpmdev, void *buf,
 			  size_t len);
 
 /*
@@ -154,7 +150,7 @@ ssize_t vpm_mig_save_read(struct vfio_pci_mediate_device *mdev, void *buf,
  * @stop_copy is nonzero until the trailer has been read, and 0 after.
  * Outside a session: a whole stream's size.  Lock held.
  */
-void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
+void vpm_mig_save_pending(struct vfio_pci_mediate_device *vpmdev, u64 *initial,
 			  u64 *dirty, u64 *stop_copy);
 
 /*
@@ -164,31 +160,31 @@ void vpm_mig_save_pending(struct vfio_pci_mediate_device *mdev, u64 *initial,
  * header); after a refusal every further write fails with the same errno
  * until RESUMING is entered again.  Lock held.
  */
-ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *mdev,
+ssize_t vpm_mig_load_write(struct vfio_pci_mediate_device *vpmdev,
 			   const void *buf, size_t len);
 
 /*
  * After the device and its mediator (->reset) were reset: end sessions,
  * state RUNNING, client NONE, run state RUNNING.  Lock held.
  */
-void vpm_mig_reset(struct vfio_pci_mediate_device *mdev);
+void vpm_mig_reset(struct vfio_pci_mediate_device *vpmdev);
 
 /*
  * From the PCI core's reset_done: the function was reset.  Only flags it
  * (see @flags); the next vpm_mig_lock() resets the mediator and migration.
  */
-void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *mdev);
+void vpm_mig_device_was_reset(struct vfio_pci_mediate_device *vpmdev);
 
 /* --- stream framing: stream.c ------------------------------------------ */
 
 /* A save session's stream; @live: the device still runs (pre-copy). */
-struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *mdev,
+struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *vpmdev,
 					    bool live);
 void vpm_save_stream_free(struct vpm_save_stream *s);
 /* The device stopped (PRE_COPY_P2P -> STOP_COPY): ->save() now ends. */
 void vpm_save_stream_stop(struct vpm_save_stream *s);
 ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
-			     struct vfio_pci_mediate_device *mdev, void *buf,
+			     struct vfio_pci_mediate_device *vpmdev, void *buf,
 			     size_t len);
 /*
  * Framed bytes still to come given the mediator's estimates (@s NULL:
@@ -202,11 +198,11 @@ void vpm_save_stream_pending(struct vpm_save_stream *s, u64 live_bytes,
 struct vpm_load_stream *vpm_load_stream_new(void);
 void vpm_load_stream_free(struct vpm_load_stream *l);
 ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
-			      struct vfio_pci_mediate_device *mdev,
+			      struct vfio_pci_mediate_device *vpmdev,
 			      const void *buf, size_t len);
 /* RESUMING is left: 0 if a valid stream was loaded, else its errno. */
 int vpm_load_stream_finish(struct vpm_load_stream *l,
-			   struct vfio_pci_mediate_device *mdev);
+			   struct vfio_pci_mediate_device *vpmdev);
 
 /* sysfs attributes of devices bound to vfio-pci-mediate. */
 extern struct device_attribute dev_attr_migration_protocol;
@@ -215,7 +211,7 @@ extern struct device_attribute dev_attr_migration_refused;
 /* --- v1 front end: migration_v1.c -------------------------------------- */
 
 /* Register the v1 migration region for this open (from vpm_mig_open). */
-int vpm_mig_v1_register(struct vfio_pci_mediate_device *mdev);
+int vpm_mig_v1_register(struct vfio_pci_mediate_device *vpmdev);
 
 /* --- v2 front end: migration_v2.c -------------------------------------- */
 
@@ -229,16 +225,16 @@ extern const struct vfio_migration_ops vpm_mig_v2_ops;
  * driver's device_feature op (6.2+ answer it through vpm_mig_v2_ops).
  * Returns -ENOTTY when migration is off.
  */
-int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
+int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *vpmdev,
 				 u32 flags, void __user *arg, size_t argsz);
 
 /*
  * The session the v2 data fd belongs to ends (arc, error, close, reset):
  * detach the fd; vpm_mig_unlock() then disables it, after which its read,
- * write and ioctl fail with -ENODEV and never touch @mdev again.  Lock
+ * write and ioctl fail with -ENODEV and never touch @vpmdev again.  Lock
  * held.
  */
-void vpm_mig_v2_drop_file(struct vfio_pci_mediate_device *mdev);
+void vpm_mig_v2_drop_file(struct vfio_pci_mediate_device *vpmdev);
 
 /* Disable the fds vpm_mig_v2_drop_file() detached (@dropped), lock not held. */
 void vpm_mig_v2_disable_dropped(struct list_head *dropped);

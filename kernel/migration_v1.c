@@ -42,16 +42,15 @@
 
 /**
  * struct vpm_mig_v1 - the v1 region of one open of a device
- * @mdev: the device
- * @data_lock: protects @data; taken inside mdev->mig.lock and under the
- *	mmap lock, never held while taking another lock or touching user
- *	memory
+ * @vpmdev: the device
+ * @data_lock: protects @data; innermost (Locking in
+ *	vfio_pci_mediate_priv.h)
  * @data: the data section, from vmalloc_user(); NULL until first used,
  *	then fixed until the region is released
  * @chunk_ready: a save chunk sits in @data and has not been acknowledged
  * @chunk_len: bytes of that chunk
  *
- * @chunk_ready and @chunk_len are protected by mdev->mig.lock, which every
+ * @chunk_ready and @chunk_len are protected by vpmdev->mig.lock, which every
  * header access holds (vpm_mig_lock()/vpm_mig_unlock(), as a state change
  * may end sessions).  A chunk only counts while the device is in a save
  * state driven by this client, and every way into a save state passes
@@ -60,7 +59,7 @@
  * reset (which can only return the device to RUNNING).
  */
 struct vpm_mig_v1 {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	struct mutex data_lock;	/* protects @data, see above */
 	void *data;
 	bool chunk_ready;
@@ -147,7 +146,7 @@ static bool v1_locked_out(struct vpm_migration *mig)
 
 static int v1_read_device_state(struct vpm_mig_v1 *v1, u64 *val)
 {
-	struct vpm_migration *mig = &v1->mdev->mig;
+	struct vpm_migration *mig = &v1->vpmdev->mig;
 	u32 bits;
 	int ret;
 
@@ -167,7 +166,7 @@ static int v1_read_device_state(struct vpm_mig_v1 *v1, u64 *val)
  */
 static int v1_write_device_state(struct vpm_mig_v1 *v1, u32 bits)
 {
-	struct vpm_migration *mig = &v1->mdev->mig;
+	struct vpm_migration *mig = &v1->vpmdev->mig;
 	u32 from = mig->state;
 	int ret;
 
@@ -176,7 +175,7 @@ static int v1_write_device_state(struct vpm_mig_v1 *v1, u32 bits)
 	if (v1_locked_out(mig))
 		return -EBUSY;
 
-	ret = vpm_mig_set_state(v1->mdev, VPM_MIG_CLIENT_V1,
+	ret = vpm_mig_set_state(v1->vpmdev, VPM_MIG_CLIENT_V1,
 				v1_target_state(bits));
 	/*
 	 * Only pre-copy to stop-and-copy keeps the save session, and with it
@@ -199,7 +198,7 @@ static int v1_write_device_state(struct vpm_mig_v1 *v1, u32 bits)
  */
 static int v1_read_pending_bytes(struct vpm_mig_v1 *v1, u64 *val)
 {
-	struct vpm_migration *mig = &v1->mdev->mig;
+	struct vpm_migration *mig = &v1->vpmdev->mig;
 	u64 initial, dirty, stop_copy;
 
 	if (v1_locked_out(mig))
@@ -208,7 +207,7 @@ static int v1_read_pending_bytes(struct vpm_mig_v1 *v1, u64 *val)
 		return -EINVAL;
 
 	v1->chunk_ready = false;
-	vpm_mig_save_pending(v1->mdev, &initial, &dirty, &stop_copy);
+	vpm_mig_save_pending(v1->vpmdev, &initial, &dirty, &stop_copy);
 	*val = stop_copy;
 	return 0;
 }
@@ -216,7 +215,7 @@ static int v1_read_pending_bytes(struct vpm_mig_v1 *v1, u64 *val)
 /* Saving: make the next chunk current unless one still is. */
 static int v1_read_data_offset(struct vpm_mig_v1 *v1, u64 *val)
 {
-	struct vpm_migration *mig = &v1->mdev->mig;
+	struct vpm_migration *mig = &v1->vpmdev->mig;
 	void *data;
 	ssize_t len;
 
@@ -230,7 +229,7 @@ static int v1_read_data_offset(struct vpm_mig_v1 *v1, u64 *val)
 		data = v1_data(v1);
 		if (!data)
 			return -ENOMEM;
-		len = vpm_mig_save_read(v1->mdev, data, V1_DATA_SIZE);
+		len = vpm_mig_save_read(v1->vpmdev, data, V1_DATA_SIZE);
 		if (len < 0)
 			return len;
 		v1->chunk_len = len;
@@ -242,7 +241,7 @@ static int v1_read_data_offset(struct vpm_mig_v1 *v1, u64 *val)
 
 static int v1_read_data_size(struct vpm_mig_v1 *v1, u64 *val)
 {
-	struct vpm_migration *mig = &v1->mdev->mig;
+	struct vpm_migration *mig = &v1->vpmdev->mig;
 
 	if (v1_locked_out(mig))
 		return -EBUSY;
@@ -256,7 +255,7 @@ static int v1_read_data_size(struct vpm_mig_v1 *v1, u64 *val)
 /* Resuming: the first @len bytes of the section are the stream's next. */
 static int v1_write_data_size(struct vpm_mig_v1 *v1, u64 len)
 {
-	struct vpm_migration *mig = &v1->mdev->mig;
+	struct vpm_migration *mig = &v1->vpmdev->mig;
 	void *data;
 	ssize_t ret;
 
@@ -270,7 +269,7 @@ static int v1_write_data_size(struct vpm_mig_v1 *v1, u64 len)
 	data = v1_data(v1);
 	if (!data)
 		return -ENOMEM;
-	ret = vpm_mig_load_write(v1->mdev, data, len);
+	ret = vpm_mig_load_write(v1->vpmdev, data, len);
 	if (ret < 0)
 		return ret;
 	return (u64)ret == len ? 0 : -EIO;
@@ -349,14 +348,14 @@ static ssize_t v1_header_rw(struct vpm_mig_v1 *v1, char __user *buf,
 		val = size == sizeof(u32) ? user.w32 : user.w64;
 	}
 
-	ret = vpm_mig_lock_killable(v1->mdev);
+	ret = vpm_mig_lock_killable(v1->vpmdev);
 	if (ret)
 		return ret;
 	if (iswrite)
 		ret = v1_header_write(v1, offset, val);
 	else
 		ret = v1_header_read(v1, offset, &val);
-	vpm_mig_unlock(v1->mdev);
+	vpm_mig_unlock(v1->vpmdev);
 	if (ret)
 		return ret;
 
@@ -479,14 +478,14 @@ static const struct vfio_pci_regops v1_region_ops = {
 
 /**
  * vpm_mig_v1_register() - add the v1 migration region for this open
- * @mdev: the device, being opened by a mediator with migration ops
+ * @vpmdev: the device, being opened by a mediator with migration ops
  *
  * The region lives until the device is closed, when vfio-pci-core
  * releases it; each open registers its own.  Process context.
  *
  * Return: 0 or a negative errno (-ENOMEM).
  */
-int vpm_mig_v1_register(struct vfio_pci_mediate_device *mdev)
+int vpm_mig_v1_register(struct vfio_pci_mediate_device *vpmdev)
 {
 	struct vpm_mig_v1 *v1;
 	int ret;
@@ -494,10 +493,10 @@ int vpm_mig_v1_register(struct vfio_pci_mediate_device *mdev)
 	v1 = kzalloc(sizeof(*v1), GFP_KERNEL);
 	if (!v1)
 		return -ENOMEM;
-	v1->mdev = mdev;
+	v1->vpmdev = vpmdev;
 	mutex_init(&v1->data_lock);
 
-	ret = vfio_pci_core_register_dev_region(&mdev->core_device,
+	ret = vfio_pci_core_register_dev_region(&vpmdev->core_device,
 						VFIO_REGION_TYPE_MIGRATION_DEPRECATED,
 						VFIO_REGION_SUBTYPE_MIGRATION_DEPRECATED,
 						&v1_region_ops, V1_REGION_SIZE,

@@ -13,15 +13,16 @@
  * close) the fd is disabled: read, write and ioctl then fail with -ENODEV,
  * and the fd, which may outlive the device, never touches it again.
  *
- * Locking: the fd's own lock is taken before the device's mig.lock.  The
- * engine, holding mig.lock, only detaches an fd (vpm_mig_v2_drop_file());
- * vpm_mig_unlock() then takes the fd's lock, after mig.lock is released,
- * to disable it.  So, while an fd's lock is held and it is not disabled,
- * its device cannot have finished closing: every path that detaches an fd
- * disables it before the syscall on the device fd that caused it returns,
- * and a device is only closed once no syscall holds its fd.  User memory
- * is only touched with the fd's lock held, never under mig.lock (the data
- * go through a kernel bounce buffer).
+ * Locking (the order: vfio_pci_mediate_priv.h): the fd's own lock comes
+ * before the device's mig.lock.  The engine, holding mig.lock, only
+ * detaches an fd (vpm_mig_v2_drop_file()); vpm_mig_unlock() then takes
+ * the fd's lock, after mig.lock is released, to disable it.  So, while an
+ * fd's lock is held and it is not disabled, its device cannot have
+ * finished closing: every path that detaches an fd disables it before the
+ * syscall on the device fd that caused it returns, and a device is only
+ * closed once no syscall holds its fd.  User memory is only touched with
+ * the fd's lock held, never under mig.lock (the data go through a kernel
+ * bounce buffer).
  */
 
 #include <linux/anon_inodes.h>
@@ -44,11 +45,12 @@
  * @ref: one for the file, one while the fd is attached to its device
  *	(mig.v2_file) or waits on mig.v2_dropped
  * @lock: serialises the fd's read, write, ioctl and release; protects
- *	@disabled and the bounce buffer.  Taken before the device's mig.lock.
- * @disabled: the fd is not (or no longer) attached to a session: @mdev
+ *	@disabled and the bounce buffer.  Taken before the device's mig.lock
+ *	(Locking in vfio_pci_mediate_priv.h).
+ * @disabled: the fd is not (or no longer) attached to a session: @vpmdev
  *	must not be touched.  Cleared once, under mig.lock, before the file
  *	is given to the user; set under @lock.
- * @mdev: the device, while !@disabled
+ * @vpmdev: the device, while !@disabled
  * @drop_node: entry in mig.v2_dropped
  * @bounce: kernel copy of the data between the user and the engine
  * @bounce_size: its size
@@ -61,7 +63,7 @@ struct vpm_mig_v2_file {
 	struct kref ref;
 	struct mutex lock;
 	bool disabled;
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	struct list_head drop_node;
 	void *bounce;
 	size_t bounce_size;
@@ -101,12 +103,12 @@ static int v2_bounce(struct vpm_mig_v2_file *f, size_t len)
  * device fd call does: see vpm_mig_lock()), the session is as good as
  * ended.
  */
-static bool v2_file_current(struct vfio_pci_mediate_device *mdev,
+static bool v2_file_current(struct vfio_pci_mediate_device *vpmdev,
 			    struct vpm_mig_v2_file *f)
 {
-	lockdep_assert_held(&mdev->mig.lock);
-	return mdev->mig.v2_file == f &&
-	       !test_bit(VPM_MIG_DEVICE_WAS_RESET, &mdev->mig.flags);
+	lockdep_assert_held(&vpmdev->mig.lock);
+	return vpmdev->mig.v2_file == f &&
+	       !test_bit(VPM_MIG_DEVICE_WAS_RESET, &vpmdev->mig.flags);
 }
 
 static bool is_pre_copy(u32 state)
@@ -119,7 +121,7 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 		       loff_t *pos)
 {
 	struct vpm_mig_v2_file *f = filp->private_data;
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	bool more = true;
 	size_t done = 0;
 	ssize_t ret = 0;
@@ -131,7 +133,7 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	mdev = f->mdev;
+	vpmdev = f->vpmdev;
 
 	while (done < len && (more || f->held_len)) {
 		size_t step;
@@ -149,17 +151,18 @@ static ssize_t v2_read(struct file *filp, char __user *buf, size_t len,
 				break;
 			chunk = min(len - done, f->bounce_size);
 
-			if (mutex_lock_killable(&mdev->mig.lock)) {
+			if (mutex_lock_killable(&vpmdev->mig.lock)) {
 				ret = -EINTR;
 				break;
 			}
-			if (!v2_file_current(mdev, f))
+			if (!v2_file_current(vpmdev, f))
 				ret = -ENODEV;
 			else
-				ret = vpm_mig_save_read(mdev, f->bounce, chunk);
-			if (!ret && is_pre_copy(mdev->mig.state))
+				ret = vpm_mig_save_read(vpmdev, f->bounce,
+							chunk);
+			if (!ret && is_pre_copy(vpmdev->mig.state))
 				ret = -ENOMSG;
-			mutex_unlock(&mdev->mig.lock);
+			mutex_unlock(&vpmdev->mig.lock);
 			if (ret <= 0)
 				break;
 			/* Short: nothing more for now, or the end. */
@@ -188,7 +191,7 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 			size_t len, loff_t *pos)
 {
 	struct vpm_mig_v2_file *f = filp->private_data;
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	size_t done = 0;
 	ssize_t ret = 0;
 
@@ -199,7 +202,7 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	mdev = f->mdev;
+	vpmdev = f->vpmdev;
 
 	while (done < len) {
 		size_t chunk;
@@ -217,15 +220,15 @@ static ssize_t v2_write(struct file *filp, const char __user *buf,
 			break;
 		}
 
-		if (mutex_lock_killable(&mdev->mig.lock)) {
+		if (mutex_lock_killable(&vpmdev->mig.lock)) {
 			ret = -EINTR;
 			break;
 		}
-		if (!v2_file_current(mdev, f))
+		if (!v2_file_current(vpmdev, f))
 			ret = -ENODEV;
 		else
-			ret = vpm_mig_load_write(mdev, f->bounce, chunk);
-		mutex_unlock(&mdev->mig.lock);
+			ret = vpm_mig_load_write(vpmdev, f->bounce, chunk);
+		mutex_unlock(&vpmdev->mig.lock);
 		if (ret <= 0)
 			break;
 		done += ret;
@@ -244,7 +247,7 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 						dirty_bytes);
 	struct vpm_mig_v2_file *f = filp->private_data;
 	void __user *uarg = (void __user *)arg;
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	struct vfio_precopy_info info;
 	u64 initial, dirty, stop_copy;
 	long ret = 0;
@@ -263,18 +266,18 @@ static long v2_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 		ret = -ENODEV;
 		goto out_unlock;
 	}
-	mdev = f->mdev;
-	if (mutex_lock_killable(&mdev->mig.lock)) {
+	vpmdev = f->vpmdev;
+	if (mutex_lock_killable(&vpmdev->mig.lock)) {
 		ret = -EINTR;
 		goto out_unlock;
 	}
-	if (!v2_file_current(mdev, f))
+	if (!v2_file_current(vpmdev, f))
 		ret = -ENODEV;
-	else if (!is_pre_copy(mdev->mig.state))
+	else if (!is_pre_copy(vpmdev->mig.state))
 		ret = -EINVAL;
 	else
-		vpm_mig_save_pending(mdev, &initial, &dirty, &stop_copy);
-	mutex_unlock(&mdev->mig.lock);
+		vpm_mig_save_pending(vpmdev, &initial, &dirty, &stop_copy);
+	mutex_unlock(&vpmdev->mig.lock);
 out_unlock:
 	mutex_unlock(&f->lock);
 	if (ret)
@@ -289,18 +292,18 @@ out_unlock:
 static int v2_release(struct inode *inode, struct file *filp)
 {
 	struct vpm_mig_v2_file *f = filp->private_data;
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 
 	mutex_lock(&f->lock);
 	if (!f->disabled) {
-		mdev = f->mdev;
-		mutex_lock(&mdev->mig.lock);
-		if (mdev->mig.v2_file == f) {
-			mdev->mig.v2_file = NULL;
+		vpmdev = f->vpmdev;
+		mutex_lock(&vpmdev->mig.lock);
+		if (vpmdev->mig.v2_file == f) {
+			vpmdev->mig.v2_file = NULL;
 			/* The device's reference; the file's is still held. */
 			kref_put(&f->ref, v2_file_free);
 		}
-		mutex_unlock(&mdev->mig.lock);
+		mutex_unlock(&vpmdev->mig.lock);
 		f->disabled = true;
 	}
 	mutex_unlock(&f->lock);
@@ -319,7 +322,7 @@ static const struct file_operations v2_fops = {
 };
 
 /* A data fd, not attached yet (so disabled); mig.lock held. */
-static struct file *v2_file_new(struct vfio_pci_mediate_device *mdev,
+static struct file *v2_file_new(struct vfio_pci_mediate_device *vpmdev,
 				bool saving)
 {
 	struct vpm_mig_v2_file *f;
@@ -332,7 +335,7 @@ static struct file *v2_file_new(struct vfio_pci_mediate_device *mdev,
 	mutex_init(&f->lock);
 	INIT_LIST_HEAD(&f->drop_node);
 	f->disabled = true;
-	f->mdev = mdev;
+	f->vpmdev = vpmdev;
 
 	filp = anon_inode_getfile("[vfio-pci-mediate-mig]", &v2_fops, f,
 				  saving ? O_RDONLY : O_WRONLY);
@@ -346,25 +349,25 @@ static struct file *v2_file_new(struct vfio_pci_mediate_device *mdev,
 }
 
 /* Attach a new fd to the session just opened; mig.lock held. */
-static void v2_file_attach(struct vfio_pci_mediate_device *mdev,
+static void v2_file_attach(struct vfio_pci_mediate_device *vpmdev,
 			   struct vpm_mig_v2_file *f)
 {
-	lockdep_assert_held(&mdev->mig.lock);
-	vpm_mig_v2_drop_file(mdev);
+	lockdep_assert_held(&vpmdev->mig.lock);
+	vpm_mig_v2_drop_file(vpmdev);
 	kref_get(&f->ref);
 	f->disabled = false;
-	mdev->mig.v2_file = f;
+	vpmdev->mig.v2_file = f;
 }
 
-void vpm_mig_v2_drop_file(struct vfio_pci_mediate_device *mdev)
+void vpm_mig_v2_drop_file(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_mig_v2_file *f = mdev->mig.v2_file;
+	struct vpm_mig_v2_file *f = vpmdev->mig.v2_file;
 
-	lockdep_assert_held(&mdev->mig.lock);
+	lockdep_assert_held(&vpmdev->mig.lock);
 	if (!f)
 		return;
-	mdev->mig.v2_file = NULL;
-	list_add_tail(&f->drop_node, &mdev->mig.v2_dropped);
+	vpmdev->mig.v2_file = NULL;
+	list_add_tail(&f->drop_node, &vpmdev->mig.v2_dropped);
 }
 
 void vpm_mig_v2_disable_dropped(struct list_head *dropped)
@@ -405,13 +408,13 @@ static bool arc_opens_fd(u32 cur, u32 next)
 static struct file *v2_set_state(struct vfio_device *vdev,
 				 enum vfio_device_mig_state target)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(vdev);
-	struct vpm_migration *mig = &mdev->mig;
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(vdev);
+	struct vpm_migration *mig = &vpmdev->mig;
 	struct file *filp, *result = NULL;
 	u32 next;
 	int ret;
 
-	ret = vpm_mig_lock_killable(mdev);
+	ret = vpm_mig_lock_killable(vpmdev);
 	if (ret)
 		return ERR_PTR(ret);
 	if (mig->client != VPM_MIG_CLIENT_NONE &&
@@ -427,7 +430,7 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 
 		filp = NULL;
 		if (arc_opens_fd(mig->state, next)) {
-			filp = v2_file_new(mdev, next !=
+			filp = v2_file_new(vpmdev, next !=
 					   VFIO_DEVICE_STATE_RESUMING);
 			if (IS_ERR(filp)) {
 				ret = PTR_ERR(filp);
@@ -435,7 +438,7 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 			}
 		}
 
-		ret = vpm_mig_set_state(mdev, VPM_MIG_CLIENT_V2, next);
+		ret = vpm_mig_set_state(vpmdev, VPM_MIG_CLIENT_V2, next);
 		if (ret) {
 			/* Never attached: its release leaves the device be. */
 			if (filp)
@@ -443,7 +446,7 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 			break;
 		}
 		if (filp) {
-			v2_file_attach(mdev, filp->private_data);
+			v2_file_attach(vpmdev, filp->private_data);
 			/* Only the last session's fd is returned. */
 			if (result)
 				fput(result);
@@ -452,7 +455,7 @@ static struct file *v2_set_state(struct vfio_device *vdev,
 	}
 
 out_unlock:
-	vpm_mig_unlock(mdev);
+	vpm_mig_unlock(vpmdev);
 	if (ret) {
 		/* The engine ended the session (ERROR): the fd is disabled. */
 		if (result)
@@ -465,14 +468,14 @@ out_unlock:
 static int v2_get_state(struct vfio_device *vdev,
 			enum vfio_device_mig_state *state)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(vdev);
 	int ret;
 
-	ret = vpm_mig_lock_killable(mdev);
+	ret = vpm_mig_lock_killable(vpmdev);
 	if (ret)
 		return ret;
-	*state = mdev->mig.state;
-	vpm_mig_unlock(mdev);
+	*state = vpmdev->mig.state;
+	vpm_mig_unlock(vpmdev);
 	return 0;
 }
 
@@ -480,15 +483,15 @@ static int v2_get_state(struct vfio_device *vdev,
 static int v2_get_data_size(struct vfio_device *vdev,
 			    unsigned long *stop_copy_length)
 {
-	struct vfio_pci_mediate_device *mdev = to_mediate_device(vdev);
+	struct vfio_pci_mediate_device *vpmdev = to_mediate_device(vdev);
 	u64 initial, dirty, stop_copy;
 	int ret;
 
-	ret = vpm_mig_lock_killable(mdev);
+	ret = vpm_mig_lock_killable(vpmdev);
 	if (ret)
 		return ret;
-	vpm_mig_save_pending(mdev, &initial, &dirty, &stop_copy);
-	vpm_mig_unlock(mdev);
+	vpm_mig_save_pending(vpmdev, &initial, &dirty, &stop_copy);
+	vpm_mig_unlock(vpmdev);
 	*stop_copy_length = stop_copy;
 	return 0;
 }
@@ -499,21 +502,21 @@ const struct vfio_migration_ops vpm_mig_v2_ops = {
 	VPM_MIG_OPS_DATA_SIZE(v2_get_data_size)
 };
 
-int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *mdev,
+int vpm_mig_v2_data_size_feature(struct vfio_pci_mediate_device *vpmdev,
 				 u32 flags, void __user *arg, size_t argsz)
 {
 	struct vfio_device_feature_mig_data_size size = {};
 	unsigned long stop_copy;
 	int ret;
 
-	if (!mdev->mig.ops)
+	if (!vpmdev->mig.ops)
 		return -ENOTTY;
 	ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET,
 				 sizeof(size));
 	if (ret != 1)
 		return ret;
 
-	ret = v2_get_data_size(&mdev->core_device.vdev, &stop_copy);
+	ret = v2_get_data_size(&vpmdev->core_device.vdev, &stop_copy);
 	if (ret)
 		return ret;
 	size.stop_copy_length = stop_copy;

@@ -19,8 +19,8 @@
  * and each device's mediator, handle and served_node.  Held across a
  * mediator's ->open(), and the ->release of the regions an open that it
  * refused registered, so that unregister cannot race with them; never
- * held across ->release() or any other callback.  vfio-pci-core's igate
- * is taken under it (the device request of unregister).
+ * held across ->release() or any other callback.  Lock order: Locking in
+ * vfio_pci_mediate_priv.h.
  */
 static DEFINE_MUTEX(vfio_pci_mediate_registry_lock);
 static LIST_HEAD(vfio_pci_mediate_registry);
@@ -106,11 +106,11 @@ static bool registration_unused(struct vfio_pci_mediate_registration *reg)
 static void request_release(struct vfio_pci_mediate_registration *reg,
 			    unsigned int count)
 {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
-	list_for_each_entry(mdev, &reg->served, served_node)
-		vfio_pci_core_request(&mdev->core_device.vdev, count);
+	list_for_each_entry(vpmdev, &reg->served, served_node)
+		vfio_pci_core_request(&vpmdev->core_device.vdev, count);
 	mutex_unlock(&vfio_pci_mediate_registry_lock);
 }
 
@@ -154,13 +154,13 @@ void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops)
 EXPORT_SYMBOL_GPL(vfio_pci_unregister_mediate_ops);
 
 /* Load the mediator modules that list this device, once per bind. */
-static void request_mediator_module(struct vfio_pci_mediate_device *mdev)
+static void request_mediator_module(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct pci_dev *pdev = mdev->core_device.pdev;
+	struct pci_dev *pdev = vpmdev->core_device.pdev;
 
-	if (mdev->autoload_done)
+	if (vpmdev->autoload_done)
 		return;
-	mdev->autoload_done = true;
+	vpmdev->autoload_done = true;
 	/* No mediator for the device is the usual case, not an error. */
 	request_module("vfio_pci_mediate:v%08Xd%08Xsv%08Xsd%08X",
 		       pdev->vendor, pdev->device, pdev->subsystem_vendor,
@@ -174,19 +174,19 @@ static void request_mediator_module(struct vfio_pci_mediate_device *mdev)
  * is its code), so that the next mediator, or plain passthrough, finds
  * the device as the open found it.
  */
-static void undo_refused_open(struct vfio_pci_mediate_device *mdev,
+static void undo_refused_open(struct vfio_pci_mediate_device *vpmdev,
 			      int regions)
 {
-	vpm_release_regions_from(mdev, regions);
-	vpm_trap_forget(mdev);
-	vpm_dirty_open_declined(mdev);
+	vpm_release_regions_from(vpmdev, regions);
+	vpm_trap_forget(vpmdev);
+	vpm_dirty_open_declined(vpmdev);
 }
 
 /* Ask one mediator; 0 if it accepted, -ENODEV if it declined. */
-static int offer_open(struct vfio_pci_mediate_device *mdev,
+static int offer_open(struct vfio_pci_mediate_device *vpmdev,
 		      struct vfio_pci_mediate_registration *reg)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	const struct vfio_pci_mediate_ops *ops = reg->ops;
 	int regions = vdev->num_regions;
 	void *handle = NULL;
@@ -197,43 +197,43 @@ static int offer_open(struct vfio_pci_mediate_device *mdev,
 	if (!try_module_get(ops->owner))
 		return -ENODEV;
 
-	mdev->in_open = true;
-	ret = ops->open(mdev, vdev->pdev, &handle);
-	mdev->in_open = false;
+	vpmdev->in_open = true;
+	ret = ops->open(vpmdev, vdev->pdev, &handle);
+	vpmdev->in_open = false;
 
 	if (ret) {
-		undo_refused_open(mdev, regions);
+		undo_refused_open(vpmdev, regions);
 		module_put(ops->owner);
 		return ret;
 	}
 
 	WRITE_ONCE(reg->users, reg->users + 1);
-	list_add_tail(&mdev->served_node, &reg->served);
-	mdev->mediator = reg;
-	mdev->handle = handle;
+	list_add_tail(&vpmdev->served_node, &reg->served);
+	vpmdev->mediator = reg;
+	vpmdev->handle = handle;
 	/* Every open would log it: debug level (dynamic debug shows it). */
 	pci_dbg(vdev->pdev, "mediated by %s\n", ops->name);
 	return 0;
 }
 
 /**
- * vfio_pci_mediate_attach() - choose the mediator for a device being opened
- * @mdev: the device, enabled by vfio_pci_core_enable()
+ * vpm_attach() - choose the mediator for a device being opened
+ * @vpmdev: the device, enabled by vfio_pci_core_enable()
  *
  * Return: 0 (whether or not a mediator accepted), or the error with which
  * a mediator failed the open.
  */
-int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *mdev)
+int vpm_attach(struct vfio_pci_mediate_device *vpmdev)
 {
 	struct vfio_pci_mediate_registration *reg;
 	int ret = 0;
 
 	/* Outside the lock: the module's init registers, taking it. */
-	request_mediator_module(mdev);
+	request_mediator_module(vpmdev);
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
 	list_for_each_entry(reg, &vfio_pci_mediate_registry, node) {
-		ret = offer_open(mdev, reg);
+		ret = offer_open(vpmdev, reg);
 		if (ret != -ENODEV)
 			break;
 	}
@@ -242,26 +242,26 @@ int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *mdev)
 }
 
 /**
- * vfio_pci_mediate_detach() - release the mediator of a device being closed
- * @mdev: the device, already disabled
+ * vpm_detach() - release the mediator of a device being closed
+ * @vpmdev: the device, already disabled
  */
-void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *mdev)
+void vpm_detach(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vfio_pci_mediate_registration *reg = mdev->mediator;
+	struct vfio_pci_mediate_registration *reg = vpmdev->mediator;
 	struct module *owner;
 
 	if (!reg)
 		return;
 
 	owner = reg->ops->owner;
-	pci_dbg(mdev->core_device.pdev, "%s no longer mediates\n",
+	pci_dbg(vpmdev->core_device.pdev, "%s no longer mediates\n",
 		reg->ops->name);
-	reg->ops->release(mdev->handle);
+	reg->ops->release(vpmdev->handle);
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
-	list_del(&mdev->served_node);
-	mdev->mediator = NULL;
-	mdev->handle = NULL;
+	list_del(&vpmdev->served_node);
+	vpmdev->mediator = NULL;
+	vpmdev->handle = NULL;
 	WRITE_ONCE(reg->users, reg->users - 1);
 	if (!reg->users)
 		wake_up(&reg->unused);
@@ -274,13 +274,13 @@ static ssize_t mediator_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
 	struct vfio_pci_core_device *vdev = dev_get_drvdata(dev);
-	struct vfio_pci_mediate_device *mdev =
+	struct vfio_pci_mediate_device *vpmdev =
 		container_of(vdev, struct vfio_pci_mediate_device, core_device);
 	ssize_t len;
 
 	mutex_lock(&vfio_pci_mediate_registry_lock);
-	len = sysfs_emit(buf, "%s\n",
-			 mdev->mediator ? mdev->mediator->ops->name : "none");
+	len = sysfs_emit(buf, "%s\n", vpmdev->mediator ?
+			 vpmdev->mediator->ops->name : "none");
 	mutex_unlock(&vfio_pci_mediate_registry_lock);
 	return len;
 }

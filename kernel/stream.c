@@ -83,10 +83,10 @@ struct vpm_save_stream {
 	u8 *carry;
 };
 
-struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *mdev,
+struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *vpmdev,
 					    bool live)
 {
-	struct pci_dev *pdev = mdev->core_device.pdev;
+	struct pci_dev *pdev = vpmdev->core_device.pdev;
 	struct vfio_pci_mediate_stream_header header = {
 		.magic = cpu_to_le32(VFIO_PCI_MEDIATE_STREAM_MAGIC),
 		.version = cpu_to_le16(VFIO_PCI_MEDIATE_STREAM_VERSION),
@@ -109,7 +109,7 @@ struct vpm_save_stream *vpm_save_stream_new(struct vfio_pci_mediate_device *mdev
 		kfree(s);
 		return NULL;
 	}
-	fill_name(header.mediator, mdev->mediator->ops->name);
+	fill_name(header.mediator, vpmdev->mediator->ops->name);
 	xxh64_reset(&s->hash, 0);
 	xxh64_update(&s->hash, &header, sizeof(header));
 	memcpy(s->carry, &header, sizeof(header));
@@ -158,10 +158,10 @@ static void save_end_of_stream(struct vpm_save_stream *s)
  * record's size, 0 if the mediator had nothing at all, or an errno.
  */
 static ssize_t save_record(struct vpm_save_stream *s,
-			   struct vfio_pci_mediate_device *mdev, u8 *dst,
+			   struct vfio_pci_mediate_device *vpmdev, u8 *dst,
 			   size_t room)
 {
-	const struct vfio_pci_mediate_migration_ops *ops = mdev->mig.ops;
+	const struct vfio_pci_mediate_migration_ops *ops = vpmdev->mig.ops;
 	struct vfio_pci_mediate_stream_record rec = {
 		.type = cpu_to_le32(VFIO_PCI_MEDIATE_RECORD_DATA),
 	};
@@ -173,7 +173,7 @@ static ssize_t save_record(struct vpm_save_stream *s,
 		size_t ask = n < split ? split - n : RECORD_PAYLOAD - n;
 		u8 *to = n < split ? dst + RECORD_SIZE + n :
 				     s->carry + (n - split);
-		ssize_t got = ops->save(mdev->handle, to, ask);
+		ssize_t got = ops->save(vpmdev->handle, to, ask);
 
 		if (got < 0)
 			return got;
@@ -186,9 +186,9 @@ static ssize_t save_record(struct vpm_save_stream *s,
 	if (!n)
 		return 0;
 	if ((u64)n > ops->max_state_size - s->state_length) {
-		dev_warn_ratelimited(&mdev->core_device.pdev->dev,
+		dev_warn_ratelimited(&vpmdev->core_device.pdev->dev,
 				     "mediator '%s' produced more than its max_state_size (%llu bytes) of state\n",
-				     mdev->mediator->ops->name,
+				     vpmdev->mediator->ops->name,
 				     ops->max_state_size);
 		return -EFBIG;
 	}
@@ -205,7 +205,7 @@ static ssize_t save_record(struct vpm_save_stream *s,
 /**
  * vpm_save_stream_read() - the next bytes of a save session's stream
  * @s: the session's stream
- * @mdev: its device
+ * @vpmdev: its device
  * @buf: kernel buffer receiving them
  * @len: its size
  *
@@ -221,7 +221,7 @@ static ssize_t save_record(struct vpm_save_stream *s,
  * session's sticky errno.
  */
 ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
-			     struct vfio_pci_mediate_device *mdev, void *buf,
+			     struct vfio_pci_mediate_device *vpmdev, void *buf,
 			     size_t len)
 {
 	u8 *out = buf;
@@ -245,7 +245,7 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 
 		room = len - done;
 		if (room >= RECORD_SIZE) {
-			n = save_record(s, mdev, out + done, room);
+			n = save_record(s, vpmdev, out + done, room);
 			if (n > 0) {
 				head = min_t(size_t, n, room);
 				done += head;
@@ -254,7 +254,7 @@ ssize_t vpm_save_stream_read(struct vpm_save_stream *s,
 				s->carry_off = 0;
 			}
 		} else {
-			n = save_record(s, mdev, s->carry, CARRY_SIZE);
+			n = save_record(s, vpmdev, s->carry, CARRY_SIZE);
 			if (n > 0) {
 				s->carry_len = n;
 				s->carry_off = 0;
@@ -392,21 +392,21 @@ void vpm_load_stream_free(struct vpm_load_stream *l)
  * header, reset): each refusal is counted (sysfs migration_refused), and
  * logged as long as the device's own ratelimit allows.
  */
-static void note_refusal(struct vfio_pci_mediate_device *mdev,
+static void note_refusal(struct vfio_pci_mediate_device *vpmdev,
 			 struct va_format *vaf)
 {
-	struct vpm_migration *mig = &mdev->mig;
+	struct vpm_migration *mig = &vpmdev->mig;
 
 	lockdep_assert_held(&mig->lock);
 	WRITE_ONCE(mig->refused, mig->refused + 1);
 	if (__ratelimit(&mig->refusal_rs))
-		pci_warn(mdev->core_device.pdev, "migration stream refused: %pV\n",
+		pci_warn(vpmdev->core_device.pdev, "migration stream refused: %pV\n",
 			 vaf);
 }
 
 /* The first refusal of the session: note it, make it stick. */
 static __printf(4, 5) int refuse(struct vpm_load_stream *l,
-				 struct vfio_pci_mediate_device *mdev,
+				 struct vfio_pci_mediate_device *vpmdev,
 				 int err, const char *fmt, ...)
 {
 	struct va_format vaf;
@@ -416,31 +416,31 @@ static __printf(4, 5) int refuse(struct vpm_load_stream *l,
 	va_start(args, fmt);
 	vaf.fmt = fmt;
 	vaf.va = &args;
-	note_refusal(mdev, &vaf);
+	note_refusal(vpmdev, &vaf);
 	va_end(args);
 	return err;
 }
 
 static int check_header(struct vpm_load_stream *l,
-			struct vfio_pci_mediate_device *mdev)
+			struct vfio_pci_mediate_device *vpmdev)
 {
 	const struct vfio_pci_mediate_stream_header *h = &l->part.header;
-	const char *name = mdev->mediator->ops->name;
-	struct pci_dev *pdev = mdev->core_device.pdev;
+	const char *name = vpmdev->mediator->ops->name;
+	struct pci_dev *pdev = vpmdev->core_device.pdev;
 	char want[VFIO_PCI_MEDIATE_NAME_LEN];
 	size_t name_len;
 
 	if (le32_to_cpu(h->magic) != VFIO_PCI_MEDIATE_STREAM_MAGIC)
-		return refuse(l, mdev, -EPROTO,
+		return refuse(l, vpmdev, -EPROTO,
 			      "bad magic %#x, not a vfio-pci-mediate stream",
 			      le32_to_cpu(h->magic));
 	if (le16_to_cpu(h->version) != VFIO_PCI_MEDIATE_STREAM_VERSION)
-		return refuse(l, mdev, -EPROTONOSUPPORT,
+		return refuse(l, vpmdev, -EPROTONOSUPPORT,
 			      "format version %u, this driver reads version %u",
 			      le16_to_cpu(h->version),
 			      VFIO_PCI_MEDIATE_STREAM_VERSION);
 	if (le16_to_cpu(h->header_size) != HEADER_SIZE)
-		return refuse(l, mdev, -EPROTO,
+		return refuse(l, vpmdev, -EPROTO,
 			      "header size %u, version %u has %zu",
 			      le16_to_cpu(h->header_size),
 			      VFIO_PCI_MEDIATE_STREAM_VERSION, HEADER_SIZE);
@@ -448,17 +448,17 @@ static int check_header(struct vpm_load_stream *l,
 	if (h->reserved ||
 	    memchr_inv(h->mediator + name_len, 0,
 		       sizeof(h->mediator) - name_len))
-		return refuse(l, mdev, -EPROTO,
+		return refuse(l, vpmdev, -EPROTO,
 			      "nonzero reserved bytes in the header");
 
 	fill_name(want, name);
 	if (memcmp(h->mediator, want, sizeof(want)))
-		return refuse(l, mdev, -ENODEV,
+		return refuse(l, vpmdev, -ENODEV,
 			      "from mediator '%*pE', this device is served by '%s'",
 			      (int)name_len, h->mediator, name);
 	if (le16_to_cpu(h->vendor) != pdev->vendor ||
 	    le16_to_cpu(h->device) != pdev->device)
-		return refuse(l, mdev, -ENODEV,
+		return refuse(l, vpmdev, -ENODEV,
 			      "from a %04x:%04x device, this one is %04x:%04x",
 			      le16_to_cpu(h->vendor), le16_to_cpu(h->device),
 			      pdev->vendor, pdev->device);
@@ -468,36 +468,36 @@ static int check_header(struct vpm_load_stream *l,
 }
 
 static int check_record(struct vpm_load_stream *l,
-			struct vfio_pci_mediate_device *mdev)
+			struct vfio_pci_mediate_device *vpmdev)
 {
 	const struct vfio_pci_mediate_stream_record *r = &l->part.record;
-	u64 max = mdev->mig.ops->max_state_size;
+	u64 max = vpmdev->mig.ops->max_state_size;
 	u64 length = le64_to_cpu(r->length);
 	u32 type = le32_to_cpu(r->type);
 
 	if (r->reserved)
-		return refuse(l, mdev, -EPROTO,
+		return refuse(l, vpmdev, -EPROTO,
 			      "nonzero reserved bytes in a record");
 
 	switch (type) {
 	case VFIO_PCI_MEDIATE_RECORD_END:
 		if (length)
-			return refuse(l, mdev, -EPROTO,
+			return refuse(l, vpmdev, -EPROTO,
 				      "END record of length %llu", length);
 		l->phase = VPM_LOAD_TRAILER;
 		return 0;
 	case VFIO_PCI_MEDIATE_RECORD_DATA:
 		/* Before a byte of it is allocated. */
 		if (length > max - l->claimed)
-			return refuse(l, mdev, -EFBIG,
+			return refuse(l, vpmdev, -EFBIG,
 				      "it claims more than %llu bytes of state, the most mediator '%s' takes",
-				      max, mdev->mediator->ops->name);
+				      max, vpmdev->mediator->ops->name);
 		l->claimed += length;
 		l->record_left = length;
 		l->phase = length ? VPM_LOAD_DATA : VPM_LOAD_RECORD;
 		return 0;
 	default:
-		return refuse(l, mdev, -EPROTO, "unknown record type %u",
+		return refuse(l, vpmdev, -EPROTO, "unknown record type %u",
 			      type);
 	}
 }
@@ -525,33 +525,33 @@ static void *map_state(struct vpm_load_stream *l)
 
 /* The trailer is complete: check it, then hand the state over. */
 static int check_trailer(struct vpm_load_stream *l,
-			 struct vfio_pci_mediate_device *mdev)
+			 struct vfio_pci_mediate_device *vpmdev)
 {
 	const struct vfio_pci_mediate_stream_trailer *t = &l->part.trailer;
 	void *state;
 	int ret;
 
 	if (le64_to_cpu(t->state_length) != l->claimed)
-		return refuse(l, mdev, -EBADMSG,
+		return refuse(l, vpmdev, -EBADMSG,
 			      "its trailer counts %llu bytes of state, its records %llu",
 			      le64_to_cpu(t->state_length), l->claimed);
 	if (le64_to_cpu(t->checksum) != xxh64_digest(&l->hash))
-		return refuse(l, mdev, -EBADMSG,
+		return refuse(l, vpmdev, -EBADMSG,
 			      "checksum mismatch, the stream was altered or damaged");
 
 	state = map_state(l);
 	if (IS_ERR(state))
-		return refuse(l, mdev, PTR_ERR(state),
+		return refuse(l, vpmdev, PTR_ERR(state),
 			      "no memory to map %zu bytes of state",
 			      l->state_len);
 
 	l->phase = VPM_LOAD_DONE;
-	ret = mdev->mig.ops->load(mdev->handle, state, l->state_len);
+	ret = vpmdev->mig.ops->load(vpmdev->handle, state, l->state_len);
 	vunmap(state);
 	free_state(l);
 	if (ret)
-		return refuse(l, mdev, ret, "state refused by mediator '%s': %d",
-			      mdev->mediator->ops->name, ret);
+		return refuse(l, vpmdev, ret, "state refused by mediator '%s': %d",
+			      vpmdev->mediator->ops->name, ret);
 	return 0;
 }
 
@@ -606,7 +606,7 @@ static size_t part_size(enum vpm_load_phase phase)
 /**
  * vpm_load_stream_write() - feed bytes of a stream to a load session
  * @l: the session's stream
- * @mdev: its device
+ * @vpmdev: its device
  * @buf: kernel buffer with the bytes
  * @len: how many
  *
@@ -618,7 +618,7 @@ static size_t part_size(enum vpm_load_phase phase)
  * later write of the session returns too.
  */
 ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
-			      struct vfio_pci_mediate_device *mdev,
+			      struct vfio_pci_mediate_device *vpmdev,
 			      const void *buf, size_t len)
 {
 	const u8 *in = buf;
@@ -630,7 +630,7 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 	if (!len)
 		return 0;
 	if (l->phase == VPM_LOAD_DONE)
-		return refuse(l, mdev, -EPROTO, "bytes after its trailer");
+		return refuse(l, vpmdev, -EPROTO, "bytes after its trailer");
 
 	while (done < len) {
 		size_t step, room;
@@ -639,7 +639,7 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 		if (l->phase == VPM_LOAD_DATA) {
 			dst = state_tail(l, &room);
 			if (!dst)
-				return refuse(l, mdev, -ENOMEM,
+				return refuse(l, vpmdev, -ENOMEM,
 					      "no memory for state beyond %zu bytes",
 					      l->state_len);
 			step = min_t(u64, l->record_left, min(len - done, room));
@@ -672,18 +672,18 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 		switch (l->phase) {
 		case VPM_LOAD_HEADER:
 			xxh64_update(&l->hash, &l->part, HEADER_SIZE);
-			ret = check_header(l, mdev);
+			ret = check_header(l, vpmdev);
 			break;
 		case VPM_LOAD_RECORD:
 			xxh64_update(&l->hash, &l->part, RECORD_SIZE);
-			ret = check_record(l, mdev);
+			ret = check_record(l, vpmdev);
 			break;
 		default:
 			/* Checked before ->load() runs in check_trailer(). */
 			if (done < len)
-				return refuse(l, mdev, -EPROTO,
+				return refuse(l, vpmdev, -EPROTO,
 					      "bytes after its trailer");
-			ret = check_trailer(l, mdev);
+			ret = check_trailer(l, vpmdev);
 			break;
 		}
 		if (ret)
@@ -695,18 +695,18 @@ ssize_t vpm_load_stream_write(struct vpm_load_stream *l,
 /**
  * vpm_load_stream_finish() - the load session ends (RESUMING is left)
  * @l: the session's stream
- * @mdev: its device
+ * @vpmdev: its device
  *
  * Return: 0 if a complete stream was loaded; the refusal's errno; or
  * -ENODATA if the stream stopped before its trailer.
  */
 int vpm_load_stream_finish(struct vpm_load_stream *l,
-			   struct vfio_pci_mediate_device *mdev)
+			   struct vfio_pci_mediate_device *vpmdev)
 {
 	if (l->err)
 		return l->err;
 	if (l->phase != VPM_LOAD_DONE)
-		return refuse(l, mdev, -ENODATA,
+		return refuse(l, vpmdev, -ENODATA,
 			      "it ended after %llu bytes, before its trailer",
 			      l->received);
 	return 0;

@@ -49,15 +49,17 @@ static unsigned int ack_timeout_ms(void)
 	return READ_ONCE(trap_ack_timeout_ms);
 }
 
+atomic_t vpm_trap_ack_timeouts = ATOMIC_INIT(0);
+
 bool vpm_trap_range_usable(const struct vpm_trap_range *r)
 {
 	return r->state == VPM_TRAP_OPEN || r->state == VPM_TRAP_CLOSING;
 }
 
-struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *mdev,
+struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *vpmdev,
 					 unsigned int index, u64 offset)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	unsigned int i;
 
 	for (i = 0; i < t->nr_ranges; i++) {
@@ -71,24 +73,43 @@ struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *mdev,
 }
 
 /*
+ * Every change of a range's state, along an arc of vpm_trap_next_state().
+ * Each caller raises @event only in a state whose row has it (it tests
+ * the state first, under @lock), whatever the user does; a refused arc is
+ * a bug here, and the range then stays as it is.  @lock held.
+ */
+static void vpm_trap_set_state(struct vpm_trap *t, struct vpm_trap_range *r,
+			       enum vpm_trap_event event)
+{
+	enum vpm_trap_state next;
+
+	lockdep_assert_held(&t->lock);
+	if (WARN_ONCE(!vpm_trap_next_state(r->state, event, &next),
+		      "trap range state %d: no arc for event %d\n",
+		      r->state, event))
+		return;
+	r->state = next;
+}
+
+/*
  * A removal pass: the user's mappings of SEALING and CLOSED ranges go
  * (trap_vma_*.c), then the SEALING ones become CLOSED and whoever waits
  * for that is woken.
  */
-static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
+static void vpm_trap_zap(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	unsigned int i;
 	u64 seq;
 
 	mutex_lock(&t->lock);
 	seq = ++t->zap_seq;
-	vpm_trap_vma_remove(mdev, seq);
+	vpm_trap_vma_remove(vpmdev, seq);
 	/* Ranges sealed after this pass began wait for their own pass. */
 	for (i = 0; i < t->nr_ranges; i++)
 		if (t->ranges[i].state == VPM_TRAP_SEALING &&
 		    t->ranges[i].seal_seq <= seq)
-			t->ranges[i].state = VPM_TRAP_CLOSED;
+			vpm_trap_set_state(t, &t->ranges[i], VPM_TRAP_EV_ZAP);
 	mutex_unlock(&t->lock);
 	wake_up_all(&t->closed);
 }
@@ -99,10 +120,10 @@ static void vpm_trap_zap(struct vfio_pci_mediate_device *mdev)
  * @timed_out: CLOSING ranges waited long enough.  @announce: tell the
  * client even if nothing changed (its eventfd is new).  @lock held.
  */
-static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
+static bool vpm_trap_update(struct vfio_pci_mediate_device *vpmdev,
 			    bool timed_out, bool announce)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	bool changed = false, closing = false, zap = false;
 	unsigned int i;
 
@@ -113,27 +134,31 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
 
 		if (!close) {
 			if (r->state != VPM_TRAP_OPEN) {
-				r->state = VPM_TRAP_OPEN;
+				vpm_trap_set_state(t, r, VPM_TRAP_EV_UNTRAP);
 				r->opened = true;
 				changed = true;
 			}
 			continue;
 		}
 		if (r->state == VPM_TRAP_OPEN) {
-			r->state = VPM_TRAP_CLOSING;
+			vpm_trap_set_state(t, r, VPM_TRAP_EV_TRAP);
 			r->closing_gen = t->generation + 1;
 			changed = true;
 		}
 		if (r->state == VPM_TRAP_CLOSING) {
 			bool acked = !t->trigger || t->ack >= r->closing_gen;
 
-			if (!acked && timed_out)
-				pci_notice_ratelimited(mdev->core_device.pdev,
+			if (!acked && timed_out) {
+				atomic_inc(&vpm_trap_ack_timeouts);
+				pci_notice_ratelimited(vpmdev->core_device.pdev,
 						       "BAR%u %#llx+%#llx trapped without the user's acknowledgement (%u ms): its mappings are removed\n",
 						       r->index, r->offset, r->size,
 						       ack_timeout_ms());
+			}
 			if (acked || timed_out) {
-				r->state = VPM_TRAP_SEALING;
+				vpm_trap_set_state(t, r, acked ?
+						   VPM_TRAP_EV_ACK :
+						   VPM_TRAP_EV_TIMEOUT);
 				/* The next removal pass covers it. */
 				r->seal_seq = t->zap_seq + 1;
 			}
@@ -160,32 +185,32 @@ static bool vpm_trap_update(struct vfio_pci_mediate_device *mdev,
  * vpm_trap_update(), then @lock is released and the mappings of ranges it
  * sealed are removed.  Called with @lock held.
  */
-static void vpm_trap_update_unlock(struct vfio_pci_mediate_device *mdev,
+static void vpm_trap_update_unlock(struct vfio_pci_mediate_device *vpmdev,
 				   bool timed_out, bool announce)
 {
-	bool zap = vpm_trap_update(mdev, timed_out, announce);
+	bool zap = vpm_trap_update(vpmdev, timed_out, announce);
 
-	mutex_unlock(&mdev->trap.lock);
+	mutex_unlock(&vpmdev->trap.lock);
 	if (zap)
-		vpm_trap_zap(mdev);
+		vpm_trap_zap(vpmdev);
 }
 
 static void vpm_trap_ack_timeout(struct work_struct *work)
 {
 	struct vpm_trap *t = container_of(to_delayed_work(work),
 					  struct vpm_trap, ack_timeout);
-	struct vfio_pci_mediate_device *mdev =
+	struct vfio_pci_mediate_device *vpmdev =
 		container_of(t, struct vfio_pci_mediate_device, trap);
 
 	mutex_lock(&t->lock);
-	vpm_trap_update_unlock(mdev, true, false);
+	vpm_trap_update_unlock(vpmdev, true, false);
 }
 
 /* --- mediator helpers ---------------------------------------------------- */
 
 /**
  * vfio_pci_mediate_add_trappable() - declare a BAR range trappable
- * @mdev: the device, as passed to the mediator's ->open()
+ * @vpmdev: the device, as passed to the mediator's ->open()
  * @index: BAR (VFIO_PCI_BAR0_REGION_INDEX..BAR5), a memory BAR; if
  *	vfio-pci does not let the user mmap it, the range is never offered
  * @offset: start in the BAR, page aligned
@@ -204,16 +229,16 @@ static void vpm_trap_ack_timeout(struct work_struct *work)
  * -EPERM outside ->open(), -EINVAL for a range that is not as above or
  * overlaps another, -ENOSPC beyond VFIO_PCI_MEDIATE_TRAP_MAX_RANGES.
  */
-int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *vpmdev,
 				   unsigned int index, u64 offset, u64 size)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
-	struct vpm_trap *t = &mdev->trap;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
+	struct vpm_trap *t = &vpmdev->trap;
 	struct vpm_trap_range *r;
 	unsigned int i;
 	int ret;
 
-	if (!mdev->in_open)
+	if (!vpmdev->in_open)
 		return -EPERM;
 	if (index > VFIO_PCI_BAR5_REGION_INDEX)
 		return -EINVAL;
@@ -238,14 +263,17 @@ int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *mdev,
 		ret = -ENOSPC;
 		goto out_unlock;
 	}
-	r = &t->ranges[t->nr_ranges];
-	/* Nothing of an earlier open's range, or a declined mediator's. */
-	memset(r, 0, sizeof(*r));
-	r->index = index;
-	r->offset = offset;
-	r->size = size;
-	r->trapped = true;
-	r->state = VPM_TRAP_CLOSED;
+	/*
+	 * Nothing of an earlier open's range, or a declined mediator's.  Born
+	 * CLOSED: the one state a range is not moved into along an arc.
+	 */
+	t->ranges[t->nr_ranges] = (struct vpm_trap_range) {
+		.index		= index,
+		.offset		= offset,
+		.size		= size,
+		.trapped	= true,
+		.state		= VPM_TRAP_CLOSED,
+	};
 	ret = t->nr_ranges++;
 out_unlock:
 	mutex_unlock(&t->lock);
@@ -255,7 +283,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_add_trappable);
 
 /**
  * vfio_pci_mediate_trap() - see every access to a trappable range
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @id: what vfio_pci_mediate_add_trappable() returned
  *
  * Withdraws the range from mmap and tells a client that follows traps;
@@ -272,10 +300,10 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_add_trappable);
  * not, -EINVAL for an unknown @id, -EINTR if the caller was killed while
  * waiting (the trap then comes in force later).
  */
-int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *vpmdev,
 			  unsigned int id)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	struct vpm_trap_range *r;
 	bool opened;
 
@@ -285,7 +313,7 @@ int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
 
 	mutex_lock(&t->lock);
 	r->trapped = true;
-	vpm_trap_update_unlock(mdev, false, false);
+	vpm_trap_update_unlock(vpmdev, false, false);
 
 	if (wait_event_killable(t->closed,
 				READ_ONCE(r->state) == VPM_TRAP_CLOSED ||
@@ -303,24 +331,24 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_trap);
 
 /**
  * vfio_pci_mediate_untrap() - let a client that follows traps mmap a range
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @id: what vfio_pci_mediate_add_trappable() returned
  *
  * From now on the mediator no longer sees the accesses a client makes
  * through mmap.  A client that does not follow traps keeps reaching the
  * range through ->rw().  Process context.
  */
-void vfio_pci_mediate_untrap(struct vfio_pci_mediate_device *mdev,
+void vfio_pci_mediate_untrap(struct vfio_pci_mediate_device *vpmdev,
 			     unsigned int id)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 
 	if (WARN_ON_ONCE(id >= READ_ONCE(t->nr_ranges)))
 		return;
 	mutex_lock(&t->lock);
 	t->ranges[id].trapped = false;
 	/* Nothing to remove when ranges open. */
-	vpm_trap_update(mdev, false, false);
+	vpm_trap_update(vpmdev, false, false);
 	mutex_unlock(&t->lock);
 	wake_up_all(&t->closed);
 }
@@ -332,10 +360,10 @@ static ssize_t vpm_trap_region_rw(struct vfio_pci_core_device *vdev,
 				  char __user *buf, size_t count, loff_t *ppos,
 				  bool iswrite)
 {
-	struct vfio_pci_mediate_device *mdev =
+	struct vfio_pci_mediate_device *vpmdev =
 		container_of(vdev, struct vfio_pci_mediate_device, core_device);
 	struct vfio_pci_mediate_trap_info *info;
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
 	unsigned int i;
 	u64 ack;
@@ -352,7 +380,7 @@ static ssize_t vpm_trap_region_rw(struct vfio_pci_core_device *vdev,
 			return -EINVAL;
 		}
 		t->ack = max(t->ack, ack);
-		vpm_trap_update_unlock(mdev, false, false);
+		vpm_trap_update_unlock(vpmdev, false, false);
 		*ppos += count;
 		return count;
 	}
@@ -400,9 +428,9 @@ static const struct vfio_pci_regops vpm_trap_region_ops = {
 
 /* --- the VFIO file operations' part --------------------------------------- */
 
-bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index)
+bool vpm_trap_in_bar(struct vfio_pci_mediate_device *vpmdev, unsigned int index)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	unsigned int i;
 
 	for (i = 0; i < t->nr_ranges; i++)
@@ -417,10 +445,10 @@ bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index)
  * is the core's with our vm_ops; anything else is refused.  mmap_lock
  * held for write.
  */
-int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
+int vpm_trap_mmap(struct vfio_pci_mediate_device *vpmdev, unsigned int index,
 		  struct vm_area_struct *vma)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	u64 start = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
 	u64 len = vma->vm_end - vma->vm_start;
 	struct vpm_trap_range *inside = NULL;
@@ -442,7 +470,7 @@ int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
 
 	mutex_lock(&t->lock);
 	if (inside->state == VPM_TRAP_OPEN)
-		ret = vpm_trap_vma_mmap(mdev, vma);
+		ret = vpm_trap_vma_mmap(vpmdev, vma);
 	else
 		ret = -EACCES;
 	mutex_unlock(&t->lock);
@@ -455,11 +483,11 @@ int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
  * client.  Each OPEN range is an area of its own.  @areas has room for
  * VPM_TRAP_MAX_AREAS.  Returns the number of areas.
  */
-unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *mdev,
+unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *vpmdev,
 				   unsigned int index, u64 size,
 				   struct vfio_region_sparse_mmap_area *areas)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	unsigned int nr = 0, i;
 	u64 pos = 0;
 
@@ -494,7 +522,7 @@ unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *mdev,
 	return nr;
 }
 
-long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
+long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *vpmdev,
 			   unsigned long arg)
 {
 	struct vfio_pci_mediate_irq_info __user *uinfo = (void __user *)arg;
@@ -534,22 +562,22 @@ long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
 }
 
 /* Make the client aware (@trigger) or unaware (NULL).  Takes @trigger. */
-static void vpm_trap_set_trigger(struct vfio_pci_mediate_device *mdev,
+static void vpm_trap_set_trigger(struct vfio_pci_mediate_device *vpmdev,
 				 struct eventfd_ctx *trigger)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	struct eventfd_ctx *old;
 
 	mutex_lock(&t->lock);
 	old = t->trigger;
 	t->trigger = trigger;
 	/* A new eventfd hears at once, so the client reads the state. */
-	vpm_trap_update_unlock(mdev, false, trigger && trigger != old);
+	vpm_trap_update_unlock(vpmdev, false, trigger && trigger != old);
 	if (old)
 		eventfd_ctx_put(old);
 }
 
-long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
+long vpm_trap_set_irqs(struct vfio_pci_mediate_device *vpmdev,
 		       unsigned long arg)
 {
 	const size_t minsz = offsetofend(struct vfio_irq_set, count);
@@ -574,7 +602,7 @@ long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
 	case VFIO_IRQ_SET_DATA_NONE:
 		if (hdr.count)
 			return -EINVAL;
-		vpm_trap_set_trigger(mdev, NULL);
+		vpm_trap_set_trigger(vpmdev, NULL);
 		return 0;
 	case VFIO_IRQ_SET_DATA_EVENTFD:
 		if (hdr.count != 1)
@@ -583,13 +611,13 @@ long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
 				   sizeof(fd)))
 			return -EFAULT;
 		if (fd < 0) {
-			vpm_trap_set_trigger(mdev, NULL);
+			vpm_trap_set_trigger(vpmdev, NULL);
 			return 0;
 		}
 		trigger = eventfd_ctx_fdget(fd);
 		if (IS_ERR(trigger))
 			return PTR_ERR(trigger);
-		vpm_trap_set_trigger(mdev, trigger);
+		vpm_trap_set_trigger(vpmdev, trigger);
 		return 0;
 	default:
 		return -EINVAL;
@@ -598,9 +626,9 @@ long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
 
 /* --- open and close ---------------------------------------------------- */
 
-void vpm_trap_init(struct vfio_pci_mediate_device *mdev)
+void vpm_trap_init(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 
 	mutex_init(&t->lock);
 	INIT_LIST_HEAD(&t->vmas);
@@ -609,11 +637,11 @@ void vpm_trap_init(struct vfio_pci_mediate_device *mdev)
 }
 
 /* After the mediator's ->open(): the region, if it declared ranges. */
-int vpm_trap_open(struct vfio_pci_mediate_device *mdev)
+int vpm_trap_open(struct vfio_pci_mediate_device *vpmdev)
 {
-	if (!mdev->trap.nr_ranges)
+	if (!vpmdev->trap.nr_ranges)
 		return 0;
-	return vfio_pci_core_register_dev_region(&mdev->core_device,
+	return vfio_pci_core_register_dev_region(&vpmdev->core_device,
 						 VFIO_PCI_MEDIATE_REGION_TYPE,
 						 VFIO_PCI_MEDIATE_REGION_SUBTYPE_TRAP,
 						 &vpm_trap_region_ops,
@@ -628,9 +656,9 @@ int vpm_trap_open(struct vfio_pci_mediate_device *mdev)
  * when that ->open() refused the device.  No eventfd, ack or mapping
  * exists by then.
  */
-void vpm_trap_forget(struct vfio_pci_mediate_device *mdev)
+void vpm_trap_forget(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 
 	mutex_lock(&t->lock);
 	t->nr_ranges = 0;
@@ -646,13 +674,13 @@ void vpm_trap_forget(struct vfio_pci_mediate_device *mdev)
  * its ->release(), still work and never wait (vpm_trap_forget() then
  * follows).
  */
-void vpm_trap_close(struct vfio_pci_mediate_device *mdev)
+void vpm_trap_close(struct vfio_pci_mediate_device *vpmdev)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 
 	cancel_delayed_work_sync(&t->ack_timeout);
 	mutex_lock(&t->lock);
-	vpm_trap_vma_close(mdev);
+	vpm_trap_vma_close(vpmdev);
 	if (t->trigger)
 		eventfd_ctx_put(t->trigger);
 	t->trigger = NULL;

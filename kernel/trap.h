@@ -29,7 +29,7 @@ struct vpm_trap_range;
 bool vpm_trap_range_usable(const struct vpm_trap_range *r);
 
 /* The trappable range holding byte @offset of BAR @index, or NULL. */
-struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *mdev,
+struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *vpmdev,
 					 unsigned int index, u64 offset);
 
 /* trap_vma_list.c or trap_vma_inode.c */
@@ -39,16 +39,16 @@ struct vpm_trap_range *vpm_trap_range_at(struct vfio_pci_mediate_device *mdev,
  * mapping, with our fault handler.  Trap lock held, and the mm's
  * mmap_lock for write.
  */
-int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
+int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *vpmdev,
 		      struct vm_area_struct *vma);
 
 /*
  * Removal pass @seq: no page of a range that is not usable stays mapped.
  * Called with the trap lock held; may drop and retake it.
  */
-void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq);
+void vpm_trap_vma_remove(struct vfio_pci_mediate_device *vpmdev, u64 seq);
 
 /* The last fd of the device closed: no mapping is left.  Trap lock held. */
-void vpm_trap_vma_close(struct vfio_pci_mediate_device *mdev);
+void vpm_trap_vma_close(struct vfio_pci_mediate_device *vpmdev);
 
 #endif /* VFIO_PCI_MEDIATE_TRAP_H */

@@ -14,9 +14,8 @@
  *
  * A fault checks the range and the core maps under the trap lock, which a
  * removal pass holds too: a fault either maps before the pass (which then
- * removes it) or sees the range SEALING.  Lock order: the mm's mmap_lock
- * or the VMA's lock, the trap lock, then the core's memory_lock (its
- * fault) or the mapping's i_mmap_rwsem (unmap_mapping_range()).
+ * removes it) or sees the range SEALING.  Lock order: Locking in
+ * vfio_pci_mediate_priv.h.
  */
 
 #include <linux/mm.h>
@@ -26,7 +25,7 @@
 
 #define VPM_PGOFF_INDEX_SHIFT	(VFIO_PCI_OFFSET_SHIFT - PAGE_SHIFT)
 
-static struct vfio_pci_mediate_device *vma_to_mdev(struct vm_area_struct *vma)
+static struct vfio_pci_mediate_device *vma_to_vpmdev(struct vm_area_struct *vma)
 {
 	struct vfio_pci_core_device *vdev = vma->vm_private_data;
 
@@ -49,18 +48,18 @@ static bool vma_pages_usable(struct vm_area_struct *vma, unsigned long addr,
 	unsigned int index = pgoff >> VPM_PGOFF_INDEX_SHIFT;
 	u64 offset = (u64)(pgoff & (BIT(VPM_PGOFF_INDEX_SHIFT) - 1)) <<
 		     PAGE_SHIFT;
-	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vma);
+	struct vfio_pci_mediate_device *vpmdev = vma_to_vpmdev(vma);
 	struct vpm_trap_range *r;
 
-	lockdep_assert_held(&mdev->trap.lock);
-	r = vpm_trap_range_at(mdev, index, offset);
+	lockdep_assert_held(&vpmdev->trap.lock);
+	r = vpm_trap_range_at(vpmdev, index, offset);
 	return r && vpm_trap_range_usable(r) &&
 	       npages <= (r->offset + r->size - offset) >> PAGE_SHIFT;
 }
 
 static vm_fault_t vpm_trap_vm_fault(struct vm_fault *vmf)
 {
-	struct vpm_trap *t = &vma_to_mdev(vmf->vma)->trap;
+	struct vpm_trap *t = &vma_to_vpmdev(vmf->vma)->trap;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&t->lock);
@@ -79,7 +78,7 @@ static vm_fault_t vpm_trap_vm_huge_fault(struct vm_fault *vmf,
 					 unsigned int order)
 {
 	struct vm_area_struct *vma = vmf->vma;
-	struct vpm_trap *t = &vma_to_mdev(vma)->trap;
+	struct vpm_trap *t = &vma_to_vpmdev(vma)->trap;
 	unsigned long addr = vmf->address & ~((PAGE_SIZE << order) - 1);
 	vm_fault_t ret = VM_FAULT_FALLBACK;
 
@@ -105,15 +104,15 @@ static const struct vm_operations_struct vpm_trap_vm_ops_huge = {
 	.huge_fault	= vpm_trap_vm_huge_fault,
 };
 
-int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
+int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *vpmdev,
 		      struct vm_area_struct *vma)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	int ret;
 
 	lockdep_assert_held(&t->lock);
 	mmap_assert_write_locked(vma->vm_mm);
-	ret = vfio_pci_core_mmap(&mdev->core_device.vdev, vma);
+	ret = vfio_pci_core_mmap(&vpmdev->core_device.vdev, vma);
 	if (ret)
 		return ret;
 	/*
@@ -131,10 +130,11 @@ int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
 	return 0;
 }
 
-void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
+void vpm_trap_vma_remove(struct vfio_pci_mediate_device *vpmdev, u64 seq)
 {
-	struct address_space *mapping = mdev->core_device.vdev.inode->i_mapping;
-	struct vpm_trap *t = &mdev->trap;
+	struct address_space *mapping =
+		vpmdev->core_device.vdev.inode->i_mapping;
+	struct vpm_trap *t = &vpmdev->trap;
 	unsigned int i;
 
 	lockdep_assert_held(&t->lock);
@@ -150,6 +150,6 @@ void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
 }
 
 /* Mappings hold the file, so none is left; there is nothing to drop. */
-void vpm_trap_vma_close(struct vfio_pci_mediate_device *mdev)
+void vpm_trap_vma_close(struct vfio_pci_mediate_device *vpmdev)
 {
 }

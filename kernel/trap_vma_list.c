@@ -31,7 +31,7 @@ struct vpm_trap_vma {
 	u64 zap_seq;
 };
 
-static struct vfio_pci_mediate_device *vma_to_mdev(struct vm_area_struct *vma)
+static struct vfio_pci_mediate_device *vma_to_vpmdev(struct vm_area_struct *vma)
 {
 	struct vfio_pci_core_device *vdev = vma->vm_private_data;
 
@@ -42,18 +42,19 @@ static struct vfio_pci_mediate_device *vma_to_mdev(struct vm_area_struct *vma)
  * The range a mapping lies in.  vfio-pci-core turned vm_pgoff into the
  * BAR's physical page frame, which is what we compare.
  */
-static struct vpm_trap_range *vma_range(struct vfio_pci_mediate_device *mdev,
+static struct vpm_trap_range *vma_range(struct vfio_pci_mediate_device *vpmdev,
 					struct vm_area_struct *vma)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	phys_addr_t start = (phys_addr_t)vma->vm_pgoff << PAGE_SHIFT;
 	phys_addr_t end = start + (vma->vm_end - vma->vm_start);
 	unsigned int i;
 
 	for (i = 0; i < t->nr_ranges; i++) {
 		struct vpm_trap_range *r = &t->ranges[i];
-		phys_addr_t r_start = pci_resource_start(mdev->core_device.pdev,
-							 r->index) + r->offset;
+		phys_addr_t r_start =
+			pci_resource_start(vpmdev->core_device.pdev, r->index) +
+			r->offset;
 
 		if (start >= r_start && end <= r_start + r->size)
 			return r;
@@ -62,10 +63,10 @@ static struct vpm_trap_range *vma_range(struct vfio_pci_mediate_device *mdev,
 }
 
 /* Whether a mapping may be faulted in now.  @lock held. */
-static bool vma_usable(struct vfio_pci_mediate_device *mdev,
+static bool vma_usable(struct vfio_pci_mediate_device *vpmdev,
 		       struct vm_area_struct *vma)
 {
-	struct vpm_trap_range *r = vma_range(mdev, vma);
+	struct vpm_trap_range *r = vma_range(vpmdev, vma);
 
 	return r && vpm_trap_range_usable(r);
 }
@@ -78,8 +79,8 @@ static bool vma_usable(struct vfio_pci_mediate_device *mdev,
  */
 static void vpm_trap_vm_open(struct vm_area_struct *vma)
 {
-	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vma);
-	struct vpm_trap *t = &mdev->trap;
+	struct vfio_pci_mediate_device *vpmdev = vma_to_vpmdev(vma);
+	struct vpm_trap *t = &vpmdev->trap;
 	struct vpm_trap_vma *tv;
 
 	/* Untracked, the mapping is never faulted in (see the fault). */
@@ -106,8 +107,8 @@ static struct vpm_trap_vma *vma_tracked(struct vpm_trap *t,
 
 static void vpm_trap_vm_close(struct vm_area_struct *vma)
 {
-	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vma);
-	struct vpm_trap *t = &mdev->trap;
+	struct vfio_pci_mediate_device *vpmdev = vma_to_vpmdev(vma);
+	struct vpm_trap *t = &vpmdev->trap;
 	struct vpm_trap_vma *tv;
 
 	mutex_lock(&t->lock);
@@ -127,12 +128,12 @@ static void vpm_trap_vm_close(struct vm_area_struct *vma)
  */
 static vm_fault_t vpm_trap_vm_fault(struct vm_fault *vmf)
 {
-	struct vfio_pci_mediate_device *mdev = vma_to_mdev(vmf->vma);
-	struct vpm_trap *t = &mdev->trap;
+	struct vfio_pci_mediate_device *vpmdev = vma_to_vpmdev(vmf->vma);
+	struct vpm_trap *t = &vpmdev->trap;
 	vm_fault_t ret = VM_FAULT_SIGBUS;
 
 	mutex_lock(&t->lock);
-	if (vma_tracked(t, vmf->vma) && vma_usable(mdev, vmf->vma))
+	if (vma_tracked(t, vmf->vma) && vma_usable(vpmdev, vmf->vma))
 		ret = t->core_vm_ops->fault(vmf);
 	mutex_unlock(&t->lock);
 	return ret;
@@ -158,10 +159,10 @@ static const struct vm_operations_struct vpm_trap_vm_ops = {
 	.fault		= vpm_trap_vm_fault,
 };
 
-int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
+int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *vpmdev,
 		      struct vm_area_struct *vma)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	struct vpm_trap_vma *tv;
 	int ret;
 
@@ -169,7 +170,7 @@ int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
 	tv = kzalloc(sizeof(*tv), GFP_KERNEL_ACCOUNT);
 	if (!tv)
 		return -ENOMEM;
-	ret = vfio_pci_core_mmap(&mdev->core_device.vdev, vma);
+	ret = vfio_pci_core_mmap(&vpmdev->core_device.vdev, vma);
 	if (ret) {
 		kfree(tv);
 		return ret;
@@ -183,16 +184,16 @@ int vpm_trap_vma_mmap(struct vfio_pci_mediate_device *mdev,
 }
 
 /*
- * The mm's mmap_lock must be taken before the trap lock, so the lock is
- * dropped to take it, one mm at a time, as vfio-pci-core does for its own
- * mappings.  Passes may overlap: a mapping a later pass went through
- * counts as done for an earlier one too, since the later pass saw the
- * ranges as they are now (otherwise two passes could keep re-marking the
- * same mapping forever).
+ * The mm's mmap_lock comes before the trap lock (Locking in
+ * vfio_pci_mediate_priv.h), so the lock is dropped to take it, one mm at a
+ * time, as vfio-pci-core does for its own mappings.  Passes may overlap:
+ * a mapping a later pass went through counts as done for an earlier one
+ * too, since the later pass saw the ranges as they are now (otherwise two
+ * passes could keep re-marking the same mapping forever).
  */
-void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
+void vpm_trap_vma_remove(struct vfio_pci_mediate_device *vpmdev, u64 seq)
 {
-	struct vpm_trap *t = &mdev->trap;
+	struct vpm_trap *t = &vpmdev->trap;
 	struct vpm_trap_vma *tv;
 
 	lockdep_assert_held(&t->lock);
@@ -200,7 +201,7 @@ void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
 		struct mm_struct *mm = NULL;
 
 		list_for_each_entry(tv, &t->vmas, node) {
-			if (tv->zap_seq >= seq || vma_usable(mdev, tv->vma))
+			if (tv->zap_seq >= seq || vma_usable(vpmdev, tv->vma))
 				continue;
 			if (mmget_not_zero(tv->vma->vm_mm)) {
 				mm = tv->vma->vm_mm;
@@ -221,7 +222,7 @@ void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
 			if (vma->vm_mm != mm || tv->zap_seq >= seq)
 				continue;
 			tv->zap_seq = seq;
-			if (vma_usable(mdev, vma))
+			if (vma_usable(vpmdev, vma))
 				continue;
 			/* The core forgets it mapped it, so it maps anew. */
 			t->core_vm_ops->close(vma);
@@ -235,7 +236,7 @@ void vpm_trap_vma_remove(struct vfio_pci_mediate_device *mdev, u64 seq)
 	}
 }
 
-void vpm_trap_vma_close(struct vfio_pci_mediate_device *mdev)
+void vpm_trap_vma_close(struct vfio_pci_mediate_device *vpmdev)
 {
-	WARN_ON_ONCE(!list_empty(&mdev->trap.vmas));
+	WARN_ON_ONCE(!list_empty(&vpmdev->trap.vmas));
 }

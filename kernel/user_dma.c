@@ -68,23 +68,23 @@ static bool alone_in_group(struct pci_dev *pdev)
 }
 
 /* From the device's open: what this open may do. */
-void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev)
+void vpm_user_dma_open(struct vfio_pci_mediate_device *vpmdev)
 {
-	mdev->user_dma_access = READ_ONCE(user_dma_access);
+	vpmdev->user_dma_access = READ_ONCE(user_dma_access);
 	/* vfio_dma_rw() and vfio_pin_pages() need a type1 container. */
-	if (mdev->user_dma_access &&
-	    vpm_opened_through_iommufd(&mdev->core_device.vdev)) {
-		pci_info_ratelimited(mdev->core_device.pdev,
+	if (vpmdev->user_dma_access &&
+	    vpm_opened_through_iommufd(&vpmdev->core_device.vdev)) {
+		pci_info_ratelimited(vpmdev->core_device.pdev,
 				     "opened through iommufd: no user_dma_access for mediators in this open\n");
-		mdev->user_dma_access = false;
+		vpmdev->user_dma_access = false;
 	}
-	mdev->user_dma_pin = mdev->user_dma_access &&
-			     alone_in_group(mdev->core_device.pdev);
+	vpmdev->user_dma_pin = vpmdev->user_dma_access &&
+			     alone_in_group(vpmdev->core_device.pdev);
 }
 
 /**
  * vfio_pci_mediate_dma_rw() - access the user's DMA space as the device would
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @iova: I/O virtual address, as the device would use it
  * @buf: kernel buffer: the source of a write, the destination of a read
  * @len: bytes, more than 0
@@ -105,34 +105,34 @@ void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev)
  * user_dma_access is off or from ->open(); -EFAULT (or another negative errno of the IOMMU
  * backend) when the range is not mapped or lacks the needed permission.
  */
-int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *vpmdev,
 			    dma_addr_t iova, void *buf, size_t len, bool write)
 {
 	if (!len || iova + len - 1 < iova)
 		return -EINVAL;
 	/* Not from ->open(): the device is not on type1's list yet. */
-	if (mdev->in_open)
+	if (vpmdev->in_open)
 		return -EPERM;
-	if (!mdev->user_dma_access) {
-		pci_notice_ratelimited(mdev->core_device.pdev,
+	if (!vpmdev->user_dma_access) {
+		pci_notice_ratelimited(vpmdev->core_device.pdev,
 				       "mediator denied access to the user's DMA memory: vfio-pci-mediate's user_dma_access is off\n");
 		return -EPERM;
 	}
-	return vfio_dma_rw(&mdev->core_device.vdev, iova, buf, len, write);
+	return vfio_dma_rw(&vpmdev->core_device.vdev, iova, buf, len, write);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_dma_rw);
 
 /**
  * vfio_pci_mediate_user_dma_access() - whether this open reaches user memory
- * @mdev: the device, from the mediator's ->open() on
+ * @vpmdev: the device, from the mediator's ->open() on
  *
  * Return: true if vfio_pci_mediate_dma_rw() may succeed in this open, i.e.
  * user_dma_access was on when it began; vfio_pci_mediate_dirty_begin()
  * then also pins pages for type1's dirty tracking, if the device is alone
  * in its IOMMU group.
  */
-bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev)
+bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *vpmdev)
 {
-	return mdev->user_dma_access;
+	return vpmdev->user_dma_access;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_user_dma_access);

@@ -2,6 +2,55 @@
 /*
  * Private to vfio-pci-mediate: per-device state, the registry's entries and
  * the functions the driver's files share.
+ *
+ * Locking: every order between the module's locks, and between them and
+ * the kernel's, is here; each lock's comment says what it protects.
+ * "A > B" means B may be taken while A is held, never A while B is.
+ *
+ * The registry lock (registry.c)
+ *	> whatever a mediator's ->open() takes through the helpers (the trap
+ *	  lock, vfio_pci_mediate_add_trappable()): it is held across ->open()
+ *	  and across the ->release of the regions of an open it refused, so
+ *	  that unregister cannot race with them; never across ->release() or
+ *	  any other callback.
+ *	> vfio-pci-core's igate (the device request of unregister).
+ *	Never taken with a device's mig.lock held.
+ *
+ * A v2 data fd's lock (migration_v2.c) > mig.lock > vfio-pci-core's
+ *	memory_lock.  The mediator's migration callbacks (and its ->reset)
+ *	run under mig.lock; its BAR helpers take memory_lock for read, and
+ *	VFIO_DEVICE_RESET takes it for write under mig.lock.  The engine,
+ *	holding mig.lock, only detaches a data fd; vpm_mig_unlock() takes the
+ *	fd's lock to disable it after releasing mig.lock.
+ * mig.lock > the user's memory (vfio_pci_mediate_dma_rw() in the
+ *	mediator's callbacks), so mig.lock is never taken with the mm's
+ *	mmap_lock held: not from ->mmap or a fault handler.  The PCI core's
+ *	reset_done may run with memory_lock held for write, so it takes no
+ *	lock of ours (mig.flags).
+ * mig.lock > a v1 region's data_lock (migration_v1.c), and the mm's
+ *	mmap_lock > data_lock (the data section's mmap).  data_lock is
+ *	innermost: never held while taking another lock or touching user
+ *	memory.
+ *
+ * dirty.log_lock > dirty.lock.  log_lock is held across the mediator's
+ *	->dirty_tracking(), dirty.lock never across a mediator callback.
+ * type1's device_list_lock > dirty.lock > type1's iommu->lock.  type1
+ *	calls our dma_unmap holding device_list_lock; where the user's
+ *	memory may be pinned (user_dma_access), vfio_pin_pages() and
+ *	vfio_unpin_pages() take iommu->lock under dirty.lock.  Without pins
+ *	type1 never calls dma_unmap for this device's sake and the last
+ *	arrow does not exist.
+ *
+ * The mm's mmap_lock (mmap, the vm_ops of the mappings), on 6.10+ also a
+ *	VMA's lock (->huge_fault), > trap.lock > vfio-pci-core's
+ *	memory_lock (its fault handler runs under it), before 6.10 its
+ *	vma_lock, from 6.10 the device inode's i_mmap_rwsem
+ *	(unmap_mapping_range()).  trap_vma_list.c drops trap.lock to take an
+ *	mm's mmap_lock.  trap.lock is never held while waiting for the user.
+ * The mm's mmap_lock > barmap_lock (mmap).  barmap_lock is held only
+ *	across the first use of a BAR, never across user memory.
+ * bar_lock is innermost: held only to map or unmap a BAR for the
+ *	mediator's BAR helpers.
  */
 #ifndef VFIO_PCI_MEDIATE_PRIV_H
 #define VFIO_PCI_MEDIATE_PRIV_H
@@ -40,12 +89,7 @@ struct vfio_pci_mediate_registration {
  * struct vpm_dirty - pages a device writes by DMA (dirty.c)
  * @lock: protects all other members but @logging_offered and @log_lock.
  *	Taken in the mediator's callbacks, in the DMA logging ops and in
- *	vfio_device_ops.dma_unmap, which type1 calls holding its
- *	device_list_lock.  Where the user's memory may be pinned
- *	(user_dma_access), vfio_pin_pages() and vfio_unpin_pages() take
- *	type1's iommu->lock under it.  Order: type1's device_list_lock,
- *	@lock, type1's iommu->lock.  Without pins type1 never calls
- *	dma_unmap for this device's sake and the last arrow does not exist.
+ *	vfio_device_ops.dma_unmap (order: Locking, at the top).
  * @writes: struct vpm_dirty_write entries (ranges announced by
  *	vfio_pci_mediate_dirty_begin() and not ended yet), oldest first
  * @index: the same entries hashed by range, for dirty_end to find its
@@ -53,7 +97,7 @@ struct vfio_pci_mediate_registration {
  * @nr_writes: entries in @writes
  * @log_lock: serialises DMA logging start and stop (6.1's vfio core does
  *	not), held across the mediator's ->dirty_tracking(); taken before
- *	@lock
+ *	@lock (Locking, at the top)
  * @logging_offered: the mediator of this open announces every write; set
  *	in its ->open(), cleared when it declines and at close (serialised
  *	by VFIO's open and close)
@@ -86,6 +130,8 @@ struct vpm_dirty {
  *	change or the acknowledgement times out;
  * SEALING: faults refused, its mappings are being removed;
  * CLOSED: no mapping of it exists; every access reaches the mediator.
+ * A range starts CLOSED (vfio_pci_mediate_add_trappable()) and then
+ * moves only along the arcs of vpm_trap_next_state().
  */
 enum vpm_trap_state {
 	VPM_TRAP_OPEN,
@@ -93,6 +139,67 @@ enum vpm_trap_state {
 	VPM_TRAP_SEALING,
 	VPM_TRAP_CLOSED,
 };
+
+/* Not an enumerator: the enum is part of the exports' symbol versions. */
+#define VPM_TRAP_NR_STATES	(VPM_TRAP_CLOSED + 1)
+
+/*
+ * What moves a range (trap.c, vpm_trap_update() and vpm_trap_zap()):
+ * TRAP: it must not stay mapped: the mediator traps it, or the client no
+ *	longer follows traps (it removed its eventfd);
+ * UNTRAP: it may be mapped: the mediator untrapped it and the client
+ *	follows traps (untrap, or the client set its eventfd);
+ * ACK: the client acknowledged the generation that announced CLOSING, or
+ *	does not follow traps, so there is nobody to wait for;
+ * TIMEOUT: trap_ack_timeout_ms passed without that;
+ * ZAP: a removal pass that covers it removed the user's mappings.
+ * The device's close is none of these: it only drops the client's
+ * eventfd (vpm_trap_close()); ranges move at the mediator's next call.
+ */
+enum vpm_trap_event {
+	VPM_TRAP_EV_TRAP,
+	VPM_TRAP_EV_UNTRAP,
+	VPM_TRAP_EV_ACK,
+	VPM_TRAP_EV_TIMEOUT,
+	VPM_TRAP_EV_ZAP,
+	VPM_TRAP_NR_EVENTS
+};
+
+/*
+ * The transitions, [state][event] -> new state; false for an event that
+ * cannot happen in @state (trap.c only raises events the table has).
+ */
+static inline bool vpm_trap_next_state(enum vpm_trap_state state,
+				       enum vpm_trap_event event,
+				       enum vpm_trap_state *next)
+{
+	static const struct {
+		bool valid;
+		enum vpm_trap_state next;
+	} arcs[VPM_TRAP_NR_STATES][VPM_TRAP_NR_EVENTS] = {
+		[VPM_TRAP_OPEN] = {
+			[VPM_TRAP_EV_TRAP]	= { true, VPM_TRAP_CLOSING },
+		},
+		[VPM_TRAP_CLOSING] = {
+			[VPM_TRAP_EV_UNTRAP]	= { true, VPM_TRAP_OPEN },
+			[VPM_TRAP_EV_ACK]	= { true, VPM_TRAP_SEALING },
+			[VPM_TRAP_EV_TIMEOUT]	= { true, VPM_TRAP_SEALING },
+		},
+		[VPM_TRAP_SEALING] = {
+			[VPM_TRAP_EV_UNTRAP]	= { true, VPM_TRAP_OPEN },
+			[VPM_TRAP_EV_ZAP]	= { true, VPM_TRAP_CLOSED },
+		},
+		[VPM_TRAP_CLOSED] = {
+			[VPM_TRAP_EV_UNTRAP]	= { true, VPM_TRAP_OPEN },
+		},
+	};
+
+	if (state >= VPM_TRAP_NR_STATES || event >= VPM_TRAP_NR_EVENTS ||
+	    !arcs[state][event].valid)
+		return false;
+	*next = arcs[state][event].next;
+	return true;
+}
 
 /**
  * struct vpm_trap_range - a BAR range a mediator declared trappable
@@ -120,12 +227,8 @@ struct vpm_trap_range {
 /**
  * struct vpm_trap - dynamic traps of one open (trap.c)
  * @lock: protects all members but @ranges' constant fields (@index,
- *	@offset, @size, set in ->open()).  Taken under the mm's mmap_lock
- *	(mmap, and the vm_ops of the mappings), and on 6.10+ under a VMA's
- *	lock (->huge_fault); above vfio-pci-core's memory_lock (its fault
- *	handler runs under it), before 6.10 above its vma_lock, and from
- *	6.10 above the device inode's i_mmap_rwsem (unmap_mapping_range()).
- *	Never held while waiting for the user.
+ *	@offset, @size, set in ->open()).  Never held while waiting for
+ *	the user; order: Locking, at the top.
  * @ranges: the trappable ranges, @nr_ranges of them; ids are indexes
  * @nr_ranges: fixed once ->open() returned
  * @trigger: the aware client's eventfd, or NULL (unaware)
@@ -169,7 +272,7 @@ struct vpm_trap {
  * @user_dma_pin: and pin pages of it for type1 (alone in its IOMMU group)
  * @barmap_lock: serialises the first use of each BAR (claiming and mapping
  *	it for vfio-pci-core, vpm_setup_barmap()); held only across that,
- *	never across user memory; taken under the mm's mmap_lock (mmap)
+ *	never across user memory (order: Locking, at the top)
  * @bar_lock: protects @bar_io
  * @bar_io: kernel mappings of the BARs for the mediator's BAR helpers,
  *	made on first use and dropped at close
@@ -210,57 +313,62 @@ to_mediate_device(struct vfio_device *core_vdev)
 }
 
 /* registry.c */
-int vfio_pci_mediate_attach(struct vfio_pci_mediate_device *mdev);
-void vfio_pci_mediate_detach(struct vfio_pci_mediate_device *mdev);
+int vpm_attach(struct vfio_pci_mediate_device *vpmdev);
+void vpm_detach(struct vfio_pci_mediate_device *vpmdev);
 extern const struct attribute_group *vfio_pci_mediate_driver_groups[];
 extern const struct attribute_group *vfio_pci_mediate_dev_groups[];
 
 /* intercept.c */
-ssize_t vfio_pci_mediate_core_rw(struct vfio_pci_mediate_device *mdev,
-				 char __user *buf, size_t count, loff_t *ppos,
-				 bool iswrite);
-long vfio_pci_mediate_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
-			    unsigned long arg);
-ssize_t vfio_pci_mediate_read(struct vfio_device *core_vdev, char __user *buf,
-			      size_t count, loff_t *ppos);
-ssize_t vfio_pci_mediate_write(struct vfio_device *core_vdev,
-			       const char __user *buf, size_t count,
-			       loff_t *ppos);
-int vfio_pci_mediate_mmap(struct vfio_device *core_vdev,
-			  struct vm_area_struct *vma);
+ssize_t vpm_core_rw(struct vfio_pci_mediate_device *vpmdev, char __user *buf,
+		    size_t count, loff_t *ppos, bool iswrite);
+long vpm_ioctl(struct vfio_device *core_vdev, unsigned int cmd,
+	       unsigned long arg);
+ssize_t vpm_read(struct vfio_device *core_vdev, char __user *buf, size_t count,
+		 loff_t *ppos);
+ssize_t vpm_write(struct vfio_device *core_vdev, const char __user *buf,
+		  size_t count, loff_t *ppos);
+int vpm_mmap(struct vfio_device *core_vdev, struct vm_area_struct *vma);
 
 /* user_dma.c */
-void vpm_user_dma_open(struct vfio_pci_mediate_device *mdev);
+void vpm_user_dma_open(struct vfio_pci_mediate_device *vpmdev);
 
 /* dirty.c */
-void vpm_dirty_init(struct vfio_pci_mediate_device *mdev);
-void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *mdev, u64 iova,
+void vpm_dirty_init(struct vfio_pci_mediate_device *vpmdev);
+void vpm_dirty_dma_unmap(struct vfio_pci_mediate_device *vpmdev, u64 iova,
 			 u64 length);
-void vpm_dirty_open_declined(struct vfio_pci_mediate_device *mdev);
-void vpm_dirty_open(struct vfio_pci_mediate_device *mdev);
-void vpm_dirty_close(struct vfio_pci_mediate_device *mdev);
+void vpm_dirty_open_declined(struct vfio_pci_mediate_device *vpmdev);
+void vpm_dirty_open(struct vfio_pci_mediate_device *vpmdev);
+void vpm_dirty_close(struct vfio_pci_mediate_device *vpmdev);
 
 /* trap.c */
 #define VPM_TRAP_IRQ_INDEX VFIO_PCI_NUM_IRQS
-void vpm_trap_init(struct vfio_pci_mediate_device *mdev);
-int vpm_trap_open(struct vfio_pci_mediate_device *mdev);
-void vpm_trap_close(struct vfio_pci_mediate_device *mdev);
-void vpm_trap_forget(struct vfio_pci_mediate_device *mdev);
-bool vpm_trap_in_bar(struct vfio_pci_mediate_device *mdev, unsigned int index);
-int vpm_trap_mmap(struct vfio_pci_mediate_device *mdev, unsigned int index,
+/*
+ * Ranges whose trap came in force without the user's acknowledgement, on
+ * every device (debugfs trap_ack_timeouts); the log line for it is
+ * ratelimited, this counts each.
+ */
+extern atomic_t vpm_trap_ack_timeouts;
+void vpm_trap_init(struct vfio_pci_mediate_device *vpmdev);
+int vpm_trap_open(struct vfio_pci_mediate_device *vpmdev);
+void vpm_trap_close(struct vfio_pci_mediate_device *vpmdev);
+void vpm_trap_forget(struct vfio_pci_mediate_device *vpmdev);
+bool vpm_trap_in_bar(struct vfio_pci_mediate_device *vpmdev,
+		     unsigned int index);
+int vpm_trap_mmap(struct vfio_pci_mediate_device *vpmdev, unsigned int index,
 		  struct vm_area_struct *vma);
 /* The most areas vpm_trap_sparse_areas() fills in. */
 #define VPM_TRAP_MAX_AREAS (2 * VFIO_PCI_MEDIATE_TRAP_MAX_RANGES + 1)
-unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *mdev,
+unsigned int vpm_trap_sparse_areas(struct vfio_pci_mediate_device *vpmdev,
 				   unsigned int index, u64 size,
 				   struct vfio_region_sparse_mmap_area *areas);
-long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *mdev,
+long vpm_trap_get_irq_info(struct vfio_pci_mediate_device *vpmdev,
 			   unsigned long arg);
-long vpm_trap_set_irqs(struct vfio_pci_mediate_device *mdev,
+long vpm_trap_set_irqs(struct vfio_pci_mediate_device *vpmdev,
 		       unsigned long arg);
 
-/* helpers.c */
-void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev);
-void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first);
+/* regions.c */
+void vpm_unmap_bars(struct vfio_pci_mediate_device *vpmdev);
+void vpm_release_regions_from(struct vfio_pci_mediate_device *vpmdev,
+			      int first);
 
 #endif /* VFIO_PCI_MEDIATE_PRIV_H */

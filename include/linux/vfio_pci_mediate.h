@@ -30,6 +30,25 @@
  * mediator serves to release them (VFIO's device request) and waits for
  * every ->release() before returning, so no call is in flight once it
  * returns.
+ *
+ * Where the exported functions are implemented, in vfio-mediate's kernel/:
+ *
+ *	vfio_pci_register_mediate_ops()		registry.c
+ *	vfio_pci_unregister_mediate_ops()	registry.c
+ *	vfio_pci_mediate_register_region()	regions.c
+ *	vfio_pci_mediate_bar_read()		regions.c
+ *	vfio_pci_mediate_bar_write()		regions.c
+ *	vfio_pci_mediate_passthrough_rw()	regions.c
+ *	vfio_pci_mediate_add_sparse_mmap()	regions.c
+ *	vfio_pci_mediate_pdev()			regions.c
+ *	vfio_pci_mediate_add_trappable()	trap.c
+ *	vfio_pci_mediate_trap()			trap.c
+ *	vfio_pci_mediate_untrap()		trap.c
+ *	vfio_pci_mediate_dirty_begin()		dirty.c
+ *	vfio_pci_mediate_dirty_end()		dirty.c
+ *	vfio_pci_mediate_dirty_enable_logging()	dirty.c
+ *	vfio_pci_mediate_dma_rw()		user_dma.c
+ *	vfio_pci_mediate_user_dma_access()	user_dma.c
  */
 #ifndef LINUX_VFIO_PCI_MEDIATE_H
 #define LINUX_VFIO_PCI_MEDIATE_H
@@ -140,7 +159,7 @@ struct vfio_pci_mediate_migration_ops {
  *	as a user of the container: vfio_pci_mediate_dirty_begin() and
  *	vfio_pci_mediate_dma_rw() fail here (-EPERM).  Process context, may
  *	sleep; called with the registry lock held, so it must not register
- *	or unregister mediators.  @mdev is the handle for the
+ *	or unregister mediators.  @vpmdev is the handle for the
  *	vfio_pci_mediate_*() helpers and stays valid until ->release().
  * @release: the open that ->open() accepted has ended, however it ended
  *	(close of the last fd, process killed, device unbound).  Called
@@ -224,8 +243,8 @@ struct vfio_pci_mediate_migration_ops {
 struct vfio_pci_mediate_ops {
 	struct module *owner;
 	const char *name;
-	int (*open)(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
-		    void **handle);
+	int (*open)(struct vfio_pci_mediate_device *vpmdev,
+		    struct pci_dev *pdev, void **handle);
 	void (*release)(void *handle);
 	int (*get_region_info)(void *handle, unsigned int index,
 			       struct vfio_region_info *info,
@@ -291,28 +310,28 @@ static inline size_t vfio_pci_mediate_rw_piece(loff_t offset, size_t left)
 	return 1;
 }
 
-int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *vpmdev,
 				     u32 type, u32 subtype,
 				     const struct vfio_pci_mediate_region_ops *ops,
 				     size_t size, u32 flags, void *data);
 
-int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *vpmdev,
 			      unsigned int bar, loff_t offset, void *buf,
 			      size_t count);
-int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *vpmdev,
 			       unsigned int bar, loff_t offset,
 			       const void *buf, size_t count);
-ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
+ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *vpmdev,
 					unsigned int index, char __user *buf,
 					size_t count, loff_t offset,
 					bool iswrite);
 int vfio_pci_mediate_add_sparse_mmap(struct vfio_info_cap *caps,
 				     const struct vfio_region_sparse_mmap_area *areas,
 				     u32 nr_areas);
-struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev);
-int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *mdev,
+struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *vpmdev);
+int vfio_pci_mediate_dma_rw(struct vfio_pci_mediate_device *vpmdev,
 			    dma_addr_t iova, void *buf, size_t len, bool write);
-bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev);
+bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *vpmdev);
 /*
  * Writes announced by vfio_pci_mediate_dirty_begin() and not ended, per
  * device: enough for the packet and header buffers of two receive queues
@@ -321,16 +340,16 @@ bool vfio_pci_mediate_user_dma_access(struct vfio_pci_mediate_device *mdev);
  */
 #define VFIO_PCI_MEDIATE_DIRTY_MAX_WRITES	(3 * 2 * 4096 + 64)
 
-int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *vpmdev,
 				 dma_addr_t iova, size_t len);
-void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *mdev,
+void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *vpmdev,
 				dma_addr_t iova, size_t len);
-void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *mdev);
-int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *mdev,
+void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *vpmdev);
+int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *vpmdev,
 				   unsigned int index, u64 offset, u64 size);
-int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *vpmdev,
 			  unsigned int id);
-void vfio_pci_mediate_untrap(struct vfio_pci_mediate_device *mdev,
+void vfio_pci_mediate_untrap(struct vfio_pci_mediate_device *vpmdev,
 			     unsigned int id);
 
 #endif /* LINUX_VFIO_PCI_MEDIATE_H */

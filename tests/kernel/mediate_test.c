@@ -276,7 +276,7 @@ struct vmt_region {
 struct vmt_handle {
 	struct kref ref;
 	struct vmt_inst *inst;
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	/* In inst->handles from a successful ->open() to ->release(). */
 	struct list_head node;
 	u32 id;
@@ -501,7 +501,7 @@ static int vmt_add_regions(struct vmt_handle *h)
 
 		kref_get(&h->ref);
 		atomic_inc(&h->live_regions);
-		ret = vfio_pci_mediate_register_region(h->mdev, r->type,
+		ret = vfio_pci_mediate_register_region(h->vpmdev, r->type,
 						       r->subtype,
 						       &vmt_region_ops,
 						       reg->size, flags, reg);
@@ -536,24 +536,25 @@ static int vmt_add_trappables(struct vmt_handle *h)
 
 		if (r->kind != VMT_RULE_TRAPPABLE)
 			continue;
-		id = vfio_pci_mediate_add_trappable(h->mdev, r->index,
+		id = vfio_pci_mediate_add_trappable(h->vpmdev, r->index,
 						    r->offset, r->len);
 		if (id < 0)
 			return id;
 		if (r->untrapped)
-			vfio_pci_mediate_untrap(h->mdev, id);
+			vfio_pci_mediate_untrap(h->vpmdev, id);
 	}
 	return 0;
 }
 
-static int vmt_open(struct vmt_inst *inst, struct vfio_pci_mediate_device *mdev,
+static int vmt_open(struct vmt_inst *inst,
+		    struct vfio_pci_mediate_device *vpmdev,
 		    struct pci_dev *pdev, void **handle)
 {
 	struct vmt_handle *h;
 	int ret;
 
 	atomic_inc(&inst->stats[VMT_STAT_OPEN_CALLS]);
-	if (vfio_pci_mediate_pdev(mdev) != pdev)
+	if (vfio_pci_mediate_pdev(vpmdev) != pdev)
 		atomic_inc(&inst->stats[VMT_STAT_PDEV_MISMATCHES]);
 
 	h = kvzalloc(sizeof(*h), GFP_KERNEL);
@@ -563,7 +564,7 @@ static int vmt_open(struct vmt_inst *inst, struct vfio_pci_mediate_device *mdev,
 	mutex_init(&h->data_lock);
 	INIT_LIST_HEAD(&h->node);
 	h->inst = inst;
-	h->mdev = mdev;
+	h->vpmdev = vpmdev;
 	strscpy(h->bdf, pci_name(pdev), sizeof(h->bdf));
 
 	mutex_lock(&inst->lock);
@@ -585,7 +586,7 @@ static int vmt_open(struct vmt_inst *inst, struct vfio_pci_mediate_device *mdev,
 	if (ret)
 		goto out_put;
 	if (vmt_has_rule(h, VMT_RULE_LOGGING))
-		vfio_pci_mediate_dirty_enable_logging(mdev);
+		vfio_pci_mediate_dirty_enable_logging(vpmdev);
 	/* After all of the above: the framework must take it all back. */
 	if (vmt_has_rule(h, VMT_RULE_DECLINE)) {
 		ret = -ENODEV;
@@ -687,7 +688,7 @@ static ssize_t vmt_rw_write_rule(struct vmt_handle *h, const struct vmt_rule *r,
 		err = vmt_record(h, r->index, offset, buf, count);
 		return err ? err : count;
 	case VMT_WRITE_FORWARD:
-		ret = vfio_pci_mediate_passthrough_rw(h->mdev, r->index, buf,
+		ret = vfio_pci_mediate_passthrough_rw(h->vpmdev, r->index, buf,
 						      count, offset, true);
 		if (ret <= 0)
 			return ret;
@@ -709,11 +710,11 @@ static ssize_t vmt_rw_kernel_rule(struct vmt_handle *h,
 	if (iswrite) {
 		if (copy_from_user(bounce, buf, count))
 			return -EFAULT;
-		ret = vfio_pci_mediate_bar_write(h->mdev, r->index, offset,
+		ret = vfio_pci_mediate_bar_write(h->vpmdev, r->index, offset,
 						 bounce, count);
 		return ret ? ret : count;
 	}
-	ret = vfio_pci_mediate_bar_read(h->mdev, r->index, offset, bounce,
+	ret = vfio_pci_mediate_bar_read(h->vpmdev, r->index, offset, bounce,
 					count);
 	if (ret)
 		return ret;
@@ -804,10 +805,10 @@ pass:
 
 /* ->open() cannot tell which table it was called through: one per table. */
 #define VMT_DEFINE_OPS(n)						\
-static int vmt_open##n(struct vfio_pci_mediate_device *mdev,		\
+static int vmt_open##n(struct vfio_pci_mediate_device *vpmdev,		\
 		      struct pci_dev *pdev, void **handle)		\
 {									\
-	return vmt_open(&vmt_insts[n], mdev, pdev, handle);		\
+	return vmt_open(&vmt_insts[n], vpmdev, pdev, handle);		\
 }									\
 									\
 static const struct vfio_pci_mediate_ops vmt_ops##n = {			\

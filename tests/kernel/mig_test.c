@@ -236,7 +236,7 @@ static const char *const mgt_run_names[] = {
 
 /**
  * struct mgt_handle - one open being served
- * @mdev: the framework's handle, for the dirty-page helpers
+ * @vpmdev: the framework's handle, for the dirty-page helpers
  * @inst: which mediator serves it
  * @node: in mgt_handles, under mgt_lock
  * @bdf: the device's PCI name
@@ -258,7 +258,7 @@ static const char *const mgt_run_names[] = {
  * @violations: calls the framework should not have made
  */
 struct mgt_handle {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	enum mgt_inst_id inst;
 	struct list_head node;
 	char bdf[MGT_BDF_LEN];
@@ -761,7 +761,8 @@ static bool mgt_accepts(const struct mgt_accept *a, const char *bdf)
 	return false;
 }
 
-static int mgt_open(enum mgt_inst_id inst, struct vfio_pci_mediate_device *mdev,
+static int mgt_open(enum mgt_inst_id inst,
+		    struct vfio_pci_mediate_device *vpmdev,
 		    struct pci_dev *pdev, void **handle)
 {
 	struct mgt_handle *h;
@@ -785,7 +786,7 @@ static int mgt_open(enum mgt_inst_id inst, struct vfio_pci_mediate_device *mdev,
 		return -ENOMEM;
 	}
 	mutex_init(&h->lock);
-	h->mdev = mdev;
+	h->vpmdev = vpmdev;
 	h->inst = inst;
 	h->size = size;
 	h->precopy = pre;
@@ -798,7 +799,7 @@ static int mgt_open(enum mgt_inst_id inst, struct vfio_pci_mediate_device *mdev,
 	mutex_unlock(&mgt_lock);
 	mgt_log_call(h, MGT_CALL_OPEN, 0, 0);
 	/* Its device writes only what "wrote" says: all reported. */
-	vfio_pci_mediate_dirty_enable_logging(mdev);
+	vfio_pci_mediate_dirty_enable_logging(vpmdev);
 	*handle = h;
 	return 0;
 }
@@ -819,22 +820,22 @@ static void mgt_release(void *handle)
 	kfree(h);
 }
 
-static int mgt_open_a(struct vfio_pci_mediate_device *mdev,
+static int mgt_open_a(struct vfio_pci_mediate_device *vpmdev,
 		      struct pci_dev *pdev, void **handle)
 {
-	return mgt_open(MGT_INST_A, mdev, pdev, handle);
+	return mgt_open(MGT_INST_A, vpmdev, pdev, handle);
 }
 
-static int mgt_open_b(struct vfio_pci_mediate_device *mdev,
+static int mgt_open_b(struct vfio_pci_mediate_device *vpmdev,
 		      struct pci_dev *pdev, void **handle)
 {
-	return mgt_open(MGT_INST_B, mdev, pdev, handle);
+	return mgt_open(MGT_INST_B, vpmdev, pdev, handle);
 }
 
-static int mgt_open_plain(struct vfio_pci_mediate_device *mdev,
+static int mgt_open_plain(struct vfio_pci_mediate_device *vpmdev,
 			  struct pci_dev *pdev, void **handle)
 {
-	return mgt_open(MGT_INST_PLAIN, mdev, pdev, handle);
+	return mgt_open(MGT_INST_PLAIN, vpmdev, pdev, handle);
 }
 
 static const struct vfio_pci_mediate_ops mgt_ops_a = {
@@ -1098,10 +1099,10 @@ static int mgt_ctl_wrote(struct mgt_handle *h, char **s)
 		return -EINVAL;
 	for (; len; iova += n, len -= n) {
 		n = min(len, piece - (iova & (piece - 1)));
-		ret = vfio_pci_mediate_dirty_begin(h->mdev, iova, n);
+		ret = vfio_pci_mediate_dirty_begin(h->vpmdev, iova, n);
 		if (ret)
 			return ret;
-		vfio_pci_mediate_dirty_end(h->mdev, iova, n);
+		vfio_pci_mediate_dirty_end(h->vpmdev, iova, n);
 		cond_resched();
 	}
 	return 0;

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Helpers for mediators: device-specific regions, kernel access to the
- * device's BARs, passing an access on to vfio-pci-core, and building
- * region-info capabilities.
+ * The mediator's helpers for the device's regions: device-specific regions
+ * of its own, kernel access to the BARs, passing an access on to
+ * vfio-pci-core, and sparse-mmap capabilities for region info.
  */
 
 #include <linux/io.h>
@@ -13,7 +13,7 @@
 #include "vfio_pci_mediate_priv.h"
 
 /* vfio-pci-core's region->data for a mediator's device-specific region. */
-struct mediated_region {
+struct vpm_dev_region {
 	const struct vfio_pci_mediate_region_ops *ops;
 	void *data;
 };
@@ -26,12 +26,12 @@ static struct vfio_pci_region *region_at(struct vfio_pci_core_device *vdev,
 			     VFIO_PCI_NUM_REGIONS];
 }
 
-static ssize_t mediated_region_rw(struct vfio_pci_core_device *vdev,
-				  char __user *buf, size_t count, loff_t *ppos,
-				  bool iswrite)
+static ssize_t vpm_dev_region_rw(struct vfio_pci_core_device *vdev,
+				 char __user *buf, size_t count, loff_t *ppos,
+				 bool iswrite)
 {
 	struct vfio_pci_region *region = region_at(vdev, *ppos);
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 	loff_t offset = *ppos & VFIO_PCI_OFFSET_MASK;
 	u32 need = iswrite ? VFIO_REGION_INFO_FLAG_WRITE :
 			     VFIO_REGION_INFO_FLAG_READ;
@@ -47,11 +47,11 @@ static ssize_t mediated_region_rw(struct vfio_pci_core_device *vdev,
 	return ret;
 }
 
-static int mediated_region_mmap(struct vfio_pci_core_device *vdev,
-				struct vfio_pci_region *region,
-				struct vm_area_struct *vma)
+static int vpm_dev_region_mmap(struct vfio_pci_core_device *vdev,
+			       struct vfio_pci_region *region,
+			       struct vm_area_struct *vma)
 {
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 	u64 offset = ((u64)vma->vm_pgoff << PAGE_SHIFT) & VFIO_PCI_OFFSET_MASK;
 	u64 len = vma->vm_end - vma->vm_start;
 
@@ -61,35 +61,35 @@ static int mediated_region_mmap(struct vfio_pci_core_device *vdev,
 	return mr->ops->mmap(mr->data, vma);
 }
 
-static int mediated_region_add_capability(struct vfio_pci_core_device *vdev,
-					  struct vfio_pci_region *region,
-					  struct vfio_info_cap *caps)
+static int vpm_dev_region_add_capability(struct vfio_pci_core_device *vdev,
+					 struct vfio_pci_region *region,
+					 struct vfio_info_cap *caps)
 {
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 
 	return mr->ops->add_capability ? mr->ops->add_capability(mr->data, caps) : 0;
 }
 
-static void mediated_region_release(struct vfio_pci_core_device *vdev,
-				    struct vfio_pci_region *region)
+static void vpm_dev_region_release(struct vfio_pci_core_device *vdev,
+				   struct vfio_pci_region *region)
 {
-	struct mediated_region *mr = region->data;
+	struct vpm_dev_region *mr = region->data;
 
 	if (mr->ops->release)
 		mr->ops->release(mr->data);
 	kfree(mr);
 }
 
-static const struct vfio_pci_regops mediated_region_ops = {
-	.rw		= mediated_region_rw,
-	.mmap		= mediated_region_mmap,
-	.add_capability	= mediated_region_add_capability,
-	.release	= mediated_region_release,
+static const struct vfio_pci_regops vpm_dev_region_ops = {
+	.rw		= vpm_dev_region_rw,
+	.mmap		= vpm_dev_region_mmap,
+	.add_capability	= vpm_dev_region_add_capability,
+	.release	= vpm_dev_region_release,
 };
 
 /**
  * vfio_pci_mediate_register_region() - add a device-specific region
- * @mdev: the device, as passed to the mediator's ->open()
+ * @vpmdev: the device, as passed to the mediator's ->open()
  * @type: region type reported in its VFIO_REGION_INFO_CAP_TYPE
  * @subtype: region subtype reported there
  * @ops: the region's callbacks; ->rw is required
@@ -104,15 +104,15 @@ static const struct vfio_pci_regops mediated_region_ops = {
  *
  * Return: 0, -EPERM outside ->open(), -EINVAL without ->rw, -ENOMEM.
  */
-int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *vpmdev,
 				     u32 type, u32 subtype,
 				     const struct vfio_pci_mediate_region_ops *ops,
 				     size_t size, u32 flags, void *data)
 {
-	struct mediated_region *mr;
+	struct vpm_dev_region *mr;
 	int ret;
 
-	if (!mdev->in_open)
+	if (!vpmdev->in_open)
 		return -EPERM;
 	if (!ops || !ops->rw)
 		return -EINVAL;
@@ -123,8 +123,8 @@ int vfio_pci_mediate_register_region(struct vfio_pci_mediate_device *mdev,
 	mr->ops = ops;
 	mr->data = data;
 
-	ret = vfio_pci_core_register_dev_region(&mdev->core_device, type,
-						subtype, &mediated_region_ops,
+	ret = vfio_pci_core_register_dev_region(&vpmdev->core_device, type,
+						subtype, &vpm_dev_region_ops,
 						size, flags, mr);
 	if (ret)
 		kfree(mr);
@@ -137,9 +137,9 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_register_region);
  * as vfio_pci_core_disable() releases them all: those a mediator's ->open()
  * registered before it declined.
  */
-void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first)
+void vpm_release_regions_from(struct vfio_pci_mediate_device *vpmdev, int first)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	struct vfio_pci_region *region;
 
 	while (vdev->num_regions > first) {
@@ -149,36 +149,37 @@ void vpm_release_regions_from(struct vfio_pci_mediate_device *mdev, int first)
 	}
 }
 
-static void __iomem *bar_io(struct vfio_pci_mediate_device *mdev,
+static void __iomem *bar_io(struct vfio_pci_mediate_device *vpmdev,
 			    unsigned int bar)
 {
 	void __iomem *io;
 
-	mutex_lock(&mdev->bar_lock);
-	io = mdev->bar_io[bar];
+	mutex_lock(&vpmdev->bar_lock);
+	io = vpmdev->bar_io[bar];
 	if (!io) {
 		/*
 		 * No request_region(): vfio-pci-core claims the BAR for the
 		 * user's accesses and ours must not make those fail.
 		 */
-		io = pci_iomap(mdev->core_device.pdev, bar, 0);
-		mdev->bar_io[bar] = io;
+		io = pci_iomap(vpmdev->core_device.pdev, bar, 0);
+		vpmdev->bar_io[bar] = io;
 	}
-	mutex_unlock(&mdev->bar_lock);
+	mutex_unlock(&vpmdev->bar_lock);
 	return io;
 }
 
-void vfio_pci_mediate_unmap_bars(struct vfio_pci_mediate_device *mdev)
+void vpm_unmap_bars(struct vfio_pci_mediate_device *vpmdev)
 {
 	unsigned int bar;
 
-	mutex_lock(&mdev->bar_lock);
+	mutex_lock(&vpmdev->bar_lock);
 	for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
-		if (mdev->bar_io[bar])
-			pci_iounmap(mdev->core_device.pdev, mdev->bar_io[bar]);
-		mdev->bar_io[bar] = NULL;
+		if (vpmdev->bar_io[bar])
+			pci_iounmap(vpmdev->core_device.pdev,
+				    vpmdev->bar_io[bar]);
+		vpmdev->bar_io[bar] = NULL;
 	}
-	mutex_unlock(&mdev->bar_lock);
+	mutex_unlock(&vpmdev->bar_lock);
 }
 
 /* As vfio-pci-core decides whether the user may touch memory BARs now. */
@@ -222,10 +223,10 @@ static void bar_copy(void __iomem *io, u8 *buf, size_t count, bool write)
 	}
 }
 
-static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
+static int bar_access(struct vfio_pci_mediate_device *vpmdev, unsigned int bar,
 		      loff_t offset, void *buf, size_t count, bool write)
 {
-	struct vfio_pci_core_device *vdev = &mdev->core_device;
+	struct vfio_pci_core_device *vdev = &vpmdev->core_device;
 	struct pci_dev *pdev = vdev->pdev;
 	void __iomem *io;
 	int ret = 0, awake;
@@ -238,20 +239,20 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 	if (offset < 0 || offset >= len || count > len - offset)
 		return -EINVAL;
 
-	io = bar_io(mdev, bar);
+	io = bar_io(vpmdev, bar);
 	if (!io)
 		return -ENOMEM;
 
 	/*
 	 * Kept awake for the access, never woken here: the user's own
-	 * accesses wake the device (mediated_rw()), the mediator's own do
+	 * accesses wake the device (vpm_mediated_rw()), the mediator's own do
 	 * not end the user's low-power state.  -EINVAL: no runtime PM.
 	 */
 	awake = vpm_pm_runtime_get_if_active(&pdev->dev);
 	if (!awake)
 		return -EIO;
 	down_read(&vdev->memory_lock);
-	if (!mdev->enabled)
+	if (!vpmdev->enabled)
 		ret = -ENODEV;
 	else if ((pci_resource_flags(pdev, bar) & IORESOURCE_MEM) &&
 		 !memory_enabled(vdev))
@@ -266,7 +267,7 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
 
 /**
  * vfio_pci_mediate_bar_read() - read the device's BAR from the kernel
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @bar: BAR number, 0-5
  * @offset: byte offset in the BAR
  * @buf: receives @count bytes in the device's byte order, as a VFIO read
@@ -285,17 +286,17 @@ static int bar_access(struct vfio_pci_mediate_device *mdev, unsigned int bar,
  * disabled memory decode or the device is in a low-power state; -ENODEV
  * if the device is not open; -ENOMEM if the BAR cannot be mapped.
  */
-int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *vpmdev,
 			      unsigned int bar, loff_t offset, void *buf,
 			      size_t count)
 {
-	return bar_access(mdev, bar, offset, buf, count, false);
+	return bar_access(vpmdev, bar, offset, buf, count, false);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_read);
 
 /**
  * vfio_pci_mediate_bar_write() - write the device's BAR from the kernel
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @bar: BAR number, 0-5
  * @offset: byte offset in the BAR
  * @buf: @count bytes in the device's byte order
@@ -305,17 +306,17 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_read);
  *
  * Return: as vfio_pci_mediate_bar_read().
  */
-int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *mdev,
+int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *vpmdev,
 			       unsigned int bar, loff_t offset,
 			       const void *buf, size_t count)
 {
-	return bar_access(mdev, bar, offset, (void *)buf, count, true);
+	return bar_access(vpmdev, bar, offset, (void *)buf, count, true);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_write);
 
 /**
  * vfio_pci_mediate_passthrough_rw() - have vfio-pci do (part of) an access
- * @mdev: the device, while the mediator serves it
+ * @vpmdev: the device, while the mediator serves it
  * @index: VFIO region index
  * @buf: the user's buffer
  * @count: bytes
@@ -327,7 +328,7 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_bar_write);
  *
  * Return: bytes done or a negative errno, as vfio-pci's read/write.
  */
-ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
+ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *vpmdev,
 					unsigned int index, char __user *buf,
 					size_t count, loff_t offset,
 					bool iswrite)
@@ -335,10 +336,10 @@ ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *mdev,
 	loff_t pos;
 
 	if (offset < 0 || offset > VFIO_PCI_OFFSET_MASK ||
-	    index >= VFIO_PCI_NUM_REGIONS + mdev->core_device.num_regions)
+	    index >= VFIO_PCI_NUM_REGIONS + vpmdev->core_device.num_regions)
 		return -EINVAL;
 	pos = VFIO_PCI_INDEX_TO_OFFSET(index) + offset;
-	return vfio_pci_mediate_core_rw(mdev, buf, count, &pos, iswrite);
+	return vpm_core_rw(vpmdev, buf, count, &pos, iswrite);
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_passthrough_rw);
 
@@ -376,12 +377,12 @@ EXPORT_SYMBOL_GPL(vfio_pci_mediate_add_sparse_mmap);
 
 /**
  * vfio_pci_mediate_pdev() - the PCI device of a mediated device
- * @mdev: the device, as passed to the mediator's ->open()
+ * @vpmdev: the device, as passed to the mediator's ->open()
  *
  * Return: the PCI device.
  */
-struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *mdev)
+struct pci_dev *vfio_pci_mediate_pdev(struct vfio_pci_mediate_device *vpmdev)
 {
-	return mdev->core_device.pdev;
+	return vpmdev->core_device.pdev;
 }
 EXPORT_SYMBOL_GPL(vfio_pci_mediate_pdev);
