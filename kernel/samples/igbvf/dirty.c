@@ -2,7 +2,7 @@
 /*
  * igbvf-mediate, the pages the VF writes by DMA, the seed's way: while a
  * migration or VFIO DMA logging needs them, the queue register pages are
- * trapped (igbvf_trap.c), and every receive tail the user writes passes
+ * trapped (trap.c), and every receive tail the user writes passes
  * through here before it reaches the device.  The descriptors between the
  * old tail and the new one have just been handed to the device: they are
  * read from the user's memory and their buffers announced to the
@@ -49,7 +49,7 @@
 #include <linux/slab.h>
 #include <linux/sizes.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /* Buffer sizes when SRRCTL leaves them to the PF: the largest there is. */
 #define IGBVF_PKT_BUF_MAX	SZ_16K

@@ -2,7 +2,7 @@
 /*
  * igbvf-mediate, the pages of BAR0 it traps.  The first page (CTRL and
  * the mailbox) is trapped for as long as the device is open: the user's
- * resets and its requests to the PF are noted there (igbvf_requests.c);
+ * resets and its requests to the PF are noted there (requests.c);
  * its driver touches it rarely.  The queue register pages (receive at
  * 0x2000, transmit at 0x3000) are trappable: a client that follows dynamic traps
  * (libvfmig) has them mmapped while nothing needs them trapped; one that
@@ -28,7 +28,7 @@
 
 #include <linux/uaccess.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /**
  * igbvf_trap_open() - declare the queue pages trappable, from ->open()
