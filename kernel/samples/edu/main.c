@@ -116,12 +116,35 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/module.h>
+#include <linux/kstrtox.h>
 #include <linux/moduleparam.h>
 
 #include "edu.h"
 
 unsigned int dma_mask_bits = 28;
-module_param(dma_mask_bits, uint, 0444);
+
+/* A value edu cannot have fails the module's load with -EINVAL. */
+static int dma_mask_bits_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int bits;
+	int ret;
+
+	ret = kstrtouint(val, 0, &bits);
+	if (ret)
+		return ret;
+	if (!bits || bits > 64)
+		return -EINVAL;
+	*(unsigned int *)kp->arg = bits;
+	return 0;
+}
+
+static const struct kernel_param_ops dma_mask_bits_ops = {
+	.set = dma_mask_bits_set,
+	.get = param_get_uint,
+};
+
+module_param_cb(dma_mask_bits, &dma_mask_bits_ops, &dma_mask_bits, 0444);
+__MODULE_PARM_TYPE(dma_mask_bits, "uint");
 MODULE_PARM_DESC(dma_mask_bits,
 		 "Low bits of a DMA address that edu keeps, n for QEMU's dma_mask=2^n-1 (1-64, default 28); only 32 can be written through 4-byte registers");
 
@@ -167,20 +190,7 @@ static const struct vfio_pci_mediate_ops edu_mediate_ops = {
 	.migration = &edu_migration_ops,
 };
 
-static int __init edu_mediate_init(void)
-{
-	if (!dma_mask_bits || dma_mask_bits > 64)
-		return -EINVAL;
-	return vfio_pci_register_mediate_ops(&edu_mediate_ops);
-}
-
-static void __exit edu_mediate_exit(void)
-{
-	vfio_pci_unregister_mediate_ops(&edu_mediate_ops);
-}
-
-module_init(edu_mediate_init);
-module_exit(edu_mediate_exit);
+module_vfio_pci_mediate_ops(edu_mediate_ops);
 
 MODULE_ALIAS_VFIO_PCI_MEDIATE(1234, 11E8);
 MODULE_LICENSE("GPL");

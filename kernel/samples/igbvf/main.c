@@ -763,18 +763,7 @@ static const struct vfio_pci_mediate_ops igbvf_mediate_ops = {
 	.migration = &igbvf_migration_ops,
 };
 
-static int __init igbvf_mediate_init(void)
-{
-	return vfio_pci_register_mediate_ops(&igbvf_mediate_ops);
-}
-
-static void __exit igbvf_mediate_exit(void)
-{
-	vfio_pci_unregister_mediate_ops(&igbvf_mediate_ops);
-}
-
-module_init(igbvf_mediate_init);
-module_exit(igbvf_mediate_exit);
+module_vfio_pci_mediate_ops(igbvf_mediate_ops);
 
 MODULE_ALIAS_VFIO_PCI_MEDIATE(8086, 10CA);
 MODULE_LICENSE("GPL");
