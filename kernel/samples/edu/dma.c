@@ -72,7 +72,7 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 
 	if (to_ram) {
 		ret = dirty_tracking ?
-		      vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt) : 0;
+		      vfio_pci_mediate_dirty_begin(edu->vpmdev, ram, cnt) : 0;
 		if (ret)
 			return ret;
 		ret = edu_write_dma_regs(edu, EDU_DMA_BUF, ram, cnt);
@@ -87,7 +87,7 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 		edu_master_kill(edu, ret);
 	/* Done, never started, or bus mastering is off for good. */
 	if (to_ram && dirty_tracking)
-		vfio_pci_mediate_dirty_end(edu->mdev, ram, cnt);
+		vfio_pci_mediate_dirty_end(edu->vpmdev, ram, cnt);
 	return ret;
 }
 
@@ -150,7 +150,7 @@ void edu_settle_work(struct work_struct *work)
 
 void edu_settle_later(struct edu_dev *edu)
 {
-	if (vfio_pci_mediate_user_dma_access(edu->mdev))
+	if (vfio_pci_mediate_user_dma_access(edu->vpmdev))
 		mod_delayed_work(system_wq, &edu->settle_work,
 				 msecs_to_jiffies(EDU_SETTLE_POLL_MS));
 }
@@ -158,7 +158,7 @@ void edu_settle_later(struct edu_dev *edu)
 int edu_iova_rw(struct edu_dev *edu, u64 iova, void *buf, size_t len,
 		bool write)
 {
-	return vfio_pci_mediate_dma_rw(edu->mdev, iova, buf, len, write);
+	return vfio_pci_mediate_dma_rw(edu->vpmdev, iova, buf, len, write);
 }
 
 /*
@@ -209,7 +209,7 @@ static int edu_find_scratch(struct edu_dev *edu, u32 *iova)
 	unsigned int i;
 
 	/* No page can be borrowed at all in this open. */
-	if (!vfio_pci_mediate_user_dma_access(edu->mdev))
+	if (!vfio_pci_mediate_user_dma_access(edu->vpmdev))
 		return -EPERM;
 	for (i = 0; i < edu->nr_scratch; i++) {
 		err[i] = edu_borrow(edu, edu->scratch[i]);

@@ -118,7 +118,7 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_DMA_BUF_SIZE);
 
 /**
  * struct edu_dev - one open of an edu device
- * @mdev: the framework's handle for the helpers
+ * @vpmdev: the framework's handle for the helpers
  * @pdev: the PCI device
  * @hw_sem: user accesses to the register page take it for read (they may
  *	run concurrently); the mediator's own sequences on the device (drain,
@@ -174,7 +174,7 @@ static_assert(sizeof(struct edu_state) == 48 + EDU_DMA_BUF_SIZE);
  * @hw_sem held for write).
  */
 struct edu_dev {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	struct pci_dev *pdev;
 	struct rw_semaphore hw_sem;	/* see above */
 	struct mutex dma_lock;		/* see above */
@@ -234,7 +234,7 @@ int edu_capture(struct edu_dev *edu, struct edu_state *st);
 int edu_apply(struct edu_dev *edu, struct edu_state *st);
 
 /* mediate.c: mediate ops, trap and dirty tracking */
-int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
+int edu_open(struct vfio_pci_mediate_device *vpmdev, struct pci_dev *pdev,
 	     void **handle);
 void edu_release(void *handle);
 int edu_trap_hold(struct edu_dev *edu, unsigned int why);

@@ -26,7 +26,7 @@ static const struct pci_device_id edu_ids[] = {
 	{ }
 };
 
-int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
+int edu_open(struct vfio_pci_mediate_device *vpmdev, struct pci_dev *pdev,
 	     void **handle)
 {
 	struct edu_dev *edu;
@@ -40,7 +40,7 @@ int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	edu = kvzalloc(sizeof(*edu), GFP_KERNEL);
 	if (!edu)
 		return -ENOMEM;
-	edu->mdev = mdev;
+	edu->vpmdev = vpmdev;
 	edu->pdev = pdev;
 	init_rwsem(&edu->hw_sem);
 	INIT_DELAYED_WORK(&edu->settle_work, edu_settle_work);
@@ -51,7 +51,8 @@ int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	edu->work_at = jiffies;
 
 	/* Trapped from the start; offered to clients that follow traps. */
-	ret = vfio_pci_mediate_add_trappable(mdev, EDU_BAR, 0, EDU_MMAP_START);
+	ret = vfio_pci_mediate_add_trappable(vpmdev, EDU_BAR, 0,
+					     EDU_MMAP_START);
 	if (ret < 0) {
 		mutex_destroy(&edu->trap_lock);
 		mutex_destroy(&edu->dma_lock);
@@ -60,10 +61,10 @@ int edu_open(struct vfio_pci_mediate_device *mdev, struct pci_dev *pdev,
 	}
 	edu->trap_id = ret;
 	if (mmap_registers)
-		vfio_pci_mediate_untrap(mdev, edu->trap_id);
+		vfio_pci_mediate_untrap(vpmdev, edu->trap_id);
 
 	if (dirty_tracking)
-		vfio_pci_mediate_dirty_enable_logging(mdev);
+		vfio_pci_mediate_dirty_enable_logging(vpmdev);
 	*handle = edu;
 	return 0;
 }
@@ -94,7 +95,7 @@ static int edu_dirty_track(struct edu_dev *edu, u32 ram, u32 cnt)
 				     EDU_NR_DIRTY);
 		return -EBUSY;
 	}
-	ret = vfio_pci_mediate_dirty_begin(edu->mdev, ram, cnt);
+	ret = vfio_pci_mediate_dirty_begin(edu->vpmdev, ram, cnt);
 	if (ret) {
 		pci_info_ratelimited(edu->pdev,
 				     "DMA command refused: cannot track RAM %#x+%#x for dirty pages: %pe\n",
@@ -156,13 +157,13 @@ int edu_trap_hold(struct edu_dev *edu, unsigned int why)
 	edu->trap_holds |= why;
 	if (was || !mmap_registers)
 		goto out_unlock;
-	ret = vfio_pci_mediate_trap(edu->mdev, edu->trap_id);
+	ret = vfio_pci_mediate_trap(edu->vpmdev, edu->trap_id);
 	/* Only a client that had the page mapped can have gone around us. */
 	if (ret > 0)
 		ret = edu_trap_catch_up(edu);
 	if (ret) {
 		edu->trap_holds = was;
-		vfio_pci_mediate_untrap(edu->mdev, edu->trap_id);
+		vfio_pci_mediate_untrap(edu->vpmdev, edu->trap_id);
 	}
 out_unlock:
 	mutex_unlock(&edu->trap_lock);
@@ -176,7 +177,7 @@ void edu_trap_release(struct edu_dev *edu, unsigned int why)
 	if (edu->trap_holds & why) {
 		edu->trap_holds &= ~why;
 		if (!edu->trap_holds && mmap_registers)
-			vfio_pci_mediate_untrap(edu->mdev, edu->trap_id);
+			vfio_pci_mediate_untrap(edu->vpmdev, edu->trap_id);
 	}
 	mutex_unlock(&edu->trap_lock);
 }
@@ -236,7 +237,7 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 	} else if (to_ram && dirty_tracking) {
 		/* No command, no transfer. */
 		edu->nr_dirty--;
-		vfio_pci_mediate_dirty_end(edu->mdev, dst & edu_dma_mask(),
+		vfio_pci_mediate_dirty_end(edu->vpmdev, dst & edu_dma_mask(),
 					   cnt);
 	}
 out_unlock:
@@ -253,8 +254,8 @@ static int edu_user_write(struct edu_dev *edu, u32 reg, const u8 *data,
 
 	/* The model ignores writes of other sizes. */
 	if (len != sizeof(u32))
-		return vfio_pci_mediate_bar_write(edu->mdev, EDU_BAR, reg, data,
-						  len);
+		return vfio_pci_mediate_bar_write(edu->vpmdev, EDU_BAR, reg,
+						  data, len);
 	val = get_unaligned_le32(data);
 
 	switch (reg) {
@@ -304,8 +305,9 @@ static ssize_t edu_reg_chunk(struct edu_dev *edu, u8 *data, size_t len,
 		if (iswrite)
 			ret = edu_user_write(edu, reg, data + done, piece);
 		else
-			ret = vfio_pci_mediate_bar_read(edu->mdev, EDU_BAR, reg,
-							data + done, piece);
+			ret = vfio_pci_mediate_bar_read(edu->vpmdev, EDU_BAR,
+							reg, data + done,
+							piece);
 		if (ret)
 			break;
 		done += piece;
@@ -374,7 +376,7 @@ ssize_t edu_rw(void *handle, unsigned int index, char __user *buf,
 		return ret;
 
 	/* The part beyond the register page is plain passthrough. */
-	tail = vfio_pci_mediate_passthrough_rw(edu->mdev, index, buf + head,
+	tail = vfio_pci_mediate_passthrough_rw(edu->vpmdev, index, buf + head,
 					       count - head, EDU_REG_PAGE,
 					       iswrite);
 	return tail < 0 ? head : head + tail;

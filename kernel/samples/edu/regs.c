@@ -16,7 +16,8 @@ int edu_read(struct edu_dev *edu, u32 reg, u32 *val)
 	__le32 v;
 	int ret;
 
-	ret = vfio_pci_mediate_bar_read(edu->mdev, EDU_BAR, reg, &v, sizeof(v));
+	ret = vfio_pci_mediate_bar_read(edu->vpmdev, EDU_BAR, reg, &v,
+					sizeof(v));
 	if (!ret)
 		*val = le32_to_cpu(v);
 	return ret;
@@ -26,7 +27,7 @@ int edu_write(struct edu_dev *edu, u32 reg, u32 val)
 {
 	__le32 v = cpu_to_le32(val);
 
-	return vfio_pci_mediate_bar_write(edu->mdev, EDU_BAR, reg, &v,
+	return vfio_pci_mediate_bar_write(edu->vpmdev, EDU_BAR, reg, &v,
 					  sizeof(v));
 }
 
@@ -64,7 +65,7 @@ void edu_dirty_end_all(struct edu_dev *edu)
 	unsigned int i;
 
 	for (i = 0; i < edu->nr_dirty; i++)
-		vfio_pci_mediate_dirty_end(edu->mdev, edu->dirty[i].iova,
+		vfio_pci_mediate_dirty_end(edu->vpmdev, edu->dirty[i].iova,
 					   edu->dirty[i].len);
 	edu->nr_dirty = 0;
 }

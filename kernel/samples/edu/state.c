@@ -64,7 +64,7 @@ const char *edu_err_hint(struct edu_dev *edu, int err)
 	case -EFAULT:
 		return " (no page the user's DMA went through is still mapped for the device)";
 	case -EPERM:
-		if (!vfio_pci_mediate_user_dma_access(edu->mdev))
+		if (!vfio_pci_mediate_user_dma_access(edu->vpmdev))
 			return " (reaching the user's DMA memory needs vfio-pci-mediate user_dma_access=1)";
 		return " (the page is not mapped writable for the device)";
 	default:

@@ -137,7 +137,7 @@ struct igbvf_track {
 
 /**
  * struct igbvf_dev - one open of one VF
- * @mdev: the framework's handle for the open.
+ * @vpmdev: the framework's handle for the open.
  * @vf: the VF.
  * @pf: its PF.  No reference is taken: a VF holds one on its PF.
  * @vf_id: the VF's index on the PF (ip link's "vf N").
@@ -172,7 +172,7 @@ struct igbvf_track {
  * @txq_trap: the transmit queue page's trappable range.
  */
 struct igbvf_dev {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	struct pci_dev *vf;
 	struct pci_dev *pf;
 	unsigned int vf_id;

@@ -94,7 +94,7 @@ int igbvf_rd(struct igbvf_dev *ivf, u32 reg, u32 *val)
 	__le32 raw;
 	int ret;
 
-	ret = vfio_pci_mediate_bar_read(ivf->mdev, IGBVF_BAR, reg, &raw,
+	ret = vfio_pci_mediate_bar_read(ivf->vpmdev, IGBVF_BAR, reg, &raw,
 					sizeof(raw));
 	if (!ret)
 		*val = le32_to_cpu(raw);
@@ -113,7 +113,7 @@ int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val)
 {
 	__le32 raw = cpu_to_le32(val);
 
-	return vfio_pci_mediate_bar_write(ivf->mdev, IGBVF_BAR, reg, &raw,
+	return vfio_pci_mediate_bar_write(ivf->vpmdev, IGBVF_BAR, reg, &raw,
 					  sizeof(raw));
 }
 
@@ -476,7 +476,7 @@ static int igbvf_check_state(struct igbvf_dev *ivf,
 	return -EINVAL;
 }
 
-static int igbvf_open(struct vfio_pci_mediate_device *mdev,
+static int igbvf_open(struct vfio_pci_mediate_device *vpmdev,
 		      struct pci_dev *pdev, void **handle)
 {
 	struct igbvf_dev *ivf;
@@ -498,7 +498,7 @@ static int igbvf_open(struct vfio_pci_mediate_device *mdev,
 	ivf = kzalloc(sizeof(*ivf), GFP_KERNEL_ACCOUNT);
 	if (!ivf)
 		return -ENOMEM;
-	ivf->mdev = mdev;
+	ivf->vpmdev = vpmdev;
 	ivf->vf = pdev;
 	ivf->pf = pf;
 	ivf->vf_id = vf_id;
