@@ -54,6 +54,7 @@
 #define LINUX_VFIO_PCI_MEDIATE_H
 
 #include <linux/align.h>
+#include <linux/device/driver.h>
 #include <linux/module.h>
 #include <linux/pci.h>
 #include <linux/types.h>
@@ -261,6 +262,20 @@ struct vfio_pci_mediate_ops {
 
 int vfio_pci_register_mediate_ops(const struct vfio_pci_mediate_ops *ops);
 void vfio_pci_unregister_mediate_ops(const struct vfio_pci_mediate_ops *ops);
+
+/**
+ * module_vfio_pci_mediate_ops() - register a mediator for a module's lifetime
+ * @__ops: the module's struct vfio_pci_mediate_ops (not a pointer)
+ *
+ * For a mediator module whose init and exit do nothing but register and
+ * unregister its ops: it replaces module_init() and module_exit(), so it
+ * may be used once per module.  A module that must do more at load, or
+ * register ops only under some condition, calls
+ * vfio_pci_register_mediate_ops() from its own init instead.
+ */
+#define module_vfio_pci_mediate_ops(__ops)				\
+	module_driver(__ops, vfio_pci_register_mediate_ops,		\
+		      vfio_pci_unregister_mediate_ops)
 
 /**
  * struct vfio_pci_mediate_region_ops - a mediator's device-specific region

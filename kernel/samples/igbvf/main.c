@@ -8,12 +8,12 @@
  * Linux's igb; one module serves every such VF and is loaded by alias on
  * the first open.  The VF stays passthrough, but for the pages of BAR0
  * that hold the queue registers, which are trapped while migrating
- * (igbvf_trap.c) so that the mediator sees what the VF is told to do and
- * can announce the pages it will write (igbvf_dirty.c).
+ * (trap.c) so that the mediator sees what the VF is told to do and
+ * can announce the pages it will write (dirty.c).
  *
  * What moves with the VF:
  *  - its configuration kept in the PF (MAC, port VLAN and QoS, transmit
- *    rate, spoof check, trust: igbvf_pf.c), read and set through the PF
+ *    rate, spoof check, trust: pf.c), read and set through the PF
  *    netdev's VF operations.  Setting it is a host administrator's
  *    privilege, and the migration stream comes from the device's user:
  *    so unless apply_pf_config is on, a destination VF must already have
@@ -30,12 +30,12 @@
  *
  * On the destination, before those registers go in, the mediator resets
  * the VF and does the handshake a VF driver does at start with the PF
- * (igbvf_mbx.c): the PF serves a VF's mailbox and enables its receive and
+ * (mbx.c): the PF serves a VF's mailbox and enables its receive and
  * transmit only after it.  Then the requests the guest's driver made to
  * the PF since its own reset (multicast list, VLAN filters, promiscuous
  * mode, long frame limit, a MAC it chose itself), noted on the source as
  * they went through the trapped mailbox page, are made again
- * (igbvf_requests.c), so that multicast (IPv6 neighbour discovery) and
+ * (requests.c), so that multicast (IPv6 neighbour discovery) and
  * VLAN traffic keep reaching it.  A mailbox message in flight at the
  * switch-over is lost; igbvf times out and resets the VF.
  *
@@ -52,10 +52,10 @@
  * QEMU's model reads back the last value written to EIMS, not the mask;
  * an extra interrupt is harmless to a driver, a lost one is not.
  *
- * Device state is struct igbvf_state (igbvf_mediate.h), versioned; the
+ * Device state is struct igbvf_state (igbvf.h), versioned; the
  * framework's stream refuses one from another device kind before we see
  * it.  What the device writes by DMA is announced while migrating
- * (igbvf_dirty.c); a save fails rather than miss a page.
+ * (dirty.c); a save fails rather than miss a page.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -68,7 +68,7 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 #define PCI_DEVICE_ID_INTEL_82576_VF	0x10ca
 
@@ -94,7 +94,7 @@ int igbvf_rd(struct igbvf_dev *ivf, u32 reg, u32 *val)
 	__le32 raw;
 	int ret;
 
-	ret = vfio_pci_mediate_bar_read(ivf->mdev, IGBVF_BAR, reg, &raw,
+	ret = vfio_pci_mediate_bar_read(ivf->vpmdev, IGBVF_BAR, reg, &raw,
 					sizeof(raw));
 	if (!ret)
 		*val = le32_to_cpu(raw);
@@ -113,7 +113,7 @@ int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val)
 {
 	__le32 raw = cpu_to_le32(val);
 
-	return vfio_pci_mediate_bar_write(ivf->mdev, IGBVF_BAR, reg, &raw,
+	return vfio_pci_mediate_bar_write(ivf->vpmdev, IGBVF_BAR, reg, &raw,
 					  sizeof(raw));
 }
 
@@ -476,7 +476,7 @@ static int igbvf_check_state(struct igbvf_dev *ivf,
 	return -EINVAL;
 }
 
-static int igbvf_open(struct vfio_pci_mediate_device *mdev,
+static int igbvf_open(struct vfio_pci_mediate_device *vpmdev,
 		      struct pci_dev *pdev, void **handle)
 {
 	struct igbvf_dev *ivf;
@@ -498,7 +498,7 @@ static int igbvf_open(struct vfio_pci_mediate_device *mdev,
 	ivf = kzalloc(sizeof(*ivf), GFP_KERNEL_ACCOUNT);
 	if (!ivf)
 		return -ENOMEM;
-	ivf->mdev = mdev;
+	ivf->vpmdev = vpmdev;
 	ivf->vf = pdev;
 	ivf->pf = pf;
 	ivf->vf_id = vf_id;
@@ -763,18 +763,7 @@ static const struct vfio_pci_mediate_ops igbvf_mediate_ops = {
 	.migration = &igbvf_migration_ops,
 };
 
-static int __init igbvf_mediate_init(void)
-{
-	return vfio_pci_register_mediate_ops(&igbvf_mediate_ops);
-}
-
-static void __exit igbvf_mediate_exit(void)
-{
-	vfio_pci_unregister_mediate_ops(&igbvf_mediate_ops);
-}
-
-module_init(igbvf_mediate_init);
-module_exit(igbvf_mediate_exit);
+module_vfio_pci_mediate_ops(igbvf_mediate_ops);
 
 MODULE_ALIAS_VFIO_PCI_MEDIATE(8086, 10CA);
 MODULE_LICENSE("GPL");

@@ -23,7 +23,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/string.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /**
  * igbvf_pf_is_igb() - whether Linux's igb driver drives @pf
@@ -207,7 +207,7 @@ static int igbvf_pf_config_write(struct igbvf_dev *ivf,
  * Without it the configuration is the host's to set: it must already be
  * what @cfg says, or the load is refused.
  *
- * What was set before an error stays set (see the top of igbvf_main.c).
+ * What was set before an error stays set (see the top of main.c).
  *
  * Return: 0, -EPERM when it differs and may not be applied, -ENODEV as
  * for igbvf_pf_config_get(), -EINTR when the caller was killed, -EIO when

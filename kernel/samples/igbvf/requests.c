@@ -9,7 +9,7 @@
  * handshake.
  *
  * The mailbox's page of BAR0 is trapped for as long as the device is
- * open (igbvf_trap.c), so every request reaches us: when the user sets
+ * open (trap.c), so every request reaches us: when the user sets
  * REQ in V2PMAILBOX, the message it wrote is read back from the mailbox
  * memory (which has no read side effects; V2PMAILBOX, which has, is never
  * read for this).  A reset of the VF (CTRL.RST, the reset request, a
@@ -29,7 +29,7 @@
 #include <linux/bitfield.h>
 #include <linux/string.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /* A VLAN's bit in @vlans, which is little-endian 32-bit words. */
 static void igbvf_vlan_assign(__le32 *vlans, u32 vid, bool add)

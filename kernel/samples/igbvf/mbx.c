@@ -15,7 +15,7 @@
 #include <linux/etherdevice.h>
 #include <linux/jiffies.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /* igbvf's own bounds: 1 s for the PF to answer, polled every 500 us. */
 #define IGBVF_MBX_WAIT_MS	1000

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * igbvf-mediate: what its files share.  See igbvf_main.c.
+ * igbvf-mediate: what its files share.  See main.c.
  */
 #ifndef IGBVF_MEDIATE_H
 #define IGBVF_MEDIATE_H
@@ -13,7 +13,7 @@
 #include <linux/types.h>
 #include <linux/vfio_pci_mediate.h>
 
-#include "igbvf_regs.h"
+#include "regs.h"
 
 #define igbvf_warn(ivf, fmt, ...) \
 	dev_warn_ratelimited(&(ivf)->vf->dev, fmt, ##__VA_ARGS__)
@@ -49,7 +49,7 @@ static_assert(sizeof(struct igbvf_queue_state) == 72);
 
 /*
  * What the guest's driver asked the PF through the mailbox since its
- * last reset, and the PF acknowledged (igbvf_requests.c): the last
+ * last reset, and the PF acknowledged (requests.c): the last
  * request of each kind, and the VLANs it added.  Little-endian, part of
  * the migrated state.  A MAC the VF set itself is not here: the PF
  * reports it as the VF's configuration, which moves on its own.
@@ -100,7 +100,7 @@ static_assert(sizeof(struct igbvf_state) == 8 + 20 + 2 * 72 + 40 +
 #define IGBVF_READ_DESC		256
 
 /*
- * A receive queue's buffers announced to the framework (igbvf_dirty.c):
+ * A receive queue's buffers announced to the framework (dirty.c):
  * those of descriptors [@head, @tail), in a ring of @count descriptors at
  * @ring (0: nothing announced, not even the ring).
  */
@@ -124,7 +124,7 @@ struct igbvf_tx_track {
 
 /*
  * What the VF writes by DMA, announced while the queue pages are trapped
- * for a migration or DMA logging (igbvf_dirty.c, igbvf_trap.c).
+ * for a migration or DMA logging (dirty.c, trap.c).
  */
 struct igbvf_track {
 	bool possible;		/* the user's memory can be read: at open */
@@ -137,7 +137,7 @@ struct igbvf_track {
 
 /**
  * struct igbvf_dev - one open of one VF
- * @mdev: the framework's handle for the open.
+ * @vpmdev: the framework's handle for the open.
  * @vf: the VF.
  * @pf: its PF.  No reference is taken: a VF holds one on its PF.
  * @vf_id: the VF's index on the PF (ip link's "vf N").
@@ -172,7 +172,7 @@ struct igbvf_track {
  * @txq_trap: the transmit queue page's trappable range.
  */
 struct igbvf_dev {
-	struct vfio_pci_mediate_device *mdev;
+	struct vfio_pci_mediate_device *vpmdev;
 	struct pci_dev *vf;
 	struct pci_dev *pf;
 	unsigned int vf_id;
@@ -208,7 +208,7 @@ int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val);
 int igbvf_poll_pause(unsigned long deadline, unsigned int poll_us);
 int igbvf_vf_reset(struct igbvf_dev *ivf);
 
-/* igbvf_dirty.c: what the VF writes by DMA. */
+/* dirty.c: what the VF writes by DMA. */
 void igbvf_dirty_start(struct igbvf_dev *ivf);
 void igbvf_dirty_stop(struct igbvf_dev *ivf);
 void igbvf_dirty_refresh(struct igbvf_dev *ivf);
@@ -220,7 +220,7 @@ void igbvf_dirty_queue_enabling(struct igbvf_dev *ivf, unsigned int q,
 int igbvf_dirty_sync(struct igbvf_dev *ivf);
 int igbvf_dirty_error(struct igbvf_dev *ivf);
 
-/* igbvf_trap.c: the queue pages, trapped while migrating. */
+/* trap.c: the queue pages, trapped while migrating. */
 int igbvf_trap_open(struct igbvf_dev *ivf);
 int igbvf_trap_hold(struct igbvf_dev *ivf, unsigned int why);
 void igbvf_trap_release(struct igbvf_dev *ivf, unsigned int why);
@@ -228,7 +228,7 @@ void igbvf_trap_migration_over(struct igbvf_dev *ivf);
 ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 		      size_t count, loff_t offset, bool iswrite, bool *pt);
 
-/* igbvf_pf.c: the PF side, through the PF netdev's VF interfaces. */
+/* pf.c: the PF side, through the PF netdev's VF interfaces. */
 bool igbvf_pf_is_igb(struct pci_dev *pf);
 int igbvf_pf_config_get(struct igbvf_dev *ivf, struct igbvf_pf_config *cfg);
 int igbvf_pf_config_check(const struct igbvf_pf_config *cfg,
@@ -236,12 +236,12 @@ int igbvf_pf_config_check(const struct igbvf_pf_config *cfg,
 int igbvf_pf_config_put(struct igbvf_dev *ivf,
 			const struct igbvf_pf_config *cfg);
 
-/* igbvf_mbx.c: the VF side of the PF/VF mailbox. */
+/* mbx.c: the VF side of the PF/VF mailbox. */
 int igbvf_mbx_request(struct igbvf_dev *ivf, u32 *msg, unsigned int words,
 		      unsigned int answer_words);
 int igbvf_mbx_reset(struct igbvf_dev *ivf, u8 mac[ETH_ALEN]);
 
-/* igbvf_requests.c: the user's requests to the PF, kept and replayed. */
+/* requests.c: the user's requests to the PF, kept and replayed. */
 void igbvf_requests_note(struct igbvf_dev *ivf, const u32 *msg);
 void igbvf_requests_forget(struct igbvf_dev *ivf);
 int igbvf_requests_check(const struct igbvf_requests *req,

@@ -2,7 +2,7 @@
 /*
  * igbvf-mediate, the pages the VF writes by DMA, the seed's way: while a
  * migration or VFIO DMA logging needs them, the queue register pages are
- * trapped (igbvf_trap.c), and every receive tail the user writes passes
+ * trapped (trap.c), and every receive tail the user writes passes
  * through here before it reaches the device.  The descriptors between the
  * old tail and the new one have just been handed to the device: they are
  * read from the user's memory and their buffers announced to the
@@ -49,7 +49,7 @@
 #include <linux/slab.h>
 #include <linux/sizes.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /* Buffer sizes when SRRCTL leaves them to the PF: the largest there is. */
 #define IGBVF_PKT_BUF_MAX	SZ_16K
@@ -71,10 +71,11 @@ static void igbvf_rx_end(struct igbvf_dev *ivf, struct igbvf_rx_track *t,
 			 u32 from, u32 to)
 {
 	for (; from != to; from = (from + 1) % t->count) {
-		vfio_pci_mediate_dirty_end(ivf->mdev, t->bufs[from].pkt,
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, t->bufs[from].pkt,
 					   t->pkt_len);
 		if (t->hdr_len)
-			vfio_pci_mediate_dirty_end(ivf->mdev, t->bufs[from].hdr,
+			vfio_pci_mediate_dirty_end(ivf->vpmdev,
+						   t->bufs[from].hdr,
 						   t->hdr_len);
 	}
 }
@@ -86,14 +87,14 @@ static int igbvf_rx_begin_one(struct igbvf_dev *ivf, struct igbvf_rx_track *t,
 
 	t->bufs[i].pkt = le64_to_cpu(desc[0]);
 	t->bufs[i].hdr = le64_to_cpu(desc[1]);
-	ret = vfio_pci_mediate_dirty_begin(ivf->mdev, t->bufs[i].pkt,
+	ret = vfio_pci_mediate_dirty_begin(ivf->vpmdev, t->bufs[i].pkt,
 					   t->pkt_len);
 	if (ret || !t->hdr_len)
 		return ret;
-	ret = vfio_pci_mediate_dirty_begin(ivf->mdev, t->bufs[i].hdr,
+	ret = vfio_pci_mediate_dirty_begin(ivf->vpmdev, t->bufs[i].hdr,
 					   t->hdr_len);
 	if (ret)
-		vfio_pci_mediate_dirty_end(ivf->mdev, t->bufs[i].pkt,
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, t->bufs[i].pkt,
 					   t->pkt_len);
 	return ret;
 }
@@ -111,7 +112,7 @@ static int igbvf_rx_begin(struct igbvf_dev *ivf, struct igbvf_rx_track *t,
 	while (t->tail != to) {
 		n = min3(igbvf_ring_dist(t->tail, to, t->count),
 			 t->count - t->tail, (u32)IGBVF_READ_DESC);
-		ret = vfio_pci_mediate_dma_rw(ivf->mdev,
+		ret = vfio_pci_mediate_dma_rw(ivf->vpmdev,
 					      t->ring + t->tail * IGBVF_DESC_SIZE,
 					      ivf->track.desc,
 					      n * IGBVF_DESC_SIZE, false);
@@ -135,7 +136,7 @@ static void igbvf_rx_forget(struct igbvf_dev *ivf, struct igbvf_rx_track *t)
 {
 	if (t->count) {
 		igbvf_rx_end(ivf, t, t->head, t->tail);
-		vfio_pci_mediate_dirty_end(ivf->mdev, t->ring,
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, t->ring,
 					   t->count * IGBVF_DESC_SIZE);
 	}
 	kvfree(t->bufs);
@@ -242,7 +243,7 @@ static int igbvf_rx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 		goto out_forget;
 	}
 	nt.ring = igbvf_ring_base(bah, bal);
-	ret = vfio_pci_mediate_dirty_begin(ivf->mdev, nt.ring,
+	ret = vfio_pci_mediate_dirty_begin(ivf->vpmdev, nt.ring,
 					   count * IGBVF_DESC_SIZE);
 	if (ret) {
 		kvfree(nt.bufs);
@@ -342,14 +343,14 @@ static int igbvf_tx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 	count = igbvf_ring_count(len);
 	if (count) {
 		t->ring = igbvf_ring_base(bah, bal);
-		ret = vfio_pci_mediate_dirty_begin(ivf->mdev, t->ring,
+		ret = vfio_pci_mediate_dirty_begin(ivf->vpmdev, t->ring,
 						   count * IGBVF_DESC_SIZE);
 		if (!ret)
 			t->ring_len = count * IGBVF_DESC_SIZE;
 	}
 	if (!ret && (wbal & IGBVF_TDWBAL_ENABLE)) {
 		t->wb = igbvf_iova(wbah, wbal, IGBVF_TDWBAL_ALIGN - 1);
-		ret = vfio_pci_mediate_dirty_begin(ivf->mdev, t->wb,
+		ret = vfio_pci_mediate_dirty_begin(ivf->vpmdev, t->wb,
 						   sizeof(u32));
 		t->wb_on = !ret;
 	}
@@ -360,9 +361,9 @@ static int igbvf_tx_restart_as(struct igbvf_dev *ivf, unsigned int q,
 		ret = -EINVAL;
 	}
 	if (old.ring_len)
-		vfio_pci_mediate_dirty_end(ivf->mdev, old.ring, old.ring_len);
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, old.ring, old.ring_len);
 	if (old.wb_on)
-		vfio_pci_mediate_dirty_end(ivf->mdev, old.wb, sizeof(u32));
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, old.wb, sizeof(u32));
 	return ret;
 }
 
@@ -379,9 +380,9 @@ static int igbvf_tx_restart(struct igbvf_dev *ivf, unsigned int q)
 static void igbvf_tx_forget(struct igbvf_dev *ivf, struct igbvf_tx_track *t)
 {
 	if (t->ring_len)
-		vfio_pci_mediate_dirty_end(ivf->mdev, t->ring, t->ring_len);
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, t->ring, t->ring_len);
 	if (t->wb_on)
-		vfio_pci_mediate_dirty_end(ivf->mdev, t->wb, sizeof(u32));
+		vfio_pci_mediate_dirty_end(ivf->vpmdev, t->wb, sizeof(u32));
 	memset(t, 0, sizeof(*t));
 }
 

@@ -2,7 +2,7 @@
 /*
  * igbvf-mediate, the pages of BAR0 it traps.  The first page (CTRL and
  * the mailbox) is trapped for as long as the device is open: the user's
- * resets and its requests to the PF are noted there (igbvf_requests.c);
+ * resets and its requests to the PF are noted there (requests.c);
  * its driver touches it rarely.  The queue register pages (receive at
  * 0x2000, transmit at 0x3000) are trappable: a client that follows dynamic traps
  * (libvfmig) has them mmapped while nothing needs them trapped; one that
@@ -28,7 +28,7 @@
 
 #include <linux/uaccess.h>
 
-#include "igbvf_mediate.h"
+#include "igbvf.h"
 
 /**
  * igbvf_trap_open() - declare the queue pages trappable, from ->open()
@@ -46,7 +46,7 @@ int igbvf_trap_open(struct igbvf_dev *ivf)
 
 	mutex_init(&ivf->trap_lock);
 	for (i = 0; i < ARRAY_SIZE(pages); i++) {
-		ret = vfio_pci_mediate_add_trappable(ivf->mdev, IGBVF_BAR,
+		ret = vfio_pci_mediate_add_trappable(ivf->vpmdev, IGBVF_BAR,
 						     pages[i],
 						     IGBVF_QUEUE_PAGE_SIZE);
 		if (ret < 0)
@@ -57,13 +57,13 @@ int igbvf_trap_open(struct igbvf_dev *ivf)
 	 * Trapped from the start.  The queue pages are offered to clients
 	 * that follow traps; the mailbox page never is.
 	 */
-	vfio_pci_mediate_untrap(ivf->mdev, ivf->rxq_trap);
-	vfio_pci_mediate_untrap(ivf->mdev, ivf->txq_trap);
+	vfio_pci_mediate_untrap(ivf->vpmdev, ivf->rxq_trap);
+	vfio_pci_mediate_untrap(ivf->vpmdev, ivf->txq_trap);
 
 	/* Descriptors are read from the user's memory. */
-	ivf->track.possible = vfio_pci_mediate_user_dma_access(ivf->mdev);
+	ivf->track.possible = vfio_pci_mediate_user_dma_access(ivf->vpmdev);
 	if (ivf->track.possible)
-		vfio_pci_mediate_dirty_enable_logging(ivf->mdev);
+		vfio_pci_mediate_dirty_enable_logging(ivf->vpmdev);
 	return 0;
 }
 
@@ -72,9 +72,9 @@ static int igbvf_trap_queues(struct igbvf_dev *ivf)
 {
 	int ret;
 
-	ret = vfio_pci_mediate_trap(ivf->mdev, ivf->rxq_trap);
+	ret = vfio_pci_mediate_trap(ivf->vpmdev, ivf->rxq_trap);
 	if (ret >= 0)
-		ret = vfio_pci_mediate_trap(ivf->mdev, ivf->txq_trap);
+		ret = vfio_pci_mediate_trap(ivf->vpmdev, ivf->txq_trap);
 	if (ret < 0)
 		return ret;
 	if (!ivf->track.possible)
@@ -95,8 +95,8 @@ static void igbvf_untrap_queues(struct igbvf_dev *ivf)
 	mutex_lock(&ivf->lock);
 	igbvf_dirty_stop(ivf);
 	mutex_unlock(&ivf->lock);
-	vfio_pci_mediate_untrap(ivf->mdev, ivf->rxq_trap);
-	vfio_pci_mediate_untrap(ivf->mdev, ivf->txq_trap);
+	vfio_pci_mediate_untrap(ivf->vpmdev, ivf->rxq_trap);
+	vfio_pci_mediate_untrap(ivf->vpmdev, ivf->txq_trap);
 }
 
 /**
@@ -348,7 +348,7 @@ ssize_t igbvf_trap_rw(void *handle, unsigned int index, char __user *buf,
 			break;
 		}
 		if (piece != 4 || !igbvf_in_trapped_page(off))
-			ret = vfio_pci_mediate_bar_write(ivf->mdev, IGBVF_BAR,
+			ret = vfio_pci_mediate_bar_write(ivf->vpmdev, IGBVF_BAR,
 							 off, &data, piece);
 		else if (off < IGBVF_MBX_PAGE + IGBVF_QUEUE_PAGE_SIZE)
 			ret = igbvf_mbx_reg_write(ivf, off, le32_to_cpu(data));
