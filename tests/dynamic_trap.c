@@ -59,6 +59,7 @@
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
+#include "sysfs_attr.h"
 
 #define PAGE 4096u
 #define EDU_BAR0_SIZE (1u << 20)
@@ -388,12 +389,15 @@ static unsigned int saved_timeout_ms;
 
 static int write_timeout_param(unsigned int ms)
 {
-	FILE *f = fopen(TIMEOUT_PARAM, "w");
+	return sysfs_printf(TIMEOUT_PARAM, "%u\n", ms);
+}
 
-	if (!f)
-		return -errno;
-	fprintf(f, "%u\n", ms);
-	return fclose(f) ? -errno : 0;
+static unsigned int read_timeout_param(void)
+{
+	uint64_t ms = 0;
+
+	ASSERT_OK(sysfs_read_u64(TIMEOUT_PARAM, &ms));
+	return (unsigned int)ms;
 }
 
 static int restore_timeout(void *arg)
@@ -404,11 +408,7 @@ static int restore_timeout(void *arg)
 
 static void set_timeout_for_test(unsigned int ms)
 {
-	FILE *f = fopen(TIMEOUT_PARAM, "r");
-
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, "%u", &saved_timeout_ms), 1);
-	fclose(f);
+	saved_timeout_ms = read_timeout_param();
 	ASSERT_OK(write_timeout_param(ms));
 	test_add_cleanup(restore_timeout, NULL, "restore trap_ack_timeout_ms");
 }
@@ -965,7 +965,6 @@ TEST_NAMED(overlapping_removals_finish, "trap.overlapping_removals_finish",
 TEST_NAMED(ack_timeout_bounded, "trap.ack_timeout_bounded", 60)
 {
 	unsigned int now = 0;
-	FILE *f;
 
 	lab_require();
 	set_timeout_for_test(1000);
@@ -973,10 +972,7 @@ TEST_NAMED(ack_timeout_bounded, "trap.ack_timeout_bounded", 60)
 	ASSERT_EQ(write_timeout_param(0), -EINVAL);
 	ASSERT_EQ(write_timeout_param(3600000), -EINVAL);
 	ASSERT_OK(write_timeout_param(10000));
-	f = fopen(TIMEOUT_PARAM, "r");
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, "%u", &now), 1);
-	fclose(f);
+	now = read_timeout_param();
 	ASSERT_EQ(now, 10000u);
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Sysfs and VFIO helpers for the tests; see vfio_dev.h. */
 #include "vfio_dev.h"
+#include "sysfs_attr.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -40,66 +41,20 @@ static int copy_name(char *dst, size_t len, const char *src)
 	return 0;
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return 0;
-}
-
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(value);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, len);
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 int pci_read_attr(const char *bdf, const char *attr, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
-	return read_file(path, buf, len);
+	return sysfs_read(path, buf, len);
 }
 
 int pci_read_attr_u64(const char *bdf, const char *attr, uint64_t *value)
 {
-	char buf[64], *end;
-	int ret = pci_read_attr(bdf, attr, buf, sizeof(buf));
+	char path[PATH_MAX];
 
-	if (ret < 0)
-		return ret;
-	errno = 0;
-	*value = strtoull(buf, &end, 0);
-	if (errno || end == buf)
-		return -EINVAL;
-	return 0;
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	return sysfs_read_u64(path, value);
 }
 
 int pci_write_attr(const char *bdf, const char *attr, const char *value)
@@ -107,7 +62,7 @@ int pci_write_attr(const char *bdf, const char *attr, const char *value)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
-	return write_file(path, value);
+	return sysfs_write(path, value);
 }
 
 bool pci_has_attr(const char *bdf, const char *attr)
@@ -227,7 +182,7 @@ int pci_unbind(const char *bdf)
 		return ret;
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver/unbind",
 		 bdf);
-	ret = write_file(path, bdf);
+	ret = sysfs_write(path, bdf);
 	if (ret < 0)
 		return ret;
 	ret = pci_driver(bdf, driver, sizeof(driver));
@@ -269,7 +224,7 @@ int pci_bind(const char *bdf, const char *driver)
 	ret = pci_unbind(bdf);
 	if (ret < 0 || !driver[0])
 		return ret;
-	ret = write_file(SYSFS_PCI_DRIVERS_PROBE, bdf);
+	ret = sysfs_write(SYSFS_PCI_DRIVERS_PROBE, bdf);
 	if (ret < 0)
 		return ret;
 	return wait_for_driver(bdf, driver);
