@@ -2,6 +2,7 @@
 /* Sysfs and VFIO helpers for the tests; see vfio_dev.h. */
 #include "vfio_dev.h"
 #include "sysfs_attr.h"
+#include "vfio_group.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -342,22 +343,6 @@ vfio_cap_find(const void *info, size_t info_size, uint32_t first_offset,
 	return NULL;
 }
 
-static int open_group(int group_id)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-	/* devtmpfs creates the node asynchronously right after a bind. */
-	for (int waited = 0; waited <= BIND_WAIT_MS; waited += 10) {
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-
-		if (fd >= 0 || errno != ENOENT)
-			return fd < 0 ? -errno : fd;
-		sleep_ms(10);
-	}
-	return -ENOENT;
-}
-
 static int load_region_layout(struct vfio_dev *dev)
 {
 	uint32_t count = dev->info.num_regions;
@@ -384,8 +369,12 @@ static int load_region_layout(struct vfio_dev *dev)
 
 int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
+	/* One device per container: it sets the IOMMU itself. */
+	const struct vfio_group_options opt = {
+		.wait_ms = BIND_WAIT_MS, .set_iommu = true,
+	};
 	struct vfio_device_info *info = NULL;
+	struct vfio_failure why;
 	int ret;
 
 	memset(dev, 0, sizeof(*dev));
@@ -398,37 +387,18 @@ int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 		goto fail;
 	dev->group_id = ret;
 
-	dev->container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (dev->container_fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (ioctl(dev->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    ioctl(dev->container_fd, VFIO_CHECK_EXTENSION,
-		  VFIO_TYPE1v2_IOMMU) <= 0) {
-		ret = -ENOTSUP;
-		goto fail;
-	}
-
-	ret = open_group(dev->group_id);
+	ret = vfio_container_open(&why);
 	if (ret < 0)
 		goto fail;
-	dev->group_fd = ret;
-	if (ioctl(dev->group_fd, VFIO_GROUP_GET_STATUS, &status) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+	dev->container_fd = ret;
+	ret = vfio_group_attach(dev->group_id, dev->container_fd, &opt, &why);
+	if (ret < 0) {
 		/* Some device in the group is on a non-VFIO driver. */
-		ret = -EPERM;
+		if (why.step == VFIO_STEP_NOT_VIABLE)
+			ret = -EPERM;
 		goto fail;
 	}
-	if (ioctl(dev->group_fd, VFIO_GROUP_SET_CONTAINER,
-		  &dev->container_fd) < 0 ||
-	    ioctl(dev->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
-		ret = -errno;
-		goto fail;
-	}
+	dev->group_fd = ret;
 
 	dev->device_fd = ioctl(dev->group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (dev->device_fd < 0) {
