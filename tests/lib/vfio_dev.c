@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Sysfs and VFIO helpers for the tests; see vfio_dev.h. */
 #include "vfio_dev.h"
+#include "pci_bind.h"
 #include "sysfs_attr.h"
 #include "vfio_group.h"
 
@@ -18,18 +19,9 @@
 
 #define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
 #define SYSFS_PCI_DRIVERS "/sys/bus/pci/drivers"
-#define SYSFS_PCI_DRIVERS_PROBE "/sys/bus/pci/drivers_probe"
 
 /* How long a bind may take to show up in sysfs. */
 #define BIND_WAIT_MS 5000
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Copies a name that must fit; sysfs names here are short. */
 static int copy_name(char *dst, size_t len, const char *src)
@@ -129,10 +121,7 @@ static int link_basename(const char *path, char *name, size_t len)
 
 int pci_driver(const char *bdf, char *name, size_t len)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver", bdf);
-	return link_basename(path, name, len);
+	return pci_driver_of(bdf, name, len);
 }
 
 bool pci_driver_registered(const char *driver)
@@ -176,59 +165,18 @@ int pci_virtfn(const char *pf_bdf, int n, char *vf_bdf, size_t len)
 
 int pci_unbind(const char *bdf)
 {
-	char driver[PCI_DRIVER_LEN], path[PATH_MAX];
-	int ret = pci_driver(bdf, driver, sizeof(driver));
-
-	if (ret < 0 || !driver[0])
-		return ret;
-	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver/unbind",
-		 bdf);
-	ret = sysfs_write(path, bdf);
-	if (ret < 0)
-		return ret;
-	ret = pci_driver(bdf, driver, sizeof(driver));
-	if (ret < 0)
-		return ret;
-	return driver[0] ? -EBUSY : 0;
-}
-
-/* Polls until bdf is bound to driver; -ENXIO if it never is. */
-static int wait_for_driver(const char *bdf, const char *driver)
-{
-	char current[PCI_DRIVER_LEN];
-
-	for (int waited = 0; waited <= BIND_WAIT_MS; waited += 10) {
-		int ret = pci_driver(bdf, current, sizeof(current));
-
-		if (ret < 0)
-			return ret;
-		if (strcmp(current, driver) == 0)
-			return 0;
-		sleep_ms(10);
-	}
-	return -ENXIO;
+	return pci_unbind_driver(bdf, NULL, 0);
 }
 
 int pci_bind(const char *bdf, const char *driver)
 {
-	char current[PCI_DRIVER_LEN];
-	int ret = pci_driver(bdf, current, sizeof(current));
+	/* The override stays; "" leaves the device unbound. */
+	const struct pci_bind_options opt = { .wait_ms = BIND_WAIT_MS };
+	struct pci_bind_result res;
+	int ret = pci_bind_override(bdf, driver, &opt, &res);
 
-	if (ret < 0)
-		return ret;
-	if (driver[0] && strcmp(current, driver) == 0)
-		return 0;
-	/* driver_override first, so nothing else grabs the device. */
-	ret = pci_write_attr(bdf, "driver_override", driver[0] ? driver : "\n");
-	if (ret < 0)
-		return ret;
-	ret = pci_unbind(bdf);
-	if (ret < 0 || !driver[0])
-		return ret;
-	ret = sysfs_write(SYSFS_PCI_DRIVERS_PROBE, bdf);
-	if (ret < 0)
-		return ret;
-	return wait_for_driver(bdf, driver);
+	return ret == -ENODEV && res.step == PCI_BIND_STEP_NOT_TAKEN ? -ENXIO :
+								      ret;
 }
 
 int pci_binding_save(const char *bdf, struct pci_binding *saved)
