@@ -16,25 +16,17 @@
 
 int pci_driver_of(const char *bdf, char *name, size_t len)
 {
-	char path[PATH_MAX], target[PATH_MAX];
-	const char *base;
-	ssize_t n;
+	char path[PATH_MAX];
+	int ret;
 
 	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver", bdf);
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0) {
-		if (errno != ENOENT)
-			return errno ? -errno : -EIO;
+	ret = sysfs_link_name(path, name, len);
+	if (ret == -ENOENT) {
+		/* No link: no driver. */
 		name[0] = '\0';
 		return 0;
 	}
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	strcpy(name, base);
-	return 0;
+	return ret;
 }
 
 int pci_unbind_driver(const char *bdf, char *old, size_t old_len)

@@ -31,6 +31,13 @@ ssize_t sysfs_read_all(const char *path, char *buf, size_t len);
  * if it does not start with one. */
 int sysfs_read_u64(const char *path, uint64_t *val);
 
+/*
+ * The last component of what the symlink @path points to (a driver's or
+ * a group's name) in @buf; 0, or -errno (-ENAMETOOLONG if it does not fit
+ * @len).
+ */
+int sysfs_link_name(const char *path, char *buf, size_t len);
+
 /* Exactly @len bytes of @buf as one store; 0 or -errno. */
 int sysfs_write_buf(const char *path, const void *buf, size_t len);
 

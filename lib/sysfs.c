@@ -11,7 +11,6 @@
 
 #include "internal.h"
 #include "pci_bind.h"
-#include "sysfs_attr.h"
 
 #define PCI_DEVICES "/sys/bus/pci/devices"
 #define PCI_DRIVERS "/sys/bus/pci/drivers"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Small I/O and sysfs helpers (sysfs attributes: common/sysfs_attr.c). */
+/* Small I/O helpers (sysfs files: common/sysfs_attr.c). */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,24 +84,6 @@ int pwrite_exact(int fd, const void *buf, size_t len, uint64_t off)
 	if (n < 0)
 		return neg_errno();
 	return (size_t)n == len ? 0 : -EIO;
-}
-
-int sysfs_link_name(const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return neg_errno();
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	strcpy(buf, base);
-	return 0;
 }
 
 size_t page_size(void)

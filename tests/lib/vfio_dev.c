@@ -103,20 +103,13 @@ int pci_find_devices(uint16_t vendor, uint16_t device,
 /* Basename of a symlink's target, "" if the link does not exist. */
 static int link_basename(const char *path, char *name, size_t len)
 {
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
+	int ret = sysfs_link_name(path, name, len);
 
-	if (n < 0) {
-		if (errno == ENOENT) {
-			name[0] = '\0';
-			return 0;
-		}
-		return -errno;
+	if (ret == -ENOENT) {
+		name[0] = '\0';
+		return 0;
 	}
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return copy_name(name, len, base ? base + 1 : target);
+	return ret;
 }
 
 int pci_driver(const char *bdf, char *name, size_t len)

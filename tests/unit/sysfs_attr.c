@@ -2,8 +2,9 @@
 /*
  * Host unit test (TAP): common/sysfs_attr.c on ordinary files: what each
  * read gives (trailing newlines and spaces dropped or kept, truncation,
- * numbers), what each write stores (exactly the bytes, "" as "\n"), and
- * the -errno of a missing file or an oversized value.
+ * numbers), what each write stores (exactly the bytes, "" as "\n"), the
+ * name a symlink gives, and the -errno of a missing file or an oversized
+ * value.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -109,6 +110,24 @@ static void test_writes(void)
 	result(sysfs_write(big, "1") == -ENOENT, "write.missing_enoent");
 }
 
+static void test_link_name(void)
+{
+	char path[64], name[8];
+
+	snprintf(path, sizeof(path), "%s/driver", dir);
+	if (symlink("../../bus/pci/drivers/edu", path)) {
+		printf("Bail out! symlink %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	result(!sysfs_link_name(path, name, sizeof(name)) &&
+	       !strcmp(name, "edu"), "link_name.last_component");
+	result(sysfs_link_name(path, name, 3) == -ENAMETOOLONG,
+	       "link_name.too_long");
+	snprintf(path, sizeof(path), "%s/iommu_group", dir);
+	result(sysfs_link_name(path, name, sizeof(name)) == -ENOENT,
+	       "link_name.missing_enoent");
+}
+
 int main(void)
 {
 	char cmd[64];
@@ -120,6 +139,7 @@ int main(void)
 	}
 	test_reads();
 	test_writes();
+	test_link_name();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd))
 		printf("# cannot remove %s\n", dir);
