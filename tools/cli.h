@@ -39,7 +39,7 @@ int exit_code(int err);
 
 int cmd_list(const struct options *o);
 int cmd_bind(const struct options *o, const char *bdf);
-int cmd_unbind(const char *bdf);
+int cmd_unset_override(const char *bdf);
 int cmd_info(const struct options *o, const char *bdf);
 int cmd_transfer(const struct options *o, const char *bdf,
 		 const char *path, bool save);

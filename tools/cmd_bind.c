@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* vfmig bind and unbind: a device's driver, through driver_override. */
+/* vfmig bind and unset-override: a device's driver, through driver_override. */
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +24,7 @@ int cmd_bind(const struct options *o, const char *bdf)
 	return EXIT_OK;
 }
 
-int cmd_unbind(const char *bdf)
+int cmd_unset_override(const char *bdf)
 {
 	char old[VFMIG_NAME_LEN], now[VFMIG_NAME_LEN];
 	struct vfmig_error err;

@@ -39,10 +39,10 @@ const struct command commands[CMD_COUNT] = {
 		.synopsis = { "vfmig bind BDF [--driver NAME]" },
 		.summary = "Bind the device to the driver (default " DEFAULT_DRIVER ") through its driver_override.",
 	},
-	[CMD_UNBIND] = {
-		.name = "unbind", .min_args = 1, .max_args = 1,
+	[CMD_UNSET_OVERRIDE] = {
+		.name = "unset-override", .min_args = 1, .max_args = 1,
 		.args_text = "BDF", .first_arg_is_bdf = true,
-		.synopsis = { "vfmig unbind BDF" },
+		.synopsis = { "vfmig unset-override BDF" },
 		.summary = "Clear the device's driver_override and let the kernel bind it to the driver that claims it.",
 	},
 	[CMD_INFO] = {
@@ -80,6 +80,14 @@ const struct command commands[CMD_COUNT] = {
 		.synopsis = { "vfmig help [COMMAND]" },
 		.summary = "Print the synopsis of every command, or that of COMMAND with what it does.",
 	},
+	/* driverctl's name above; this one was vfmig's first. */
+	[CMD_UNBIND] = {
+		.name = "unbind", .min_args = 1, .max_args = 1,
+		.args_text = "BDF", .first_arg_is_bdf = true,
+		.synopsis = { "vfmig unbind BDF" },
+		.summary = "Clear the device's driver_override and let the kernel bind it to the driver that claims it (the old name of unset-override).",
+		.old_name = true,
+	},
 };
 
 static void print_synopsis(FILE *out, const struct command *cmd, bool *first)
@@ -95,7 +103,8 @@ void usage(FILE *out)
 	bool first = true;
 
 	for (int i = 0; i < CMD_COUNT; i++)
-		print_synopsis(out, &commands[i], &first);
+		if (!commands[i].old_name)
+			print_synopsis(out, &commands[i], &first);
 	fprintf(out,
 		"       vfmig COMMAND --help\n"
 		"       vfmig --help | --version\n"

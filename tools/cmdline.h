@@ -28,7 +28,8 @@ struct option_spec {
 };
 
 enum command_id {
-	CMD_LIST, CMD_BIND, CMD_UNBIND, CMD_INFO, CMD_SAVE, CMD_LOAD, CMD_HELP,
+	CMD_LIST, CMD_BIND, CMD_UNSET_OVERRIDE, CMD_INFO, CMD_SAVE, CMD_LOAD,
+	CMD_HELP, CMD_UNBIND,
 	CMD_COUNT
 };
 
@@ -40,6 +41,7 @@ struct command {
 	unsigned int options;	/* OPT_BIT()s of the options it takes */
 	const char *synopsis[3];	/* its usage lines, NULL-terminated */
 	const char *summary;	/* what it does, one line */
+	bool old_name;		/* kept for scripts, left out of the usage */
 };
 
 /* argv as read, before anything is checked against the command. */

@@ -101,8 +101,9 @@ int main(int argc, char **argv)
 		return stdout_checked(cmd_list(&o));
 	case CMD_BIND:
 		return cmd_bind(&o, cl.args[0]);
+	case CMD_UNSET_OVERRIDE:
 	case CMD_UNBIND:
-		return cmd_unbind(cl.args[0]);
+		return cmd_unset_override(cl.args[0]);
 	case CMD_INFO:
 		return stdout_checked(cmd_info(&o, cl.args[0]));
 	case CMD_SAVE:

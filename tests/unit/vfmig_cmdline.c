@@ -220,7 +220,8 @@ static void test_read_command_line(void)
 static void test_commands(void)
 {
 	static const char *const names[] = {
-		"list", "bind", "unbind", "info", "save", "load", "help",
+		"list", "bind", "unset-override", "unbind", "info", "save",
+		"load", "help",
 	};
 	struct command_line cl;
 	struct argv_copy a;
