@@ -148,7 +148,7 @@ static int write_va(int inst, const char *file, const char *fmt, va_list ap)
 	return sysfs_vprintf(path, fmt, ap);
 }
 
-int mt_write(int inst, const char *file, const char *fmt, ...)
+int mt_write_try(int inst, const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -539,7 +539,7 @@ static int mg_write_va(const char *file, const char *fmt, va_list ap)
 	return sysfs_vprintf(path, fmt, ap);
 }
 
-int mg_write(const char *file, const char *fmt, ...)
+int mg_write_try(const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -614,7 +614,7 @@ static int mg_parse_dev(const char *line, struct mg_dev *d)
 	return 0;
 }
 
-int mg_dev_get(const char *bdf, struct mg_dev *out)
+int mg_dev_try(const char *bdf, struct mg_dev *out)
 {
 	static char buf[16384];
 	size_t blen = strlen(bdf);
@@ -636,7 +636,7 @@ int mg_dev_get(const char *bdf, struct mg_dev *out)
 
 void mg_dev(const char *bdf, struct mg_dev *out)
 {
-	int ret = mg_dev_get(bdf, out);
+	int ret = mg_dev_try(bdf, out);
 
 	if (ret < 0)
 		FAIL("the migtest mediators serve no open of %s: %s", bdf,
@@ -666,10 +666,10 @@ static int mg_ctl_va(const char *bdf, const char *fmt, va_list ap)
 	char cmd[512];
 
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	return mg_write("ctl", "%s %s", bdf, cmd);
+	return mg_write_try("ctl", "%s %s", bdf, cmd);
 }
 
-int mg_ctl_ret(const char *bdf, const char *fmt, ...)
+int mg_ctl_try(const char *bdf, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
