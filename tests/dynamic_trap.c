@@ -659,10 +659,10 @@ TEST_NAMED(sparse_areas_three_ranges, "trap.sparse_areas_three_ranges", 120)
 
 	mt_setup_edu(bdf, "");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
-	mt_set(1, "rules", "trappable 0 0x0 0x1000 open");
-	mt_set(1, "rules", "trappable 0 0x3000 0x2000");
-	mt_set(1, "rules", "trappable 0 0xff000 0x1000 open");
+	mt_write(1, "accept", "%s", bdf);
+	mt_write(1, "rules", "trappable 0 0x0 0x1000 open");
+	mt_write(1, "rules", "trappable 0 0x3000 0x2000");
+	mt_write(1, "rules", "trappable 0 0xff000 0x1000 open");
 	dev = mg_open(bdf);
 
 	expect_areas(dev, unaware, 2);
@@ -707,8 +707,8 @@ static struct vfmig_device *open_offered_range(unsigned int pages,
 
 	mt_setup_edu(bdf, "");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
-	mt_set(1, "rules", "trappable 0 0x1000 %#x open", pages * PAGE);
+	mt_write(1, "accept", "%s", bdf);
+	mt_write(1, "rules", "trappable 0 0x1000 %#x open", pages * PAGE);
 	dev = mg_open(bdf);
 	*irq = find_trap_irq(dev);
 	*efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);

@@ -159,7 +159,7 @@ int mt_write_try(int inst, const char *file, const char *fmt, ...)
 	return ret;
 }
 
-void mt_set(int inst, const char *file, const char *fmt, ...)
+void mt_write(int inst, const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -200,7 +200,7 @@ long mt_stat(int inst, const char *key)
 
 void mt_register(int inst, bool on)
 {
-	mt_set(inst, "registered", "%d", on ? 1 : 0);
+	mt_write(inst, "registered", "%d", on ? 1 : 0);
 }
 
 int mt_handles(int inst, struct mt_handle *out, int max)
@@ -550,7 +550,7 @@ int mg_write_try(const char *file, const char *fmt, ...)
 	return ret;
 }
 
-void mg_set(const char *file, const char *fmt, ...)
+void mg_write(const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -580,17 +580,17 @@ void mg_accept(enum mg_mediator m, const char *bdfs)
 		[MG_PLAIN] = "accept_plain",
 	};
 
-	mg_set(files[m], "%s", bdfs);
+	mg_write(files[m], "%s", bdfs);
 }
 
 void mg_state_size(uint64_t bytes)
 {
-	mg_set("state_size", "%llu", (unsigned long long)bytes);
+	mg_write("state_size", "%llu", (unsigned long long)bytes);
 }
 
 void mg_precopy(uint64_t bytes)
 {
-	mg_set("precopy", "%llu", (unsigned long long)bytes);
+	mg_write("precopy", "%llu", (unsigned long long)bytes);
 }
 
 static int mg_parse_dev(const char *line, struct mg_dev *d)

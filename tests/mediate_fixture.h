@@ -54,7 +54,7 @@ int mt_write_try(int inst, const char *file, const char *fmt, ...)
 int mt_read(int inst, const char *file, char *buf, size_t len);
 
 /* Like mt_write_try, failing the test on error. */
-void mt_set(int inst, const char *file, const char *fmt, ...)
+void mt_write(int inst, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* A counter from the instance's stats file. */
@@ -184,7 +184,7 @@ int mg_write_try(const char *file, const char *fmt, ...)
 int mg_read(const char *file, char *buf, size_t len);
 
 /* Like mg_write_try, failing the test on error. */
-void mg_set(const char *file, const char *fmt, ...)
+void mg_write(const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Which devices a mediator serves from the next open: "all", "none", BDFs. */
