@@ -28,6 +28,8 @@
 
 #include <vfmig.h>
 
+#include "sysfs_attr.h"
+
 #include "../include/edu_regs.h"
 
 #define PAGE 4096u
@@ -146,14 +148,12 @@ static double median(double *v)
 static void migtest_wrote(struct vfmig_device *dev, uint64_t iova,
 			  uint64_t len)
 {
-	FILE *f = fopen(MIGTEST_CTL, "w");
+	int ret = sysfs_printf(MIGTEST_CTL, "%s wrote %#llx %#llx\n",
+			       vfmig_bdf(dev), (unsigned long long)iova,
+			       (unsigned long long)len);
 
-	if (!f)
-		die(MIGTEST_CTL, errno, NULL);
-	fprintf(f, "%s wrote %#llx %#llx\n", vfmig_bdf(dev),
-		(unsigned long long)iova, (unsigned long long)len);
-	if (fclose(f))
-		die("the test mediator's wrote", errno, NULL);
+	if (ret)
+		die(MIGTEST_CTL, -ret, NULL);
 }
 
 static int bench_written(struct vfmig_device *dev)

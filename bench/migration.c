@@ -46,6 +46,8 @@
 
 #include <vfmig.h>
 
+#include "sysfs_attr.h"
+
 #define DEBUGFS "/sys/kernel/debug/vfio_pci_mediate_migtest"
 #define MIB ((uint64_t)1024 * 1024)
 #define MAX_ROUNDS 64
@@ -84,20 +86,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	int ret = 0;
-
-	if (!f)
-		return -errno;
-	if (fputs(text, f) == EOF)
-		ret = -errno;
-	if (fclose(f) && !ret)
-		ret = -errno;
-	return ret;
 }
 
 /* The digest migtest shows for an open device, 0 if not found. */
@@ -321,7 +309,7 @@ static int run_round(struct bench *b, unsigned int round,
 
 	/* A new state each round, so no round loads what is already there. */
 	snprintf(seed, sizeof(seed), "%s seed %u\n", b->src_bdf, round + 1);
-	ret = write_file(DEBUGFS "/ctl", seed);
+	ret = sysfs_write(DEBUGFS "/ctl", seed);
 	if (ret)
 		return fail(NULL, "migtest ctl seed", ret);
 
@@ -412,7 +400,7 @@ static int bench_size(struct bench *b)
 	int ret;
 
 	snprintf(text, sizeof(text), "%" PRIu64 "\n", b->size);
-	ret = write_file(DEBUGFS "/state_size", text);
+	ret = sysfs_write(DEBUGFS "/state_size", text);
 	if (ret)
 		return fail(NULL, "migtest state_size", ret);
 

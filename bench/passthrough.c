@@ -56,6 +56,7 @@
 #include <unistd.h>
 #include <linux/vfio.h>
 
+#include "sysfs_attr.h"
 #include "vfio_dev.h"
 #include "../include/edu_regs.h"
 
@@ -116,26 +117,13 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	n = n < 0 ? -errno : n;
-	close(fd);
-	return n < 0 ? (int)n : 0;
-}
-
 /* Has test0 serve bdf, and only bdf, at its next open, passing through. */
 static void mediator_serve(const char *bdf)
 {
-	int ret = write_text(MEDIATOR_DEBUGFS "/passthrough", "1");
+	int ret = sysfs_write(MEDIATOR_DEBUGFS "/passthrough", "1");
 
 	if (ret == 0)
-		ret = write_text(MEDIATOR_DEBUGFS "/accept", bdf);
+		ret = sysfs_write(MEDIATOR_DEBUGFS "/accept", bdf);
 	if (ret < 0)
 		die("configuring the test mediator (" MEDIATOR_DEBUGFS
 		    "; is tests/kernel/vfio-pci-mediate-test.ko loaded?)",
@@ -146,17 +134,12 @@ static void mediator_serve(const char *bdf)
 static long mediator_pt_calls(const char *bdf)
 {
 	char buf[1024], name[PCI_BDF_LEN];
-	int fd = open(MEDIATOR_DEBUGFS "/handles", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 	const char *line = buf;
 	unsigned int id;
 	long pt;
 
-	if (fd >= 0)
-		close(fd);
-	if (n < 0)
+	if (sysfs_read_all(MEDIATOR_DEBUGFS "/handles", buf, sizeof(buf)) < 0)
 		return -1;
-	buf[n] = '\0';
 	while (line && *line) {
 		if (sscanf(line, "%31s %u rw=%*d mmap=%*d info=%*d pt=%ld",
 			   name, &id, &pt) == 3 && strcmp(name, bdf) == 0)

@@ -17,8 +17,8 @@
 #include <linux/vfio.h>
 
 #include "internal.h"
+#include "vfio_group.h"
 
-#define VFIO_CONTAINER_PATH "/dev/vfio/vfio"
 #define PCI_DEVICES "/sys/bus/pci/devices"
 
 /* Lists the group's devices and drivers: "0000:00:03.0 (edu), ...". */
@@ -82,28 +82,23 @@ static int group_of(const char *bdf, int *group, struct vfmig_error *err)
 static int open_container(struct vfmig_container **out, struct vfmig_error *err)
 {
 	struct vfmig_container *c;
-	int fd, ver;
+	struct vfio_failure why;
+	int fd;
 
-	fd = open(VFIO_CONTAINER_PATH, O_RDWR | O_CLOEXEC);
+	fd = vfio_container_open(&why);
 	if (fd < 0) {
-		int e = neg_errno();
-
-		return err_fail(err, e, "cannot open %s: %s%s",
-				VFIO_CONTAINER_PATH, strerror(-e),
-				e == -ENOENT ? " (load the vfio module: modprobe vfio-pci)" :
-				e == -EACCES || e == -EPERM ? " (run as root)" : "");
-	}
-	ver = ioctl(fd, VFIO_GET_API_VERSION);
-	if (ver != VFIO_API_VERSION) {
-		close(fd);
-		return err_fail(err, -ENOTSUP,
-				"%s speaks VFIO API version %d, this library version %d",
-				VFIO_CONTAINER_PATH, ver, VFIO_API_VERSION);
-	}
-	if (ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) != 1) {
-		close(fd);
-		return err_fail(err, -ENOTSUP,
-				"the kernel offers no type1v2 IOMMU for VFIO (is vfio_iommu_type1 loaded?)");
+		if (why.step == VFIO_STEP_API_VERSION)
+			return err_fail(err, fd,
+					"%s speaks VFIO API version %d, this library version %d",
+					VFIO_CONTAINER_PATH, why.api_version,
+					VFIO_API_VERSION);
+		if (why.step == VFIO_STEP_TYPE1V2)
+			return err_fail(err, fd,
+					"the kernel offers no type1v2 IOMMU for VFIO (is vfio_iommu_type1 loaded?)");
+		return err_fail(err, fd, "cannot open %s: %s%s",
+				VFIO_CONTAINER_PATH, strerror(-fd),
+				fd == -ENOENT ? " (load the vfio module: modprobe vfio-pci)" :
+				fd == -EACCES || fd == -EPERM ? " (run as root)" : "");
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -131,6 +126,46 @@ static void put_container(struct vfmig_container *c)
 	free(c);
 }
 
+/* Why group @id of @bdf could not be attached (vfio_group_attach()). */
+static int explain_group_failure(const char *bdf, int id, int e,
+				 const struct vfio_failure *why,
+				 struct vfmig_error *err)
+{
+	char members[256];
+
+	switch (why->step) {
+	case VFIO_STEP_OPEN_GROUP:
+		if (e == -ENOENT)
+			return err_fail(err, -ENODEV,
+					"%s: /dev/vfio/%d does not exist: the device is not bound to a VFIO driver (vfmig bind %s)",
+					bdf, id, bdf);
+		if (e == -EBUSY)
+			return err_fail(err, -EBUSY,
+					"%s: IOMMU group %d is in use: another process (a VMM?) has /dev/vfio/%d open, or another handle of this process does (open the device with vfmig_open_shared() on that handle)",
+					bdf, id, id);
+		return err_fail(err, e, "%s: cannot open /dev/vfio/%d: %s%s", bdf,
+				id, strerror(-e),
+				e == -EACCES || e == -EPERM ? " (run as root)" : "");
+	case VFIO_STEP_GROUP_STATUS:
+		return err_fail(err, e, "%s: VFIO_GROUP_GET_STATUS on group %d: %s",
+				bdf, id, strerror(-e));
+	case VFIO_STEP_NOT_VIABLE:
+		describe_group(id, members, sizeof(members));
+		return err_fail(err, -ENODEV,
+				"%s: IOMMU group %d is not viable: every device of the group must be bound to a VFIO driver or to none (group: %s; see vfmig bind)",
+				bdf, id, members);
+	case VFIO_STEP_SET_CONTAINER:
+		return err_fail(err, e, "%s: VFIO_GROUP_SET_CONTAINER on group %d: %s",
+				bdf, id, strerror(-e));
+	case VFIO_STEP_SET_IOMMU:
+		return err_fail(err, e, "%s: VFIO_SET_IOMMU type1v2: %s", bdf,
+				strerror(-e));
+	default:
+		return err_fail(err, e, "%s: IOMMU group %d: %s", bdf, id,
+				strerror(-e));
+	}
+}
+
 /*
  * The group @id in container @c, opened and attached if the container does
  * not hold it yet.  Called with c->lock held.
@@ -139,10 +174,10 @@ static int get_group_locked(struct vfmig_container *c, const char *bdf,
 			    int id, struct vfmig_group **out,
 			    struct vfmig_error *err)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	char path[64], members[256];
+	const struct vfio_group_options opt = { .set_iommu = !c->iommu_set };
+	struct vfio_failure why;
 	struct vfmig_group *g;
-	int fd, e;
+	int fd;
 
 	for (g = c->groups; g; g = g->next) {
 		if (g->id == id) {
@@ -152,52 +187,10 @@ static int get_group_locked(struct vfmig_container *c, const char *bdf,
 		}
 	}
 
-	snprintf(path, sizeof(path), "/dev/vfio/%d", id);
-	fd = open(path, O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		e = neg_errno();
-		if (e == -ENOENT)
-			return err_fail(err, -ENODEV,
-					"%s: %s does not exist: the device is not bound to a VFIO driver (vfmig bind %s)",
-					bdf, path, bdf);
-		if (e == -EBUSY)
-			return err_fail(err, -EBUSY,
-					"%s: IOMMU group %d is in use: another process (a VMM?) has %s open, or another handle of this process does (open the device with vfmig_open_shared() on that handle)",
-					bdf, id, path);
-		return err_fail(err, e, "%s: cannot open %s: %s%s", bdf, path,
-				strerror(-e),
-				e == -EACCES || e == -EPERM ? " (run as root)" : "");
-	}
-	if (ioctl(fd, VFIO_GROUP_GET_STATUS, &status)) {
-		e = neg_errno();
-		close(fd);
-		return err_fail(err, e, "%s: VFIO_GROUP_GET_STATUS on group %d: %s",
-				bdf, id, strerror(-e));
-	}
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		close(fd);
-		describe_group(id, members, sizeof(members));
-		return err_fail(err, -ENODEV,
-				"%s: IOMMU group %d is not viable: every device of the group must be bound to a VFIO driver or to none (group: %s; see vfmig bind)",
-				bdf, id, members);
-	}
-	if (ioctl(fd, VFIO_GROUP_SET_CONTAINER, &c->fd)) {
-		e = neg_errno();
-		close(fd);
-		return err_fail(err, e, "%s: VFIO_GROUP_SET_CONTAINER on group %d: %s",
-				bdf, id, strerror(-e));
-	}
-	if (!c->iommu_set) {
-		if (ioctl(c->fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
-			e = neg_errno();
-			ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);
-			close(fd);
-			return err_fail(err, e,
-					"%s: VFIO_SET_IOMMU type1v2: %s", bdf,
-					strerror(-e));
-		}
-		c->iommu_set = true;
-	}
+	fd = vfio_group_attach(id, c->fd, &opt, &why);
+	if (fd < 0)
+		return explain_group_failure(bdf, id, fd, &why, err);
+	c->iommu_set = true;
 	g = calloc(1, sizeof(*g));
 	if (!g) {
 		ioctl(fd, VFIO_GROUP_UNSET_CONTAINER);

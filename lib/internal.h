@@ -23,6 +23,7 @@
 
 #include <linux/vfio_pci_mediate.h>
 
+#include "sysfs_attr.h"
 #include "vfmig.h"
 
 struct vfmig_group {
@@ -213,12 +214,6 @@ uint64_t mmio_load(volatile void *p, unsigned int size);
 void mmio_store(volatile void *p, unsigned int size, uint64_t val);
 uint64_t le_load(const uint8_t *b, unsigned int size);
 void le_store(uint8_t *b, unsigned int size, uint64_t val);
-
-/* Reads a sysfs attribute (trailing newline dropped); -errno. */
-int sysfs_read(const char *path, char *buf, size_t len);
-int sysfs_write(const char *path, const char *val);
-/* basename of the symlink @path points to (e.g. a driver's name). */
-int sysfs_link_name(const char *path, char *buf, size_t len);
 
 size_t page_size(void);
 

@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "pci_bind.h"
 
 #define PCI_DEVICES "/sys/bus/pci/devices"
 #define PCI_DRIVERS "/sys/bus/pci/drivers"
-#define PCI_PROBE "/sys/bus/pci/drivers_probe"
 
 VFMIG_EXPORT int vfmig_parse_bdf(const char *in, char out[VFMIG_BDF_LEN])
 {
@@ -178,10 +178,7 @@ VFMIG_EXPORT int vfmig_pci_list_driver(const char *driver,
 
 static void current_driver(const char *bdf, char *buf, size_t len)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s/driver", PCI_DEVICES, bdf);
-	if (sysfs_link_name(path, buf, len))
+	if (pci_driver_of(bdf, buf, len))
 		buf[0] = '\0';
 }
 
@@ -191,30 +188,43 @@ static void copy_out(char *dst, size_t len, const char *src)
 		snprintf(dst, len, "%s", src);
 }
 
-/* Unbinds @bdf from @drv ("" : nothing to do). */
-static int unbind_from(const char *bdf, const char *drv,
-		       struct vfmig_error *err)
+/* Why pci_bind_override() failed, for vfmig_pci_bind() and _unbind(). */
+static int explain_bind_failure(const char *bdf, const char *driver, int e,
+				const struct pci_bind_result *res,
+				struct vfmig_error *err)
 {
-	char path[PATH_MAX];
-	int ret;
+	const char *root = e == -EACCES || e == -EPERM ? " (run as root)" : "";
 
-	if (!*drv)
-		return 0;
-	snprintf(path, sizeof(path), "%s/%s/unbind", PCI_DRIVERS, drv);
-	ret = sysfs_write(path, bdf);
-	if (ret)
-		return err_fail(err, ret, "%s: unbinding from %s failed: %s%s",
-				bdf, drv, strerror(-ret),
-				ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
-	return 0;
+	switch (res->step) {
+	case PCI_BIND_STEP_OVERRIDE:
+		return err_fail(err, e, "%s: %s driver_override: %s%s", bdf,
+				*driver ? "writing" : "clearing", strerror(-e),
+				root);
+	case PCI_BIND_STEP_UNBIND:
+		return err_fail(err, e, "%s: unbinding from %s failed: %s%s",
+				bdf, res->old_driver, strerror(-e), root);
+	case PCI_BIND_STEP_PROBE:
+	case PCI_BIND_STEP_NOT_TAKEN:
+		return err_fail(err, e,
+				"%s: %s did not take the device (%s; see dmesg); it was on %s and is now on %s",
+				bdf, driver,
+				res->step == PCI_BIND_STEP_PROBE ? strerror(-e) :
+				"probe declined",
+				*res->old_driver ? res->old_driver : "no driver",
+				*res->driver ? res->driver : "no driver");
+	default:
+		return err_fail(err, e, "%s: reading its driver: %s", bdf,
+				strerror(-e));
+	}
 }
 
 VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
 				char *old_driver, size_t old_len,
 				struct vfmig_error *err)
 {
+	const struct pci_bind_options opt = { 0 };
 	char bdf[VFMIG_BDF_LEN], path[PATH_MAX], old[VFMIG_NAME_LEN];
-	char now[VFMIG_NAME_LEN];
+	struct pci_bind_result res;
 	int ret;
 
 	err_clear(err);
@@ -238,23 +248,10 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
 				"%s: driver %s is not loaded (modprobe %s)", bdf,
 				driver, driver);
 
-	snprintf(path, sizeof(path), "%s/%s/driver_override", PCI_DEVICES, bdf);
-	ret = sysfs_write(path, driver);
+	/* The override stays: a later probe binds the device here again. */
+	ret = pci_bind_override(bdf, driver, &opt, &res);
 	if (ret)
-		return err_fail(err, ret, "%s: writing driver_override: %s%s",
-				bdf, strerror(-ret),
-				ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
-	ret = unbind_from(bdf, old, err);
-	if (ret)
-		return ret;
-	ret = sysfs_write(PCI_PROBE, bdf);
-	current_driver(bdf, now, sizeof(now));
-	if (strcmp(now, driver))
-		return err_fail(err, ret ? ret : -ENODEV,
-				"%s: %s did not take the device (%s; see dmesg); it was on %s and is now on %s",
-				bdf, driver,
-				ret ? strerror(-ret) : "probe declined",
-				*old ? old : "no driver", *now ? now : "no driver");
+		return explain_bind_failure(bdf, driver, ret, &res, err);
 	return 0;
 }
 
@@ -262,8 +259,9 @@ VFMIG_EXPORT int vfmig_pci_unbind(const char *bdf_in, char *old_driver,
 				  size_t old_len, char *new_driver,
 				  size_t new_len, struct vfmig_error *err)
 {
+	const struct pci_bind_options opt = { .probe_unbound = true };
 	char bdf[VFMIG_BDF_LEN], path[PATH_MAX], old[VFMIG_NAME_LEN];
-	char now[VFMIG_NAME_LEN];
+	struct pci_bind_result res;
 	int ret;
 
 	err_clear(err);
@@ -277,18 +275,10 @@ VFMIG_EXPORT int vfmig_pci_unbind(const char *bdf_in, char *old_driver,
 	current_driver(bdf, old, sizeof(old));
 	copy_out(old_driver, old_len, old);
 
-	snprintf(path, sizeof(path), "%s/%s/driver_override", PCI_DEVICES, bdf);
-	ret = sysfs_write(path, "");
+	/* The driver that claims the device takes it, if one does. */
+	ret = pci_bind_override(bdf, "", &opt, &res);
 	if (ret)
-		return err_fail(err, ret, "%s: clearing driver_override: %s%s",
-				bdf, strerror(-ret),
-				ret == -EACCES || ret == -EPERM ? " (run as root)" : "");
-	ret = unbind_from(bdf, old, err);
-	if (ret)
-		return ret;
-	/* No driver wanting the device is not an error. */
-	sysfs_write(PCI_PROBE, bdf);
-	current_driver(bdf, now, sizeof(now));
-	copy_out(new_driver, new_len, now);
+		return explain_bind_failure(bdf, "", ret, &res, err);
+	copy_out(new_driver, new_len, res.driver);
 	return 0;
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Small I/O and sysfs helpers. */
+/* Small I/O helpers (sysfs files: common/sysfs_attr.c). */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -84,57 +84,6 @@ int pwrite_exact(int fd, const void *buf, size_t len, uint64_t off)
 	if (n < 0)
 		return neg_errno();
 	return (size_t)n == len ? 0 : -EIO;
-}
-
-int sysfs_read(const char *path, char *buf, size_t len)
-{
-	ssize_t n;
-	int fd;
-
-	if (!len)
-		return -EINVAL;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	n = read_full(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return 0;
-}
-
-int sysfs_write(const char *path, const char *val)
-{
-	int fd, ret;
-
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return neg_errno();
-	/* sysfs takes a store in one write; an empty one needs a newline. */
-	ret = write_all(fd, *val ? val : "\n", *val ? strlen(val) : 1);
-	close(fd);
-	return ret;
-}
-
-int sysfs_link_name(const char *path, char *buf, size_t len)
-{
-	char target[PATH_MAX];
-	const char *base;
-	ssize_t n;
-
-	n = readlink(path, target, sizeof(target) - 1);
-	if (n < 0)
-		return neg_errno();
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	base = base ? base + 1 : target;
-	if (strlen(base) >= len)
-		return -ENAMETOOLONG;
-	strcpy(buf, base);
-	return 0;
 }
 
 size_t page_size(void)

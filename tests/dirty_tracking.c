@@ -49,6 +49,7 @@
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
+#include "sysfs_attr.h"
 #include "vfio_dev.h"
 
 #define TRANSFERS_PER_DEVICE 500
@@ -411,24 +412,11 @@ TEST_NAMED(type1_reports_each_write_once,
 #define CGROUP_DIR "/tmp/dirty-tracking-cgroup"
 #define CGROUP_CHILD CGROUP_DIR "/logging"
 
-static int write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -errno;
-	fputs(text, f);
-	return fclose(f) ? -errno : 0;
-}
-
 static uint64_t read_u64_file(const char *path)
 {
-	unsigned long long v = 0;
-	FILE *f = fopen(path, "r");
+	uint64_t v = 0;
 
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, "%llu", &v), 1);
-	fclose(f);
+	ASSERT_OK(sysfs_read_u64(path, &v));
 	return v;
 }
 
@@ -438,7 +426,7 @@ static int leave_cgroup(void *arg)
 
 	(void)arg;
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	write_file(CGROUP_DIR "/cgroup.procs", pid);
+	sysfs_write(CGROUP_DIR "/cgroup.procs", pid);
 	rmdir(CGROUP_CHILD);
 	return umount(CGROUP_DIR) || rmdir(CGROUP_DIR) ? -errno : 0;
 }
@@ -454,10 +442,10 @@ static void enter_memory_cgroup(void)
 		SKIP("cannot mount cgroup2: %s", strerror(errno));
 	}
 	test_add_cleanup(leave_cgroup, NULL, "leave the test's cgroup");
-	ASSERT_OK(write_file(CGROUP_DIR "/cgroup.subtree_control", "+memory"));
+	ASSERT_OK(sysfs_write(CGROUP_DIR "/cgroup.subtree_control", "+memory"));
 	ASSERT_OK(mkdir(CGROUP_CHILD, 0755));
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-	ASSERT_OK(write_file(CGROUP_CHILD "/cgroup.procs", pid));
+	ASSERT_OK(sysfs_write(CGROUP_CHILD "/cgroup.procs", pid));
 }
 
 /*

@@ -62,6 +62,7 @@
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
+#include "sysfs_attr.h"
 
 #define PAGE 4096u
 #define EDU_BAR0_SIZE (1u << 20)
@@ -409,12 +410,15 @@ static unsigned int saved_timeout_ms;
 
 static int write_timeout_param(unsigned int ms)
 {
-	FILE *f = fopen(TIMEOUT_PARAM, "w");
+	return sysfs_printf(TIMEOUT_PARAM, "%u\n", ms);
+}
 
-	if (!f)
-		return -errno;
-	fprintf(f, "%u\n", ms);
-	return fclose(f) ? -errno : 0;
+static unsigned int read_timeout_param(void)
+{
+	uint64_t ms = 0;
+
+	ASSERT_OK(sysfs_read_u64(TIMEOUT_PARAM, &ms));
+	return (unsigned int)ms;
 }
 
 static int restore_timeout(void *arg)
@@ -425,11 +429,7 @@ static int restore_timeout(void *arg)
 
 static void set_timeout_for_test(unsigned int ms)
 {
-	FILE *f = fopen(TIMEOUT_PARAM, "r");
-
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, "%u", &saved_timeout_ms), 1);
-	fclose(f);
+	saved_timeout_ms = read_timeout_param();
 	ASSERT_OK(write_timeout_param(ms));
 	test_add_cleanup(restore_timeout, NULL, "restore trap_ack_timeout_ms");
 }
@@ -681,10 +681,10 @@ TEST_NAMED(sparse_areas_three_ranges, "trap.sparse_areas_three_ranges", 120)
 
 	mt_setup_edu(bdf, "");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
-	mt_set(1, "rules", "trappable 0 0x0 0x1000 open");
-	mt_set(1, "rules", "trappable 0 0x3000 0x2000");
-	mt_set(1, "rules", "trappable 0 0xff000 0x1000 open");
+	mt_write(1, "accept", "%s", bdf);
+	mt_write(1, "rules", "trappable 0 0x0 0x1000 open");
+	mt_write(1, "rules", "trappable 0 0x3000 0x2000");
+	mt_write(1, "rules", "trappable 0 0xff000 0x1000 open");
 	dev = mg_open(bdf);
 
 	expect_areas(dev, unaware, 2);
@@ -729,8 +729,8 @@ static struct vfmig_device *open_offered_range(unsigned int pages,
 
 	mt_setup_edu(bdf, "");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
-	mt_set(1, "rules", "trappable 0 0x1000 %#x open", pages * PAGE);
+	mt_write(1, "accept", "%s", bdf);
+	mt_write(1, "rules", "trappable 0 0x1000 %#x open", pages * PAGE);
 	dev = mg_open(bdf);
 	*irq = find_trap_irq(dev);
 	*efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -987,7 +987,6 @@ TEST_NAMED(overlapping_removals_finish, "trap.overlapping_removals_finish",
 TEST_NAMED(ack_timeout_bounded, "trap.ack_timeout_bounded", 60)
 {
 	unsigned int now = 0;
-	FILE *f;
 
 	lab_require();
 	set_timeout_for_test(1000);
@@ -995,10 +994,7 @@ TEST_NAMED(ack_timeout_bounded, "trap.ack_timeout_bounded", 60)
 	ASSERT_EQ(write_timeout_param(0), -EINVAL);
 	ASSERT_EQ(write_timeout_param(3600000), -EINVAL);
 	ASSERT_OK(write_timeout_param(10000));
-	f = fopen(TIMEOUT_PARAM, "r");
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, "%u", &now), 1);
-	fclose(f);
+	now = read_timeout_param();
 	ASSERT_EQ(now, 10000u);
 }
 

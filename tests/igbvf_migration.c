@@ -33,6 +33,7 @@
 #include "lab_fixture.h"
 #include "mediate_fixture.h"
 #include "migration_fixture.h"
+#include "sysfs_attr.h"
 #include "vfio_dev.h"
 
 /* Offset of queue 0's RDLEN in the mediator's state (struct igbvf_state). */
@@ -159,17 +160,11 @@ static void restore_config_at_end(const struct vf *vf)
 /* Sets the mediator's apply_pf_config, which it reads at each open. */
 static void set_apply_pf_config(bool on)
 {
-	FILE *f = fopen(APPLY_PF_CONFIG, "w");
-	char got = 0;
+	char got[8];
 
-	ASSERT_TRUE(f != NULL);
-	fputs(on ? "1\n" : "0\n", f);
-	ASSERT_EQ(fclose(f), 0);
-	f = fopen(APPLY_PF_CONFIG, "r");
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, " %c", &got), 1);
-	fclose(f);
-	ASSERT_EQ(got, on ? 'Y' : 'N');
+	ASSERT_OK(sysfs_write(APPLY_PF_CONFIG, on ? "1\n" : "0\n"));
+	ASSERT_OK(sysfs_read(APPLY_PF_CONFIG, got, sizeof(got)));
+	ASSERT_EQ(got[0], on ? 'Y' : 'N');
 }
 
 /*

@@ -24,6 +24,7 @@
 
 #include "harness.h"
 #include "lab_fixture.h"
+#include "sysfs_attr.h"
 
 #define DEBUGFS_DIR "/sys/kernel/debug"
 #define MT_DEBUGFS DEBUGFS_DIR "/vfio_pci_mediate_test"
@@ -141,26 +142,13 @@ static void instance_path(char *path, size_t len, int inst, const char *file)
 
 static int write_va(int inst, const char *file, const char *fmt, va_list ap)
 {
-	char path[PATH_MAX], value[4096];
-	ssize_t n;
-	int fd, len;
+	char path[PATH_MAX];
 
-	len = vsnprintf(value, sizeof(value), fmt, ap);
-	if (len < 0 || (size_t)len >= sizeof(value))
-		return -E2BIG;
 	instance_path(path, sizeof(path), inst, file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, (size_t)len);
-	n = n < 0 ? -errno : n;
-	close(fd);
-	if (n < 0)
-		return (int)n;
-	return n == len ? 0 : -EIO;
+	return sysfs_vprintf(path, fmt, ap);
 }
 
-int mt_write(int inst, const char *file, const char *fmt, ...)
+int mt_write_try(int inst, const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -171,7 +159,7 @@ int mt_write(int inst, const char *file, const char *fmt, ...)
 	return ret;
 }
 
-void mt_set(int inst, const char *file, const char *fmt, ...)
+void mt_write(int inst, const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -187,20 +175,9 @@ void mt_set(int inst, const char *file, const char *fmt, ...)
 int mt_read(int inst, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX];
-	ssize_t n;
-	int fd;
 
 	instance_path(path, sizeof(path), inst, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	n = n < 0 ? -errno : n;
-	close(fd);
-	if (n < 0)
-		return (int)n;
-	buf[n] = '\0';
-	return (int)n;
+	return (int)sysfs_read_all(path, buf, len);
 }
 
 long mt_stat(int inst, const char *key)
@@ -223,7 +200,7 @@ long mt_stat(int inst, const char *key)
 
 void mt_register(int inst, bool on)
 {
-	mt_set(inst, "registered", "%d", on ? 1 : 0);
+	mt_write(inst, "registered", "%d", on ? 1 : 0);
 }
 
 int mt_handles(int inst, struct mt_handle *out, int max)
@@ -402,12 +379,7 @@ void mt_bind_mediate(const char *bdf)
 
 static int write_user_dma_access(bool on)
 {
-	FILE *f = fopen(USER_DMA_ACCESS_PARAM, "w");
-
-	if (!f)
-		return -errno;
-	fputs(on ? "1\n" : "0\n", f);
-	return fclose(f) ? -errno : 0;
+	return sysfs_write(USER_DMA_ACCESS_PARAM, on ? "1\n" : "0\n");
 }
 
 static int restore_user_dma_access(void *arg)
@@ -417,15 +389,12 @@ static int restore_user_dma_access(void *arg)
 
 void mt_user_dma_access_for_test(bool on)
 {
-	FILE *f = fopen(USER_DMA_ACCESS_PARAM, "r");
-	char was = 0;
+	char was[8];
 
-	ASSERT_TRUE(f != NULL);
-	ASSERT_EQ(fscanf(f, " %c", &was), 1);
-	fclose(f);
+	ASSERT_OK(sysfs_read(USER_DMA_ACCESS_PARAM, was, sizeof(was)));
 	ASSERT_OK(write_user_dma_access(on));
 	test_add_cleanup(restore_user_dma_access,
-			 was == 'Y' || was == '1' ? (void *)1 : NULL,
+			 was[0] == 'Y' || was[0] == '1' ? (void *)1 : NULL,
 			 "restore user_dma_access");
 }
 
@@ -564,26 +533,13 @@ void mg_load_for_test(const char *params)
 
 static int mg_write_va(const char *file, const char *fmt, va_list ap)
 {
-	char path[PATH_MAX], value[1024];
-	ssize_t n;
-	int fd, len;
+	char path[PATH_MAX];
 
-	len = vsnprintf(value, sizeof(value), fmt, ap);
-	if (len < 0 || (size_t)len >= sizeof(value))
-		return -E2BIG;
 	snprintf(path, sizeof(path), MG_DEBUGFS "/%s", file);
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, (size_t)len);
-	n = n < 0 ? -errno : n;
-	close(fd);
-	if (n < 0)
-		return (int)n;
-	return n == len ? 0 : -EIO;
+	return sysfs_vprintf(path, fmt, ap);
 }
 
-int mg_write(const char *file, const char *fmt, ...)
+int mg_write_try(const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -594,7 +550,7 @@ int mg_write(const char *file, const char *fmt, ...)
 	return ret;
 }
 
-void mg_set(const char *file, const char *fmt, ...)
+void mg_write(const char *file, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;
@@ -611,28 +567,9 @@ void mg_set(const char *file, const char *fmt, ...)
 int mg_read(const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX];
-	size_t used = 0;
-	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), MG_DEBUGFS "/%s", file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (used + 1 < len) {
-		n = read(fd, buf + used, len - 1 - used);
-		if (n < 0) {
-			n = -errno;
-			close(fd);
-			return (int)n;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	buf[used] = '\0';
-	return (int)used;
+	return (int)sysfs_read_all(path, buf, len);
 }
 
 void mg_accept(enum mg_mediator m, const char *bdfs)
@@ -643,17 +580,17 @@ void mg_accept(enum mg_mediator m, const char *bdfs)
 		[MG_PLAIN] = "accept_plain",
 	};
 
-	mg_set(files[m], "%s", bdfs);
+	mg_write(files[m], "%s", bdfs);
 }
 
 void mg_state_size(uint64_t bytes)
 {
-	mg_set("state_size", "%llu", (unsigned long long)bytes);
+	mg_write("state_size", "%llu", (unsigned long long)bytes);
 }
 
 void mg_precopy(uint64_t bytes)
 {
-	mg_set("precopy", "%llu", (unsigned long long)bytes);
+	mg_write("precopy", "%llu", (unsigned long long)bytes);
 }
 
 static int mg_parse_dev(const char *line, struct mg_dev *d)
@@ -677,7 +614,7 @@ static int mg_parse_dev(const char *line, struct mg_dev *d)
 	return 0;
 }
 
-int mg_dev_get(const char *bdf, struct mg_dev *out)
+int mg_dev_try(const char *bdf, struct mg_dev *out)
 {
 	static char buf[16384];
 	size_t blen = strlen(bdf);
@@ -699,7 +636,7 @@ int mg_dev_get(const char *bdf, struct mg_dev *out)
 
 void mg_dev(const char *bdf, struct mg_dev *out)
 {
-	int ret = mg_dev_get(bdf, out);
+	int ret = mg_dev_try(bdf, out);
 
 	if (ret < 0)
 		FAIL("the migtest mediators serve no open of %s: %s", bdf,
@@ -729,10 +666,10 @@ static int mg_ctl_va(const char *bdf, const char *fmt, va_list ap)
 	char cmd[512];
 
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	return mg_write("ctl", "%s %s", bdf, cmd);
+	return mg_write_try("ctl", "%s %s", bdf, cmd);
 }
 
-int mg_ctl_ret(const char *bdf, const char *fmt, ...)
+int mg_ctl_try(const char *bdf, const char *fmt, ...)
 {
 	va_list ap;
 	int ret;

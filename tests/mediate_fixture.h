@@ -49,12 +49,12 @@ void mt_unload_at_end(void);
 
 /* --- instances through debugfs ---------------------------------------- */
 
-int mt_write(int inst, const char *file, const char *fmt, ...)
+int mt_write_try(int inst, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int mt_read(int inst, const char *file, char *buf, size_t len);
 
-/* Like mt_write, failing the test on error. */
-void mt_set(int inst, const char *file, const char *fmt, ...)
+/* Like mt_write_try, failing the test on error. */
+void mt_write(int inst, const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* A counter from the instance's stats file. */
@@ -179,12 +179,12 @@ const char *mg_module_path(void);
 void mg_load_for_test(const char *params);
 
 /* Writes (or reads) one of its debugfs files; 0/bytes or -errno. */
-int mg_write(const char *file, const char *fmt, ...)
+int mg_write_try(const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int mg_read(const char *file, char *buf, size_t len);
 
-/* Like mg_write, failing the test on error. */
-void mg_set(const char *file, const char *fmt, ...)
+/* Like mg_write_try, failing the test on error. */
+void mg_write(const char *file, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Which devices a mediator serves from the next open: "all", "none", BDFs. */
@@ -208,8 +208,8 @@ struct mg_dev {
 };
 
 /* The open device bdf as the mediator sees it; -ENOENT if it serves none. */
-int mg_dev_get(const char *bdf, struct mg_dev *out);
-/* As mg_dev_get, failing the test unless it serves bdf. */
+int mg_dev_try(const char *bdf, struct mg_dev *out);
+/* As mg_dev_try, failing the test unless it serves bdf. */
 void mg_dev(const char *bdf, struct mg_dev *out);
 uint64_t mg_digest(const char *bdf);
 /* Asserts the framework made no call the mediator's contract forbids. */
@@ -220,7 +220,7 @@ void mg_expect_no_violations(const char *bdf);
  * "precopy N", "fail OP ERRNO", "fail clear".  mg_ctl fails the test on
  * error.
  */
-int mg_ctl_ret(const char *bdf, const char *fmt, ...)
+int mg_ctl_try(const char *bdf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void mg_ctl(const char *bdf, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

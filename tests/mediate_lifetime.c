@@ -85,7 +85,7 @@ static void setup_one(char bdf[PCI_BDF_LEN])
 {
 	mt_setup_edu(bdf, "");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
+	mt_write(1, "accept", "%s", bdf);
 }
 
 TEST_NAMED(rmmod_refused_while_open, "lifetime.rmmod_refused_while_open", 60)
@@ -177,7 +177,7 @@ TEST_NAMED(unbind_while_open_releases_once,
 static int unregister_child(const void *arg)
 {
 	(void)arg;
-	return mt_write(1, "registered", "0") == 0 ? 0 : 1;
+	return mt_write_try(1, "registered", "0") == 0 ? 0 : 1;
 }
 
 TEST_NAMED(unregister_waits_for_release,
@@ -262,8 +262,8 @@ TEST_NAMED(loaded_after_bind_applies_next_open,
 	/* The mediator arrives while the device is open. */
 	mt_load_for_test("");
 	mt_register(1, true);
-	mt_set(1, "accept", "all");
-	mt_set(1, "rules", "shadow 0 0x0 0x4 0xab");
+	mt_write(1, "accept", "all");
+	mt_write(1, "rules", "shadow 0 0x0 0x4 0xab");
 	mt_expect_mediator(bdf, "none");
 	ASSERT_EQ(read_id(dev), EDU_ID_VALUE);
 	ASSERT_EQ(mt_stat(1, "open_calls"), 0);

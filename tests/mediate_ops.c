@@ -153,9 +153,9 @@ static struct mt_handle only_handle(int inst)
 static void serve_with_test1(const char *bdf, const char *rules)
 {
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
+	mt_write(1, "accept", "%s", bdf);
 	if (rules)
-		mt_set(1, "rules", "%s", rules);
+		mt_write(1, "rules", "%s", rules);
 }
 
 /* --- selection and visibility -------------------------------------------- */
@@ -249,8 +249,8 @@ TEST_NAMED(registration_order_decides, "mediate.registration_order_decides",
 
 	mt_setup_edu(bdf, "autoregister=0");
 	expect_test_mediators("");
-	mt_set(1, "accept", "all");
-	mt_set(2, "accept", "all");
+	mt_write(1, "accept", "all");
+	mt_write(2, "accept", "all");
 
 	mt_register(2, true);
 	mt_register(1, true);
@@ -287,9 +287,9 @@ TEST_NAMED(two_devices_one_mediator, "mediate.two_devices_one_mediator", 60)
 	mt_bind_mediate(b);
 	mt_load_for_test("");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s,%s", a, b);
+	mt_write(1, "accept", "%s,%s", a, b);
 	/* A 4-byte read at BAR0+0x100 returns the open's handle id. */
-	mt_set(1, "rules", "ident 0 0x100");
+	mt_write(1, "rules", "ident 0 0x100");
 
 	dev_a = lab_open(a);
 	dev_b = lab_open(b);
@@ -388,17 +388,17 @@ TEST_NAMED(open_error_fails_open, "mediate.open_error_fails_open", 60)
 	mt_setup_edu(bdf, "");
 	serve_with_test1(bdf, NULL);
 
-	mt_set(1, "open_error", "%d", EIO);
+	mt_write(1, "open_error", "%d", EIO);
 	ASSERT_EQ(vfio_dev_open(&probe, bdf), -EIO);
 	mt_expect_mediator(bdf, "none");
-	mt_set(1, "open_error", "%d", EBUSY);
+	mt_write(1, "open_error", "%d", EBUSY);
 	ASSERT_EQ(vfio_dev_open(&probe, bdf), -EBUSY);
 	ASSERT_EQ(mt_stat(1, "failures"), 2);
 	ASSERT_EQ(mt_stat(1, "opens"), 0);
 	ASSERT_EQ(mt_handles(1, NULL, 0), 0);
 
 	/* -ENODEV from ->open() declines: the device opens unmediated. */
-	mt_set(1, "open_error", "%d", ENODEV);
+	mt_write(1, "open_error", "%d", ENODEV);
 	dev = lab_open(bdf);
 	mt_expect_mediator(bdf, "none");
 	mt_check_edu_id(dev);
@@ -406,7 +406,7 @@ TEST_NAMED(open_error_fails_open, "mediate.open_error_fails_open", 60)
 	ASSERT_EQ(mt_stat(1, "declines"), 1);
 
 	/* The failed opens left the device fine: now test1 serves it. */
-	mt_set(1, "open_error", "0");
+	mt_write(1, "open_error", "0");
 	dev = lab_open(bdf);
 	mt_expect_mediator(bdf, "test1");
 	mt_check_edu_id(dev);
@@ -415,7 +415,7 @@ TEST_NAMED(open_error_fails_open, "mediate.open_error_fails_open", 60)
 	ASSERT_EQ(mt_stat(1, "opens"), 1);
 	ASSERT_EQ(mt_stat(1, "releases"), 1);
 
-	mt_set(1, "open_error", "%d", EIO);
+	mt_write(1, "open_error", "%d", EIO);
 	mt_register(1, false);
 	dev = lab_open(bdf);
 	mt_expect_mediator(bdf, "none");
@@ -548,7 +548,7 @@ TEST_NAMED(writes_swallowed_recorded_forwarded,
 	lab_close(dev);
 
 	/* Recorded: dropped too, but the mediator saw the value. */
-	mt_set(1, "rules", "clear\nwrite 0 0x4 0x4 record");
+	mt_write(1, "rules", "clear\nwrite 0 0x4 0x4 record");
 	dev = lab_open(bdf);
 	bar = map_region(dev, BAR0, 0, PAGE);
 	ASSERT_TRUE(bar != MAP_FAILED);
@@ -563,8 +563,8 @@ TEST_NAMED(writes_swallowed_recorded_forwarded,
 	lab_close(dev);
 
 	/* Forwarded: recorded and done on the device by the mediator. */
-	mt_set(1, "writes", "clear");
-	mt_set(1, "rules", "clear\nwrite 0 0x4 0x4 forward");
+	mt_write(1, "writes", "clear");
+	mt_write(1, "rules", "clear\nwrite 0 0x4 0x4 forward");
 	dev = lab_open(bdf);
 	write32(dev, BAR0, EDU_REG_LIVENESS, 0x0badf00d);
 	value = read32(dev, BAR0, EDU_REG_LIVENESS);
@@ -625,7 +625,7 @@ TEST_NAMED(mmap_refused_in_range, "mediate.mmap_refused_in_range", 60)
 	lab_close(dev);
 
 	/* Not refused at the next open without the rule. */
-	mt_set(1, "rules", "clear");
+	mt_write(1, "rules", "clear");
 	dev = lab_open(bdf);
 	ASSERT_EQ(map_errno(dev, BAR0, 0, EDU_BAR0_SIZE), 0);
 	lab_close(dev);
@@ -644,7 +644,7 @@ TEST_NAMED(passthrough_mode, "mediate.passthrough_mode", 60)
 	serve_with_test1(bdf, "shadow 0 0x0 0x4 0xab\n"
 			      "nommap 0 0x0 0x1000\n"
 			      "info 0 size=0x1000\n");
-	mt_set(1, "passthrough", "1");
+	mt_write(1, "passthrough", "1");
 	dev = lab_open(bdf);
 	mt_expect_mediator(bdf, "test1");
 	mt_check_edu_id(dev);
@@ -867,8 +867,8 @@ TEST_NAMED(declined_open_leaves_no_trace,
 
 	mt_setup_edu(bdf, "");
 	/* test0 sets up all it can through the helpers, then declines. */
-	mt_set(0, "accept", "%s", bdf);
-	mt_set(0, "rules", "region 0x%x 1 %u\ntrappable 0 0 %u\nlogging\ndecline",
+	mt_write(0, "accept", "%s", bdf);
+	mt_write(0, "rules", "region 0x%x 1 %u\ntrappable 0 0 %u\nlogging\ndecline",
 	       TEST_REGION_TYPE, PAGE, PAGE);
 	mark = kmsg_mark();
 
@@ -961,8 +961,8 @@ TEST_NAMED(low_power_woken_for_mediator,
 	lab_bind(pf, DRIVER_VFIO_PCI_MEDIATE);
 	mt_load_for_test("");
 	/* The mediator reads the register itself (kernel BAR helper). */
-	mt_set(0, "accept", "%s", pf);
-	mt_set(0, "rules", "kernel 0 0 4");
+	mt_write(0, "accept", "%s", pf);
+	mt_write(0, "rules", "kernel 0 0 4");
 	ASSERT_EQ(read_after_low_power(pf, "test0", &mediated), 4);
 	ASSERT_EQ(mediated, stock);
 }

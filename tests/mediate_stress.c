@@ -147,8 +147,8 @@ TEST_NAMED(rw_8_threads_10s, "stress.rw_8_threads_10s", 90)
 
 	mt_setup_edu(bdf, "");
 	mt_register(1, true);
-	mt_set(1, "accept", "%s", bdf);
-	mt_set(1, "rules", "kernel 0 0x0 0x4\n"
+	mt_write(1, "accept", "%s", bdf);
+	mt_write(1, "rules", "kernel 0 0x0 0x4\n"
 			   "shadow 0 0x100 0x100 0x5c\n"
 			   "write 0 0x200 0x100 swallow\n"
 			   "write 0 0x300 0x100 record\n"

@@ -310,9 +310,9 @@ TEST_NAMED(close_vs_read, "race.close_vs_read", 120)
 			     strerror(atomic_load(&r->unexpected_errno)));
 		free(r);
 		/* Both fds gone: the mediator has let go of the device. */
-		for (int i = 0; i < 100 && mg_dev_get(a, &d) == 0; i++)
+		for (int i = 0; i < 100 && mg_dev_try(a, &d) == 0; i++)
 			mt_sleep_ms(10);
-		ASSERT_EQ(mg_dev_get(a, &d), -ENOENT);
+		ASSERT_EQ(mg_dev_try(a, &d), -ENOENT);
 	}
 	/* And it opens fine, in RUNNING. */
 	dev = mg_open(a);

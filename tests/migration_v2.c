@@ -932,7 +932,7 @@ TEST_NAMED(data_fd_outlives_device, "v2.data_fd_outlives_device", 120)
 	for (int i = 0; i < 100; i++) {
 		struct mg_dev d;
 
-		if (mg_dev_get(a, &d) == -ENOENT)
+		if (mg_dev_try(a, &d) == -ENOENT)
 			return;
 		mt_sleep_ms(10);
 	}

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Sysfs and VFIO helpers for the tests; see vfio_dev.h. */
 #include "vfio_dev.h"
+#include "pci_bind.h"
+#include "sysfs_attr.h"
+#include "vfio_group.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,18 +19,9 @@
 
 #define SYSFS_PCI_DEVICES "/sys/bus/pci/devices"
 #define SYSFS_PCI_DRIVERS "/sys/bus/pci/drivers"
-#define SYSFS_PCI_DRIVERS_PROBE "/sys/bus/pci/drivers_probe"
 
 /* How long a bind may take to show up in sysfs. */
 #define BIND_WAIT_MS 5000
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { .tv_sec = ms / 1000,
-			       .tv_nsec = (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
 
 /* Copies a name that must fit; sysfs names here are short. */
 static int copy_name(char *dst, size_t len, const char *src)
@@ -40,66 +34,20 @@ static int copy_name(char *dst, size_t len, const char *src)
 	return 0;
 }
 
-static int read_file(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return 0;
-}
-
-static int write_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(value);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, value, len);
-	if (n < 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	close(fd);
-	return (size_t)n == len ? 0 : -EIO;
-}
-
 int pci_read_attr(const char *bdf, const char *attr, char *buf, size_t len)
 {
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
-	return read_file(path, buf, len);
+	return sysfs_read(path, buf, len);
 }
 
 int pci_read_attr_u64(const char *bdf, const char *attr, uint64_t *value)
 {
-	char buf[64], *end;
-	int ret = pci_read_attr(bdf, attr, buf, sizeof(buf));
+	char path[PATH_MAX];
 
-	if (ret < 0)
-		return ret;
-	errno = 0;
-	*value = strtoull(buf, &end, 0);
-	if (errno || end == buf)
-		return -EINVAL;
-	return 0;
+	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
+	return sysfs_read_u64(path, value);
 }
 
 int pci_write_attr(const char *bdf, const char *attr, const char *value)
@@ -107,7 +55,7 @@ int pci_write_attr(const char *bdf, const char *attr, const char *value)
 	char path[PATH_MAX];
 
 	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/%s", bdf, attr);
-	return write_file(path, value);
+	return sysfs_write(path, value);
 }
 
 bool pci_has_attr(const char *bdf, const char *attr)
@@ -155,28 +103,18 @@ int pci_find_devices(uint16_t vendor, uint16_t device,
 /* Basename of a symlink's target, "" if the link does not exist. */
 static int link_basename(const char *path, char *name, size_t len)
 {
-	char target[PATH_MAX];
-	ssize_t n = readlink(path, target, sizeof(target) - 1);
-	const char *base;
+	int ret = sysfs_link_name(path, name, len);
 
-	if (n < 0) {
-		if (errno == ENOENT) {
-			name[0] = '\0';
-			return 0;
-		}
-		return -errno;
+	if (ret == -ENOENT) {
+		name[0] = '\0';
+		return 0;
 	}
-	target[n] = '\0';
-	base = strrchr(target, '/');
-	return copy_name(name, len, base ? base + 1 : target);
+	return ret;
 }
 
 int pci_driver(const char *bdf, char *name, size_t len)
 {
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver", bdf);
-	return link_basename(path, name, len);
+	return pci_driver_of(bdf, name, len);
 }
 
 bool pci_driver_registered(const char *driver)
@@ -220,59 +158,18 @@ int pci_virtfn(const char *pf_bdf, int n, char *vf_bdf, size_t len)
 
 int pci_unbind(const char *bdf)
 {
-	char driver[PCI_DRIVER_LEN], path[PATH_MAX];
-	int ret = pci_driver(bdf, driver, sizeof(driver));
-
-	if (ret < 0 || !driver[0])
-		return ret;
-	snprintf(path, sizeof(path), SYSFS_PCI_DEVICES "/%s/driver/unbind",
-		 bdf);
-	ret = write_file(path, bdf);
-	if (ret < 0)
-		return ret;
-	ret = pci_driver(bdf, driver, sizeof(driver));
-	if (ret < 0)
-		return ret;
-	return driver[0] ? -EBUSY : 0;
-}
-
-/* Polls until bdf is bound to driver; -ENXIO if it never is. */
-static int wait_for_driver(const char *bdf, const char *driver)
-{
-	char current[PCI_DRIVER_LEN];
-
-	for (int waited = 0; waited <= BIND_WAIT_MS; waited += 10) {
-		int ret = pci_driver(bdf, current, sizeof(current));
-
-		if (ret < 0)
-			return ret;
-		if (strcmp(current, driver) == 0)
-			return 0;
-		sleep_ms(10);
-	}
-	return -ENXIO;
+	return pci_unbind_driver(bdf, NULL, 0);
 }
 
 int pci_bind(const char *bdf, const char *driver)
 {
-	char current[PCI_DRIVER_LEN];
-	int ret = pci_driver(bdf, current, sizeof(current));
+	/* The override stays; "" leaves the device unbound. */
+	const struct pci_bind_options opt = { .wait_ms = BIND_WAIT_MS };
+	struct pci_bind_result res;
+	int ret = pci_bind_override(bdf, driver, &opt, &res);
 
-	if (ret < 0)
-		return ret;
-	if (driver[0] && strcmp(current, driver) == 0)
-		return 0;
-	/* driver_override first, so nothing else grabs the device. */
-	ret = pci_write_attr(bdf, "driver_override", driver[0] ? driver : "\n");
-	if (ret < 0)
-		return ret;
-	ret = pci_unbind(bdf);
-	if (ret < 0 || !driver[0])
-		return ret;
-	ret = write_file(SYSFS_PCI_DRIVERS_PROBE, bdf);
-	if (ret < 0)
-		return ret;
-	return wait_for_driver(bdf, driver);
+	return ret == -ENODEV && res.step == PCI_BIND_STEP_NOT_TAKEN ? -ENXIO :
+								      ret;
 }
 
 int pci_binding_save(const char *bdf, struct pci_binding *saved)
@@ -387,22 +284,6 @@ vfio_cap_find(const void *info, size_t info_size, uint32_t first_offset,
 	return NULL;
 }
 
-static int open_group(int group_id)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-	/* devtmpfs creates the node asynchronously right after a bind. */
-	for (int waited = 0; waited <= BIND_WAIT_MS; waited += 10) {
-		int fd = open(path, O_RDWR | O_CLOEXEC);
-
-		if (fd >= 0 || errno != ENOENT)
-			return fd < 0 ? -errno : fd;
-		sleep_ms(10);
-	}
-	return -ENOENT;
-}
-
 static int load_region_layout(struct vfio_dev *dev)
 {
 	uint32_t count = dev->info.num_regions;
@@ -429,8 +310,12 @@ static int load_region_layout(struct vfio_dev *dev)
 
 int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
+	/* One device per container: it sets the IOMMU itself. */
+	const struct vfio_group_options opt = {
+		.wait_ms = BIND_WAIT_MS, .set_iommu = true,
+	};
 	struct vfio_device_info *info = NULL;
+	struct vfio_failure why;
 	int ret;
 
 	memset(dev, 0, sizeof(*dev));
@@ -443,37 +328,18 @@ int vfio_dev_open(struct vfio_dev *dev, const char *bdf)
 		goto fail;
 	dev->group_id = ret;
 
-	dev->container_fd = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
-	if (dev->container_fd < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (ioctl(dev->container_fd, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
-	    ioctl(dev->container_fd, VFIO_CHECK_EXTENSION,
-		  VFIO_TYPE1v2_IOMMU) <= 0) {
-		ret = -ENOTSUP;
-		goto fail;
-	}
-
-	ret = open_group(dev->group_id);
+	ret = vfio_container_open(&why);
 	if (ret < 0)
 		goto fail;
-	dev->group_fd = ret;
-	if (ioctl(dev->group_fd, VFIO_GROUP_GET_STATUS, &status) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	if (!(status.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+	dev->container_fd = ret;
+	ret = vfio_group_attach(dev->group_id, dev->container_fd, &opt, &why);
+	if (ret < 0) {
 		/* Some device in the group is on a non-VFIO driver. */
-		ret = -EPERM;
+		if (why.step == VFIO_STEP_NOT_VIABLE)
+			ret = -EPERM;
 		goto fail;
 	}
-	if (ioctl(dev->group_fd, VFIO_GROUP_SET_CONTAINER,
-		  &dev->container_fd) < 0 ||
-	    ioctl(dev->container_fd, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) < 0) {
-		ret = -errno;
-		goto fail;
-	}
+	dev->group_fd = ret;
 
 	dev->device_fd = ioctl(dev->group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
 	if (dev->device_fd < 0) {
