@@ -75,7 +75,7 @@
  * follow_1000_with_accessor stops early once it has done MIN_CYCLES and
  * spent CYCLES_BUDGET_MS: in the 6.12 lab a cycle may take half a
  * second, nearly all of it a woken thread waiting to be scheduled
- * (README, Dynamic traps), and 1000 of them came within 70 s of the
+ * (docs/design.md, Dynamic traps), and 1000 of them came within 70 s of the
  * test's timeout.
  */
 #define MIN_CYCLES 100

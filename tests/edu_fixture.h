@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * QEMU's edu device through libvfmig, for the tests that drive it served
- * by edu-mediate (kernel/samples/edu_mediate.c): its registers, register
+ * by edu-mediate (kernel/samples/edu/): its registers, register
  * access that fails the test on error, waited-for DMA transfers, and
  * loading the built module for the length of a test.
  */

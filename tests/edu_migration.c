@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * edu-mediate (kernel/samples/edu_mediate.c) seen from a VFIO client,
+ * edu-mediate (kernel/samples/edu/) seen from a VFIO client,
  * through libvfmig: both lab edu devices bound to vfio-pci-mediate and
  * served by edu-mediate, each in its own container with the same IOVA
  * layout of bounce memory.

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Dirty pages of an igb VF under igbvf-mediate (kernel/samples/
- * igbvf_dirty.c), on the lab's igb machine (LAB_MACHINE=igb).  The test
+ * igbvf/dirty.c), on the lab's igb machine (LAB_MACHINE=igb).  The test
  * plays the VF's driver: the reset handshake with the PF, a receive ring
  * of 256 descriptors whose buffers (2 KiB) lie at random places in 16 MiB
  * of its memory; the PF's netdev sends it frames of random lengths from

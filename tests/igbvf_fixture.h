@@ -18,7 +18,7 @@
 #define VENDOR_INTEL 0x8086
 #define DEVICE_82576_VF 0x10ca
 
-/* VF registers (82576 datasheet 8.28), as kernel/samples/igbvf_regs.h. */
+/* VF registers (82576 datasheet 8.28), as kernel/samples/igbvf/regs.h. */
 #define CTRL 0x0000
 #define CTRL_RST (1u << 26)
 #define EIAC 0x152c

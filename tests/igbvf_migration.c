@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * igbvf-mediate (kernel/samples/igbvf_main.c) seen from a VFIO client,
+ * igbvf-mediate (kernel/samples/igbvf/) seen from a VFIO client,
  * through libvfmig, on two VFs of the lab's igb PF (LAB_MACHINE=igb),
  * both bound to vfio-pci-mediate.  The test plays the VF's driver: it
  * programs the registers and talks to the PF through the VF's mailbox.
