@@ -99,7 +99,10 @@ demo-hosts: deps
 # Install: the modules users load (not the test mediators: the tree is
 # built again without them, VFIO_MEDIATE_TESTS=) with Kbuild's
 # modules_install into /lib/modules/<release>/extra/vfio-mediate/, which
-# strips, compresses and signs them as the kernel is configured to.
+# compresses and signs them as the kernel is configured to.  That folder
+# is ours: it is emptied first, so that no module of an older install
+# (0.1.0 put them flat in it) stays beside the new ones for depmod to
+# choose.
 # <release> is the one the modules were built for (their vermagic):
 # Debian's headers report another kernelrelease than uname -r.  They
 # carry no signing key either: signing is left out where the kernel's key
@@ -109,13 +112,17 @@ demo-hosts: deps
 # Module.symvers under $(PREFIX)/src/vfio-mediate/<release>/, for
 # building mediators out of tree; the uAPI header for userspace under
 # $(PREFIX)/include/vfio-mediate/ (not include/linux/, which is the
-# kernel's); libvfmig and vfmig.
+# kernel's); libvfmig and vfmig.  LEGACY_PATHS: where the SDK and the
+# uAPI header went before; install and uninstall remove them.
 PREFIX ?= /usr/local
 module_release = $(firstword $(shell /sbin/modinfo -F vermagic kernel/vfio-pci-mediate.ko))
 MODULE_DEST = $(DESTDIR)/lib/modules/$(module_release)/extra/vfio-mediate
 SDK_DEST = $(DESTDIR)$(PREFIX)/src/vfio-mediate/$(module_release)
 UAPI_DEST = $(DESTDIR)$(PREFIX)/include/vfio-mediate/linux
 LIB_VARS = O=$(BUILD)/lib PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+LEGACY_PATHS = $(DESTDIR)$(PREFIX)/src/vfio-mediate/Module.symvers \
+	$(DESTDIR)$(PREFIX)/src/vfio-mediate/include \
+	$(DESTDIR)$(PREFIX)/include/linux/vfio_pci_mediate.h
 sig_key = $(shell sed -n 's/^CONFIG_MODULE_SIG_KEY="\{0,1\}\([^"]*\)"\{0,1\}$$/\1/p' \
 	$(KDIR)/include/config/auto.conf 2>/dev/null)
 no_signing = $(if $(wildcard $(KDIR)/$(sig_key) $(sig_key)),,CONFIG_MODULE_SIG_ALL=)
@@ -125,6 +132,7 @@ modules-for-install:
 	$(kbuild) VFIO_MEDIATE_TESTS= modules
 
 install: modules-for-install lib tools
+	rm -rf $(MODULE_DEST) $(LEGACY_PATHS)
 	$(MAKE) -C $(KDIR) M=$(CURDIR) VFIO_MEDIATE_TESTS= \
 		INSTALL_MOD_PATH=$(DESTDIR) INSTALL_MOD_DIR=extra/vfio-mediate \
 		KERNELRELEASE=$(module_release) $(no_signing) modules_install
@@ -138,7 +146,7 @@ install: modules-for-install lib tools
 
 uninstall:
 	@test -n "$(module_release)" || { echo "make uninstall: kernel/vfio-pci-mediate.ko, whose release says what to remove, is not built (make modules KDIR=...)" >&2; exit 1; }
-	rm -rf $(MODULE_DEST) $(SDK_DEST) $(UAPI_DEST)
+	rm -rf $(MODULE_DEST) $(SDK_DEST) $(UAPI_DEST) $(LEGACY_PATHS)
 	-rmdir $(dir $(SDK_DEST)) $(dir $(UAPI_DEST))
 	$(MAKE) -C lib $(LIB_VARS) uninstall
 	$(MAKE) -C tools PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) uninstall

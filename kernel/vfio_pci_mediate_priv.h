@@ -34,6 +34,14 @@
  *
  * dirty.log_lock > dirty.lock.  log_lock is held across the mediator's
  *	->dirty_tracking(), dirty.lock never across a mediator callback.
+ * mig.lock > dirty.lock: a mediator's save path ends its transfers
+ *	(vfio_pci_mediate_dirty_end()).
+ * mig.lock > trap.lock and dirty.log_lock > trap.lock: mediators trap
+ *	from their migration callbacks and ->dirty_tracking(), and
+ *	vfio_pci_mediate_trap() then waits for the user's acknowledgement
+ *	with that lock held, for at most trap_ack_timeout_ms.  The wait
+ *	cannot deadlock: the acknowledgement, a write to the trap region,
+ *	takes only trap.lock, which the waiter does not hold.
  * type1's device_list_lock > dirty.lock > type1's iommu->lock.  type1
  *	calls our dma_unmap holding device_list_lock; where the user's
  *	memory may be pinned (user_dma_access), vfio_pin_pages() and

@@ -192,8 +192,12 @@ static void minimal_save_size(void *handle, u64 *live_bytes, u64 *stop_bytes)
 	*stop_bytes = sizeof(priv->snap) - priv->saved;
 }
 
+/* Outside a session, save_size() must report the whole state again. */
 static void minimal_save_end(void *handle)
 {
+	struct minimal_dev *priv = handle;
+
+	priv->saved = 0;
 }
 
 /* @data is untrusted: check everything before using it. */
