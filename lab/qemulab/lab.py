@@ -122,20 +122,30 @@ class Lab:
             "max-bandwidth": bandwidth, "downtime-limit": downtime_ms})
 
     def start_migration(self, src, dst):
-        """Starts migrating src to dst, with src's capabilities on."""
+        """Starts migrating src to dst, with src's capabilities on, and
+        "events", for wait_migration(), which is not among them: it is no
+        part of the migration."""
         src.set_caps()
+        src.qmp.execute("migrate-set-capabilities", capabilities=[
+            {"capability": "events", "state": True}])
         self.log_offset = src.log_size()
         src.qmp.execute("migrate", uri=dst.incoming)
 
     def wait_migration(self, src, timeout=300, until=None):
-        """Polls query-migrate until the migration ends (or until(reply)
-        holds); returns the last reply with "device-bytes" added."""
+        """Waits until the migration ends (or until(reply) holds), reading
+        query-migrate at each of src's MIGRATION events; returns the last
+        reply with "device-bytes" added.  until may wait for what no event
+        marks (a RAM count, a time): then the reply is also read every
+        0.2 s."""
         deadline = time.monotonic() + timeout
         while True:
             m = src.qmp.execute("query-migrate")
             # QEMU 7.2 says "completed" a moment before it computes the
-            # times (migration_iteration_finish()): until then they read 0.
-            if m.get("status") == "completed" and not m.get("total-time"):
+            # times (migration_iteration_finish()): until then they read 0,
+            # and no further event comes.
+            settling = m.get("status") == "completed" and not m.get(
+                "total-time")
+            if settling:
                 pass
             elif m.get("status") in ("completed", "failed", "cancelled"):
                 break
@@ -147,7 +157,8 @@ class Lab:
                 src.qmp.execute("migrate_cancel")
                 raise Failure("migration not done in %d s (status %s)"
                               % (timeout, m.get("status")))
-            time.sleep(0.2)
+            # Bounded: an exiting QEMU may send no event.
+            src.qmp.next_event("MIGRATION", 0.2 if until or settling else 1)
         # QEMU 10 counts them; 7.2 only traces each buffer.
         if "vfio" in m:
             m["device-bytes"] = m["vfio"]["transferred"]
