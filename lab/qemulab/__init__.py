@@ -7,8 +7,8 @@ workload=IGBVF the igbvf workload (build/guest/igbvf-workload.elf)
 between two VFs of the igb machine's PF (LAB_MACHINE=igb), which
 exchanges frames with a FramePeer on the PF's netdev.
 
-Used by tests/qemu_migration (the scenarios in make check), lab/demo
-(make demo), bench/qemu-migration and tests/igbvf_traffic.  Everything
+Used by tests/stock_qemu (the scenarios in make check), lab/demo
+(make demo), bench/live-migration and tests/igbvf_traffic.  Everything
 here runs inside the lab VM as root; nothing is built.  One Python process
 drives all QEMUs of a run: starting Python over the lab's 9p root under
 TCG costs seconds.
