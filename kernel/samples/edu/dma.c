@@ -71,7 +71,7 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 	int ret;
 
 	if (to_ram) {
-		ret = dirty_tracking ?
+		ret = edu_param_dirty_tracking ?
 		      vfio_pci_mediate_dirty_begin(edu->vpmdev, ram, cnt) : 0;
 		if (ret)
 			return ret;
@@ -86,7 +86,7 @@ static int edu_dma(struct edu_dev *edu, u32 ram, u32 cnt, bool to_ram)
 	if (ret == -ETIMEDOUT || ret == -EINTR)
 		edu_master_kill(edu, ret);
 	/* Done, never started, or bus mastering is off for good. */
-	if (to_ram && dirty_tracking)
+	if (to_ram && edu_param_dirty_tracking)
 		vfio_pci_mediate_dirty_end(edu->vpmdev, ram, cnt);
 	return ret;
 }

@@ -8,6 +8,7 @@
 #define EDU_MEDIATE_H
 
 #include <linux/bits.h>
+#include <linux/atomic.h>
 #include <linux/build_bug.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
@@ -71,10 +72,12 @@
  */
 #define EDU_NR_DIRTY		4
 
-/* Module parameters (main.c). */
-extern unsigned int dma_mask_bits;
-extern bool dirty_tracking;
-extern bool mmap_registers;
+/* Module parameters and the tests' counters (main.c). */
+extern unsigned int edu_param_dma_mask_bits;
+extern bool edu_param_dirty_tracking;
+extern bool edu_param_mmap_registers;
+extern atomic_t edu_drained_dma;
+extern atomic_t edu_drained_factorial;
 
 /* Why the register page is trapped (struct edu_dev's @trap_holds). */
 #define EDU_TRAP_MIGRATION	BIT(0)	/* a save session, or not RUNNING */

@@ -60,10 +60,10 @@ int edu_open(struct vfio_pci_mediate_device *vpmdev, struct pci_dev *pdev,
 		return ret;
 	}
 	edu->trap_id = ret;
-	if (mmap_registers)
+	if (edu_param_mmap_registers)
 		vfio_pci_mediate_untrap(vpmdev, edu->trap_id);
 
-	if (dirty_tracking)
+	if (edu_param_dirty_tracking)
 		vfio_pci_mediate_dirty_enable_logging(vpmdev);
 	*handle = edu;
 	return 0;
@@ -128,7 +128,8 @@ static int edu_trap_catch_up(struct edu_dev *edu)
 		goto out_unlock;
 	if (cnt)
 		edu_note_iova(edu, cmd & EDU_DMA_TO_RAM ? dst : src);
-	if ((cmd & EDU_DMA_RUN) && (cmd & EDU_DMA_TO_RAM) && dirty_tracking) {
+	if ((cmd & EDU_DMA_RUN) && (cmd & EDU_DMA_TO_RAM) &&
+	    edu_param_dirty_tracking) {
 		ret = edu_dirty_track(edu, dst & edu_dma_mask(), cnt);
 		if (!ret)
 			edu_settle_later(edu);
@@ -155,7 +156,7 @@ int edu_trap_hold(struct edu_dev *edu, unsigned int why)
 	ret = 0;
 	was = edu->trap_holds;
 	edu->trap_holds |= why;
-	if (was || !mmap_registers)
+	if (was || !edu_param_mmap_registers)
 		goto out_unlock;
 	ret = vfio_pci_mediate_trap(edu->vpmdev, edu->trap_id);
 	/* Only a client that had the page mapped can have gone around us. */
@@ -176,7 +177,7 @@ void edu_trap_release(struct edu_dev *edu, unsigned int why)
 	mutex_lock(&edu->trap_lock);
 	if (edu->trap_holds & why) {
 		edu->trap_holds &= ~why;
-		if (!edu->trap_holds && mmap_registers)
+		if (!edu->trap_holds && edu_param_mmap_registers)
 			vfio_pci_mediate_untrap(edu->vpmdev, edu->trap_id);
 	}
 	mutex_unlock(&edu->trap_lock);
@@ -223,7 +224,7 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 		ret = -EINVAL;
 		goto out_unlock;
 	}
-	if (to_ram && dirty_tracking) {
+	if (to_ram && edu_param_dirty_tracking) {
 		ret = edu_dirty_track(edu, dst & edu_dma_mask(), cnt);
 		if (ret)
 			goto out_unlock;
@@ -232,9 +233,9 @@ static int edu_user_dma_cmd(struct edu_dev *edu, u32 val)
 	if (!ret) {
 		WRITE_ONCE(edu->work_at, jiffies);
 		edu_note_iova(edu, to_ram ? dst : src);
-		if (to_ram && dirty_tracking)
+		if (to_ram && edu_param_dirty_tracking)
 			edu_settle_later(edu);
-	} else if (to_ram && dirty_tracking) {
+	} else if (to_ram && edu_param_dirty_tracking) {
 		/* No command, no transfer. */
 		edu->nr_dirty--;
 		vfio_pci_mediate_dirty_end(edu->vpmdev, dst & edu_dma_mask(),

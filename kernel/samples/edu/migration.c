@@ -31,11 +31,15 @@ int edu_set_run_state(void *handle,
 		ret = edu_settle_reset(edu);
 		if (!ret)
 			ret = edu_drain(edu, &fact_busy, &dma_busy);
-		/* The lab's tests look for these to know what they covered. */
-		if (fact_busy)
+		/* The lab's tests count these to know what they covered. */
+		if (fact_busy) {
+			atomic_inc(&edu_drained_factorial);
 			pci_dbg(edu->pdev, "stop: drained a factorial in flight\n");
-		if (dma_busy)
+		}
+		if (dma_busy) {
+			atomic_inc(&edu_drained_dma);
 			pci_dbg(edu->pdev, "stop: drained a DMA transfer in flight\n");
+		}
 		/*
 		 * With decode off nothing can be checked, nor can the user
 		 * start work: wait until a transfer the user started would

@@ -96,7 +96,8 @@ int edu_drain(struct edu_dev *edu, bool *fact_busy, bool *dma_busy)
  */
 u32 edu_dma_mask(void)
 {
-	return dma_mask_bits >= 32 ? U32_MAX : (u32)BIT(dma_mask_bits) - 1;
+	return edu_param_dma_mask_bits >= 32 ? U32_MAX :
+	       (u32)BIT(edu_param_dma_mask_bits) - 1;
 }
 
 /*
