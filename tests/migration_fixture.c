@@ -9,9 +9,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
 #include "harness.h"
 #include "lab_fixture.h"
 
@@ -202,75 +199,14 @@ void mg_to_running(struct vfmig_device *dev)
 
 /* --- the framework's stream ------------------------------------------ */
 
-uint64_t mg_get_le(const uint8_t *p, size_t bytes)
-{
-	uint64_t v = 0;
-
-	for (size_t i = bytes; i-- > 0;)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-void mg_put_le(uint8_t *p, size_t bytes, uint64_t value)
-{
-	for (size_t i = 0; i < bytes; i++, value >>= 8)
-		p[i] = (uint8_t)value;
-}
-
-#define HDR_SIZE sizeof(struct vfio_pci_mediate_stream_header)
-#define REC_SIZE sizeof(struct vfio_pci_mediate_stream_record)
 #define TRAILER_SIZE sizeof(struct vfio_pci_mediate_stream_trailer)
 
 void mg_stream_parse(const void *data, size_t len, struct mg_stream *out)
 {
-	const uint8_t *p = data;
-	size_t pos;
+	char why[160];
 
-	memset(out, 0, sizeof(*out));
-	if (len < HDR_SIZE)
-		FAIL("a %zu-byte stream has no room for its header", len);
-	ASSERT_EQ(mg_get_le(p, 4), VFIO_PCI_MEDIATE_STREAM_MAGIC);
-	ASSERT_EQ(mg_get_le(p + 4, 2), VFIO_PCI_MEDIATE_STREAM_VERSION);
-	ASSERT_EQ(mg_get_le(p + 6, 2), HDR_SIZE);
-	pos = HDR_SIZE;
-	for (;;) {
-		uint32_t type;
-		uint64_t length;
-
-		if (len - pos < REC_SIZE)
-			FAIL("stream ends inside a record header at %zu", pos);
-		type = (uint32_t)mg_get_le(p + pos, 4);
-		ASSERT_EQ(mg_get_le(p + pos + 4, 4), 0);
-		length = mg_get_le(p + pos + 8, 8);
-		if (type == VFIO_PCI_MEDIATE_RECORD_END) {
-			ASSERT_EQ(length, 0);
-			out->end_off = pos;
-			pos += REC_SIZE;
-			break;
-		}
-		ASSERT_EQ(type, VFIO_PCI_MEDIATE_RECORD_DATA);
-		if (out->nr_data == MG_MAX_RECORDS)
-			FAIL("more than %d DATA records", MG_MAX_RECORDS);
-		if (length > len - pos - REC_SIZE)
-			FAIL("DATA record at %zu claims %llu bytes, %zu left",
-			     pos, (unsigned long long)length,
-			     len - pos - REC_SIZE);
-		out->data_off[out->nr_data] = pos;
-		out->data_len[out->nr_data++] = length;
-		out->state_length += length;
-		pos += REC_SIZE + length;
-	}
-	out->trailer_off = pos;
-	ASSERT_EQ(len, pos + TRAILER_SIZE);
-	out->len = len;
-	ASSERT_EQ(mg_get_le(p + pos, 8), out->state_length);
-}
-
-/* The stream trailer's XXH64: Debian's xxHash, inlined (no .so to ship
- * into the lab). */
-uint64_t mg_xxh64(const void *data, size_t len, uint64_t seed)
-{
-	return XXH64(data, len, seed);
+	if (mg_stream_check(data, len, NULL, out, why, sizeof(why)))
+		FAIL("the kernel would refuse this stream: %s", why);
 }
 
 void mg_stream_reseal(uint8_t *data, size_t len)

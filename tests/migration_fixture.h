@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Fixtures for the migration tests: devices opened through libvfmig and
- * closed when the test ends, whole saves and loads into memory, the
- * framework's stream layout (include/uapi/linux/vfio_pci_mediate.h) and
- * its checksum, so that tests can take a real stream apart and rebuild it.
+ * closed when the test ends, whole saves and loads into memory, and on top
+ * of stream_frame.h what takes a real stream apart and reseals it.
  */
 #ifndef TESTS_MIGRATION_FIXTURE_H
 #define TESTS_MIGRATION_FIXTURE_H
@@ -16,6 +15,7 @@
 #include <uapi/linux/vfio_pci_mediate.h>
 
 #include "mediate_fixture.h"
+#include "stream_frame.h"
 
 /* Fails the test with the library's message unless expr (an int) is >= 0. */
 #define MG_OK(dev, expr)                                                     \
@@ -80,31 +80,15 @@ void mg_to_running(struct vfmig_device *dev);
 
 /* --- the framework's stream ------------------------------------------ */
 
-#define MG_MAX_RECORDS 1024	/* 64 MiB of state in 64 KiB records */
-
-struct mg_stream {
-	size_t header;		/* 0; header bytes: header_size */
-	size_t nr_data;		/* DATA records */
-	size_t data_off[MG_MAX_RECORDS];	/* record headers */
-	uint64_t data_len[MG_MAX_RECORDS];	/* their lengths */
-	size_t end_off;		/* END record */
-	size_t trailer_off;
-	size_t len;		/* whole stream */
-	uint64_t state_length;	/* sum of the DATA lengths */
-};
-
-/* Parses and checks a stream (fails the test if malformed). */
+/*
+ * Parses and checks a stream as the kernel would, short of what needs the
+ * destination (mediator, device, max_state_size); fails the test if the
+ * kernel would refuse it.
+ */
 void mg_stream_parse(const void *data, size_t len, struct mg_stream *out);
-
-/* xxh64, as the framework's trailer checksum. */
-uint64_t mg_xxh64(const void *data, size_t len, uint64_t seed);
 
 /* Recomputes the trailer's checksum after a change before it. */
 void mg_stream_reseal(uint8_t *data, size_t len);
-
-/* Little-endian field access at a byte offset. */
-uint64_t mg_get_le(const uint8_t *p, size_t bytes);
-void mg_put_le(uint8_t *p, size_t bytes, uint64_t value);
 
 /* /proc/meminfo MemAvailable, bytes. */
 uint64_t mg_mem_available(void);
