@@ -77,8 +77,8 @@ int pci_bind_override(const char *bdf, const char *driver,
 		      const struct pci_bind_options *opt,
 		      struct pci_bind_result *res)
 {
-	char path[PATH_MAX];
-	int ret, probe_ret;
+	char override[PATH_MAX];
+	int ret;
 
 	memset(res, 0, sizeof(*res));
 	res->step = PCI_BIND_STEP_DRIVER;
@@ -91,35 +91,40 @@ int pci_bind_override(const char *bdf, const char *driver,
 	}
 	/* driver_override first, so that nothing else grabs the device. */
 	res->step = PCI_BIND_STEP_OVERRIDE;
-	snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override", bdf);
-	ret = sysfs_write(path, driver);
+	snprintf(override, sizeof(override), PCI_DEVICES "/%s/driver_override",
+		 bdf);
+	ret = sysfs_write(override, driver);
 	if (ret)
 		return ret;
 	res->step = PCI_BIND_STEP_UNBIND;
 	ret = pci_unbind_driver(bdf, NULL, 0);
-	if (ret)
-		return ret;
-	if (!driver[0] && !opt->probe_unbound)
-		return 0;
-	probe_ret = sysfs_write(PCI_PROBE, bdf);
 	if (!driver[0]) {
+		if (ret || !opt->probe_unbound)
+			return ret;
 		/* No driver wanting the device is not an error. */
+		(void)sysfs_write(PCI_PROBE, bdf);
 		res->step = PCI_BIND_STEP_DRIVER;
 		return pci_driver_of(bdf, res->driver, sizeof(res->driver));
 	}
-	/* A failed probe binds nothing: look once, do not wait. */
-	ret = wait_for_driver(bdf, driver, probe_ret ? 0 : opt->wait_ms, res);
-	if (ret == -ENODEV && probe_ret) {
-		res->step = PCI_BIND_STEP_PROBE;
-		return probe_ret;
+	if (!ret) {
+		int probe_ret = sysfs_write(PCI_PROBE, bdf);
+
+		/* A failed probe binds nothing: look once, do not wait. */
+		ret = wait_for_driver(bdf, driver,
+				      probe_ret ? 0 : opt->wait_ms, res);
+		if (ret == -ENODEV && probe_ret) {
+			res->step = PCI_BIND_STEP_PROBE;
+			ret = probe_ret;
+		}
 	}
-	if (ret)
-		return ret;
 	if (opt->clear_override) {
-		res->step = PCI_BIND_STEP_CLEAR_OVERRIDE;
-		snprintf(path, sizeof(path), PCI_DEVICES "/%s/driver_override",
-			 bdf);
-		return sysfs_write(path, "");
+		/* Also after a failure: the bind's error is the one to report. */
+		int clear_ret = sysfs_write(override, "");
+
+		if (!ret && clear_ret) {
+			res->step = PCI_BIND_STEP_CLEAR_OVERRIDE;
+			ret = clear_ret;
+		}
 	}
-	return 0;
+	return ret;
 }

@@ -34,7 +34,8 @@ enum pci_bind_step {
 	PCI_BIND_STEP_PROBE,		/* drivers_probe failed, and the
 					 * driver does not have the device */
 	PCI_BIND_STEP_NOT_TAKEN,	/* the driver did not take it: -ENODEV */
-	PCI_BIND_STEP_CLEAR_OVERRIDE,	/* clearing driver_override after */
+	PCI_BIND_STEP_CLEAR_OVERRIDE,	/* clearing driver_override after a
+					 * bind that succeeded */
 };
 
 struct pci_bind_options {
@@ -47,9 +48,11 @@ struct pci_bind_options {
 	 */
 	bool probe_unbound;
 	/*
-	 * Clear driver_override once the driver has the device: it stays
-	 * bound, but the next probe chooses freely again.  Without, the
-	 * override stays, so a rebind goes back to the same driver.
+	 * Clear driver_override again after the probe, whether or not the
+	 * driver took the device: a device it took stays bound, but the
+	 * next probe chooses freely again, and a failed bind leaves no
+	 * override behind.  Without, the override stays, so a rebind goes
+	 * back to the same driver.
 	 */
 	bool clear_override;
 };

@@ -785,6 +785,25 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf, const char *driver,
 				char *old_driver, size_t old_len,
 				struct vfmig_error *err);
 
+/* Flags of vfmig_pci_bind_flags(). */
+enum vfmig_bind_flags {
+	/*
+	 * Clear driver_override again after the probe, also when the bind
+	 * failed: the device stays on @driver, but the next probe chooses
+	 * its driver freely again.
+	 */
+	VFMIG_BIND_TRANSIENT = 1u << 0,
+};
+
+/*
+ * vfmig_pci_bind() with @flags (VFMIG_BIND_*).  @driver NULL binds no
+ * driver: the device is unbound, its driver_override cleared and no
+ * probe asked for, so it stays unbound.
+ */
+VFMIG_EXPORT int vfmig_pci_bind_flags(const char *bdf, const char *driver,
+				      unsigned int flags, char *old_driver,
+				      size_t old_len, struct vfmig_error *err);
+
 /*
  * Gives @bdf back to the kernel's choice: clears driver_override, unbinds,
  * drivers_probe.  @old_driver as above; @new_driver (may be NULL) gets the

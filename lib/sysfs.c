@@ -200,6 +200,10 @@ static int explain_bind_failure(const char *bdf, const char *driver, int e,
 		return err_fail(err, e, "%s: %s driver_override: %s%s", bdf,
 				*driver ? "writing" : "clearing", strerror(-e),
 				root);
+	case PCI_BIND_STEP_CLEAR_OVERRIDE:
+		return err_fail(err, e,
+				"%s: bound to %s, but clearing driver_override then failed: %s%s",
+				bdf, driver, strerror(-e), root);
 	case PCI_BIND_STEP_UNBIND:
 		return err_fail(err, e, "%s: unbinding from %s failed: %s%s",
 				bdf, res->old_driver, strerror(-e), root);
@@ -218,11 +222,13 @@ static int explain_bind_failure(const char *bdf, const char *driver, int e,
 	}
 }
 
-VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
-				char *old_driver, size_t old_len,
-				struct vfmig_error *err)
+VFMIG_EXPORT int vfmig_pci_bind_flags(const char *bdf_in, const char *driver,
+				      unsigned int flags, char *old_driver,
+				      size_t old_len, struct vfmig_error *err)
 {
-	const struct pci_bind_options opt = { 0 };
+	const struct pci_bind_options opt = {
+		.clear_override = flags & VFMIG_BIND_TRANSIENT,
+	};
 	char bdf[VFMIG_BDF_LEN], path[PATH_MAX], old[VFMIG_NAME_LEN];
 	struct pci_bind_result res;
 	int ret;
@@ -231,15 +237,25 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
 	ret = parse_bdf_or_explain(bdf_in, bdf, err);
 	if (ret)
 		return ret;
-	if (!driver || !*driver || strchr(driver, '/') || strchr(driver, '\n'))
+	if (driver && (!*driver || strchr(driver, '/') ||
+		       strchr(driver, '\n')))
 		return err_fail(err, -EINVAL, "'%s' is not a driver name",
-				driver ? driver : "");
+				driver);
+	if (flags & ~(unsigned int)VFMIG_BIND_TRANSIENT)
+		return err_fail(err, -EINVAL, "unknown bind flags %#x", flags);
 	snprintf(path, sizeof(path), "%s/%s", PCI_DEVICES, bdf);
 	if (access(path, F_OK))
 		return err_fail(err, -ENOENT,
 				"%s: no such PCI device (see lspci -D)", bdf);
 	current_driver(bdf, old, sizeof(old));
 	copy_out(old_driver, old_len, old);
+	if (!driver) {
+		/* The override is cleared even if the device was unbound. */
+		ret = pci_bind_override(bdf, "", &opt, &res);
+		if (ret)
+			return explain_bind_failure(bdf, "", ret, &res, err);
+		return 0;
+	}
 	if (!strcmp(old, driver))
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", PCI_DRIVERS, driver);
@@ -248,11 +264,20 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
 				"%s: driver %s is not loaded (modprobe %s)", bdf,
 				driver, driver);
 
-	/* The override stays: a later probe binds the device here again. */
+	/* Unless transient, the override stays: a later probe binds here. */
 	ret = pci_bind_override(bdf, driver, &opt, &res);
 	if (ret)
 		return explain_bind_failure(bdf, driver, ret, &res, err);
 	return 0;
+}
+
+VFMIG_EXPORT int vfmig_pci_bind(const char *bdf_in, const char *driver,
+				char *old_driver, size_t old_len,
+				struct vfmig_error *err)
+{
+	/* NULL is no driver name here, as "" is not. */
+	return vfmig_pci_bind_flags(bdf_in, driver ? driver : "", 0,
+				    old_driver, old_len, err);
 }
 
 VFMIG_EXPORT int vfmig_pci_unbind(const char *bdf_in, char *old_driver,

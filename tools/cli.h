@@ -12,6 +12,8 @@
 #include "vfmig.h"
 
 #define DEFAULT_DRIVER "vfio-pci-mediate"
+/* bind --driver none: no driver, and what --print-old prints for it. */
+#define NO_DRIVER "none"
 
 /* Exit codes (vfmig.1, EXIT STATUS). */
 enum {
@@ -33,6 +35,8 @@ struct options {
 	bool precopy;
 	bool run;
 	unsigned int precopy_rounds;
+	bool transient;			/* bind: clear the override after */
+	bool print_old;			/* bind: print only the old driver */
 };
 
 int exit_code(int err);

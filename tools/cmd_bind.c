@@ -7,16 +7,26 @@
 
 int cmd_bind(const struct options *o, const char *bdf)
 {
+	bool none = !strcmp(o->driver, NO_DRIVER);
 	char old[VFMIG_NAME_LEN];
 	struct vfmig_error err;
 	int ret;
 
-	ret = vfmig_pci_bind(bdf, o->driver, old, sizeof(old), &err);
+	ret = vfmig_pci_bind_flags(bdf, none ? NULL : o->driver,
+				   o->transient ? VFMIG_BIND_TRANSIENT : 0,
+				   old, sizeof(old), &err);
 	if (ret) {
 		fprintf(stderr, "vfmig: %s\n", err.msg);
 		return exit_code(ret);
 	}
-	if (!strcmp(old, o->driver))
+	/* In the form --driver takes, to bind the device back. */
+	if (o->print_old)
+		printf("%s\n", old[0] ? old : NO_DRIVER);
+	else if (none && !old[0])
+		printf("%s: already unbound\n", bdf);
+	else if (none)
+		printf("%s: unbound (was %s)\n", bdf, old);
+	else if (!strcmp(old, o->driver))
 		printf("%s: already bound to %s\n", bdf, o->driver);
 	else
 		printf("%s: bound to %s (was %s)\n", bdf, o->driver,

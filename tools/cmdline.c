@@ -21,6 +21,8 @@ const struct option_spec option_specs[OPT_COUNT] = {
 	[OPT_PRECOPY] = { "precopy", 0, false },
 	[OPT_ROUNDS] = { "precopy-rounds", 0, true },
 	[OPT_RUN] = { "run", 0, false },
+	[OPT_TRANSIENT] = { "transient", 0, false },
+	[OPT_PRINT_OLD] = { "print-old", 0, false },
 };
 
 /* Every command also takes --help, which prints its synopsis and summary. */
@@ -35,9 +37,10 @@ const struct command commands[CMD_COUNT] = {
 	[CMD_BIND] = {
 		.name = "bind", .min_args = 1, .max_args = 1,
 		.args_text = "BDF", .first_arg_is_bdf = true,
-		.options = OPT_BIT(OPT_DRIVER),
-		.synopsis = { "vfmig bind BDF [--driver NAME]" },
-		.summary = "Bind the device to the driver (default " DEFAULT_DRIVER ") through its driver_override.",
+		.options = OPT_BIT(OPT_DRIVER) | OPT_BIT(OPT_TRANSIENT) |
+			   OPT_BIT(OPT_PRINT_OLD),
+		.synopsis = { "vfmig bind BDF [--driver NAME|none] [--transient] [--print-old]" },
+		.summary = "Bind the device to the driver (default " DEFAULT_DRIVER ", none: unbound) through its driver_override; --transient clears the override again, --print-old prints only the driver it had (none if unbound).",
 	},
 	[CMD_UNSET_OVERRIDE] = {
 		.name = "unset-override", .min_args = 1, .max_args = 1,
@@ -304,6 +307,8 @@ int take_options(const struct command_line *cl,
 	o->v1 = seen[OPT_V1];
 	o->precopy = seen[OPT_PRECOPY];
 	o->run = seen[OPT_RUN];
+	o->transient = seen[OPT_TRANSIENT];
+	o->print_old = seen[OPT_PRINT_OLD];
 	if (seen[OPT_CHUNK] && !parse_size(cl->value[OPT_CHUNK], &o->chunk))
 		return usage_error(cmd, false, "--chunk %s: give a size from 1 byte to 1G (suffix k or M allowed)",
 				   cl->value[OPT_CHUNK]);

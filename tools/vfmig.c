@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 	case CMD_LIST:
 		return stdout_checked(cmd_list(&o));
 	case CMD_BIND:
-		return cmd_bind(&o, cl.args[0]);
+		return stdout_checked(cmd_bind(&o, cl.args[0]));
 	case CMD_UNSET_OVERRIDE:
 	case CMD_UNBIND:
 		return cmd_unset_override(cl.args[0]);

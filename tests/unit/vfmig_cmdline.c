@@ -3,8 +3,9 @@
  * Host unit test (TAP): tools/cmdline.c, vfmig's command line: the sizes
  * parse_size() takes and refuses, how argv is read (options anywhere,
  * "--", "-" as a word, malformed options), which option a command does
- * not take, and the values and refusals of take_options(), with the exact
- * message a refusal prints.
+ * not take (bind's --transient and --print-old: bind alone), and the
+ * values and refusals of take_options(), with the exact message a
+ * refusal prints.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -209,6 +210,15 @@ static void test_read_command_line(void)
 		.malformed = "unknown option '-x'" });
 	reads(WORDS("list", "--driver"), &(struct want_line){
 		.command = "list", .malformed = "--driver needs a value" });
+	reads(WORDS("bind", "x", "--transient", "--print-old", "--driver=none"),
+	      &(struct want_line){
+		.command = "bind", .args = { "x" },
+		.seen_at = { [OPT_TRANSIENT] = 3, [OPT_PRINT_OLD] = 4,
+			     [OPT_DRIVER] = 5 },
+		.value = { [OPT_DRIVER] = "none" }, .malformed = "" });
+	reads(WORDS("bind", "x", "--print-old=yes"), &(struct want_line){
+		.command = "bind", .args = { "x" },
+		.malformed = "--print-old takes no value" });
 	/* A value may look like an option. */
 	reads(WORDS("list", "--driver", "--json"), &(struct want_line){
 		.command = "list", .seen_at = { [OPT_DRIVER] = 2 },
@@ -250,6 +260,21 @@ static void test_commands(void)
 	read_command_line(a.argc, a.argv, &cl);
 	id = misplaced_option(&cl, find_command("save"));
 	result(id == -1, "misplaced.none", "save x y --v1 --mmap --help");
+	/* bind's own options belong to bind alone. */
+	copy_argv(&a, WORDS("list", "--print-old", "--transient"));
+	read_command_line(a.argc, a.argv, &cl);
+	id = misplaced_option(&cl, find_command("list"));
+	result(id == OPT_PRINT_OLD, "misplaced", "list --print-old --transient");
+	copy_argv(&a, WORDS("unset-override", "x", "--transient"));
+	read_command_line(a.argc, a.argv, &cl);
+	id = misplaced_option(&cl, find_command("unset-override"));
+	result(id == OPT_TRANSIENT, "misplaced", "unset-override x --transient");
+	copy_argv(&a, WORDS("bind", "x", "--transient", "--print-old",
+			    "--driver", "none"));
+	read_command_line(a.argc, a.argv, &cl);
+	id = misplaced_option(&cl, find_command("bind"));
+	result(id == -1, "misplaced.none",
+	       "bind x --transient --print-old --driver none");
 }
 
 /* --- take_options --- */
@@ -293,12 +318,15 @@ static void takes(const char *const *words, const struct options *want)
 		  o.v1 == want->v1 && o.v1_access == want->v1_access &&
 		  o.chunk == want->chunk && o.precopy == want->precopy &&
 		  o.run == want->run &&
-		  o.precopy_rounds == want->precopy_rounds;
+		  o.precopy_rounds == want->precopy_rounds &&
+		  o.transient == want->transient &&
+		  o.print_old == want->print_old;
 
 	if (!ok)
-		printf("# rc %d '%s': json %d driver %s open %d v1 %d access %d chunk %zu precopy %d run %d rounds %u\n",
+		printf("# rc %d '%s': json %d driver %s open %d v1 %d access %d chunk %zu precopy %d run %d rounds %u transient %d print_old %d\n",
 		       rc, msg, o.json, o.driver, o.open, o.v1, o.v1_access,
-		       o.chunk, o.precopy, o.run, o.precopy_rounds);
+		       o.chunk, o.precopy, o.run, o.precopy_rounds,
+		       o.transient, o.print_old);
 	result(ok, "options.takes", joined(words));
 }
 
@@ -334,6 +362,13 @@ static void test_take_options(void)
 	      &(struct options){ .driver = DEFAULT_DRIVER, .v1 = true,
 				 .v1_access = VFMIG_V1_PREAD,
 				 .chunk = 1u << 20 });
+
+	takes(WORDS("bind", "x"), &(struct options){ .driver = DEFAULT_DRIVER });
+	/* "none" is bind's to interpret: it reaches it as given. */
+	takes(WORDS("bind", "x", "--driver", "none", "--transient",
+		    "--print-old"),
+	      &(struct options){ .driver = "none", .transient = true,
+				 .print_old = true });
 
 	refuses(WORDS("save", "x", "y", "--chunk", "0"),
 		"vfmig save: --chunk 0: give a size from 1 byte to 1G (suffix k or M allowed)\n");
