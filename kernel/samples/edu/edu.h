@@ -7,8 +7,8 @@
 #ifndef EDU_MEDIATE_H
 #define EDU_MEDIATE_H
 
-#include <linux/bits.h>
 #include <linux/atomic.h>
+#include <linux/bits.h>
 #include <linux/build_bug.h>
 #include <linux/kernel.h>
 #include <linux/mutex.h>
