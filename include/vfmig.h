@@ -788,17 +788,20 @@ VFMIG_EXPORT int vfmig_pci_bind(const char *bdf, const char *driver,
 /* Flags of vfmig_pci_bind_flags(). */
 enum vfmig_bind_flags {
 	/*
-	 * Clear driver_override again after the probe, also when the bind
-	 * failed: the device stays on @driver, but the next probe chooses
+	 * Leave no driver_override behind: it is cleared after the probe,
+	 * whether the driver took the device or not (then it is left
+	 * unbound), and also when the device was on @driver already.  A
+	 * device the driver took stays on it, but the next probe chooses
 	 * its driver freely again.
 	 */
 	VFMIG_BIND_TRANSIENT = 1u << 0,
 };
 
 /*
- * vfmig_pci_bind() with @flags (VFMIG_BIND_*).  @driver NULL binds no
+ * vfmig_pci_bind() is this with @flags 0.  Here, @driver NULL binds no
  * driver: the device is unbound, its driver_override cleared and no
- * probe asked for, so it stays unbound.
+ * probe asked for, so it stays unbound (vfmig_pci_bind() refuses NULL).
+ * Since libvfmig 0.2 (symbol version VFMIG_1.1).
  */
 VFMIG_EXPORT int vfmig_pci_bind_flags(const char *bdf, const char *driver,
 				      unsigned int flags, char *old_driver,
