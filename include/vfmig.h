@@ -801,7 +801,7 @@ enum vfmig_bind_flags {
  * vfmig_pci_bind() is this with @flags 0.  Here, @driver NULL binds no
  * driver: the device is unbound, its driver_override cleared and no
  * probe asked for, so it stays unbound (vfmig_pci_bind() refuses NULL).
- * Since libvfmig 0.2 (symbol version VFMIG_1.1).
+ * Added after 0.1.0: symbol version VFMIG_1.1.
  */
 VFMIG_EXPORT int vfmig_pci_bind_flags(const char *bdf, const char *driver,
 				      unsigned int flags, char *old_driver,
