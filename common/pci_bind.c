@@ -85,14 +85,20 @@ int pci_bind_override(const char *bdf, const char *driver,
 	ret = pci_driver_of(bdf, res->old_driver, sizeof(res->old_driver));
 	if (ret)
 		return ret;
+	snprintf(override, sizeof(override), PCI_DEVICES "/%s/driver_override",
+		 bdf);
 	if (driver[0] && !strcmp(res->old_driver, driver)) {
 		strcpy(res->driver, driver);
-		return 0;
+		if (!opt->clear_override)
+			return 0;
+		/* Already there: still no override left behind, whoever set it. */
+		ret = sysfs_write(override, "");
+		if (ret)
+			res->step = PCI_BIND_STEP_CLEAR_OVERRIDE;
+		return ret;
 	}
 	/* driver_override first, so that nothing else grabs the device. */
 	res->step = PCI_BIND_STEP_OVERRIDE;
-	snprintf(override, sizeof(override), PCI_DEVICES "/%s/driver_override",
-		 bdf);
 	ret = sysfs_write(override, driver);
 	if (ret)
 		return ret;

@@ -51,8 +51,9 @@ struct pci_bind_options {
 	 * Clear driver_override again after the probe, whether or not the
 	 * driver took the device: a device it took stays bound, but the
 	 * next probe chooses freely again, and a failed bind leaves no
-	 * override behind.  Without, the override stays, so a rebind goes
-	 * back to the same driver.
+	 * override behind.  A device already on @driver has its override
+	 * cleared too.  Without, the override stays, so a rebind goes back
+	 * to the same driver.
 	 */
 	bool clear_override;
 };

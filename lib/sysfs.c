@@ -256,17 +256,6 @@ VFMIG_EXPORT int vfmig_pci_bind_flags(const char *bdf_in, const char *driver,
 			return explain_bind_failure(bdf, "", ret, &res, err);
 		return 0;
 	}
-	if (!strcmp(old, driver)) {
-		/* Transient: no override left behind, whoever set it. */
-		snprintf(path, sizeof(path), "%s/%s/driver_override",
-			 PCI_DEVICES, bdf);
-		ret = flags & VFMIG_BIND_TRANSIENT ? sysfs_write(path, "") : 0;
-		if (ret)
-			return err_fail(err, ret,
-					"%s: clearing its driver_override: %s",
-					bdf, strerror(-ret));
-		return 0;
-	}
 	snprintf(path, sizeof(path), "%s/%s", PCI_DRIVERS, driver);
 	if (access(path, F_OK))
 		return err_fail(err, -ENOENT,
