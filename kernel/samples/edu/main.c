@@ -186,8 +186,8 @@ static const struct vfio_pci_mediate_ops edu_mediate_ops = {
  * How often STOP found a DMA transfer or a factorial in flight and waited
  * for it, in debugfs (no ABI promise; tests/stock_qemu reads drained_dma
  * to know what it covered).  The debug lines of edu_set_run_state() say
- * the same for people.  This setup
- * is why edu-mediate does not use module_vfio_pci_mediate_ops().
+ * the same for people.  This setup is why edu-mediate does not use
+ * module_vfio_pci_mediate_ops().
  */
 atomic_t edu_drained_dma = ATOMIC_INIT(0);
 atomic_t edu_drained_factorial = ATOMIC_INIT(0);
