@@ -336,6 +336,47 @@ int vfio_pci_mediate_bar_read(struct vfio_pci_mediate_device *vpmdev,
 int vfio_pci_mediate_bar_write(struct vfio_pci_mediate_device *vpmdev,
 			       unsigned int bar, loff_t offset,
 			       const void *buf, size_t count);
+
+/**
+ * vfio_pci_mediate_bar_read32() - read a little-endian 32-bit register
+ * @vpmdev: the device
+ * @bar: the BAR
+ * @offset: the register's offset in it
+ * @val: the value read, in CPU order (unchanged on error)
+ *
+ * Context and return: as vfio_pci_mediate_bar_read().
+ */
+static inline int
+vfio_pci_mediate_bar_read32(struct vfio_pci_mediate_device *vpmdev,
+			    unsigned int bar, loff_t offset, u32 *val)
+{
+	__le32 raw;
+	int ret;
+
+	ret = vfio_pci_mediate_bar_read(vpmdev, bar, offset, &raw, sizeof(raw));
+	if (!ret)
+		*val = le32_to_cpu(raw);
+	return ret;
+}
+
+/**
+ * vfio_pci_mediate_bar_write32() - write a little-endian 32-bit register
+ * @vpmdev: the device
+ * @bar: the BAR
+ * @offset: the register's offset in it
+ * @val: the value, in CPU order
+ *
+ * Context and return: as vfio_pci_mediate_bar_write().
+ */
+static inline int
+vfio_pci_mediate_bar_write32(struct vfio_pci_mediate_device *vpmdev,
+			     unsigned int bar, loff_t offset, u32 val)
+{
+	__le32 raw = cpu_to_le32(val);
+
+	return vfio_pci_mediate_bar_write(vpmdev, bar, offset, &raw,
+					  sizeof(raw));
+}
 ssize_t vfio_pci_mediate_passthrough_rw(struct vfio_pci_mediate_device *vpmdev,
 					unsigned int index, char __user *buf,
 					size_t count, loff_t offset,

@@ -13,22 +13,12 @@
 
 int edu_read(struct edu_dev *edu, u32 reg, u32 *val)
 {
-	__le32 v;
-	int ret;
-
-	ret = vfio_pci_mediate_bar_read(edu->vpmdev, EDU_BAR, reg, &v,
-					sizeof(v));
-	if (!ret)
-		*val = le32_to_cpu(v);
-	return ret;
+	return vfio_pci_mediate_bar_read32(edu->vpmdev, EDU_BAR, reg, val);
 }
 
 int edu_write(struct edu_dev *edu, u32 reg, u32 val)
 {
-	__le32 v = cpu_to_le32(val);
-
-	return vfio_pci_mediate_bar_write(edu->vpmdev, EDU_BAR, reg, &v,
-					  sizeof(v));
+	return vfio_pci_mediate_bar_write32(edu->vpmdev, EDU_BAR, reg, val);
 }
 
 /*

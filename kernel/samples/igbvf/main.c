@@ -91,14 +91,7 @@ MODULE_PARM_DESC(apply_pf_config,
  */
 int igbvf_rd(struct igbvf_dev *ivf, u32 reg, u32 *val)
 {
-	__le32 raw;
-	int ret;
-
-	ret = vfio_pci_mediate_bar_read(ivf->vpmdev, IGBVF_BAR, reg, &raw,
-					sizeof(raw));
-	if (!ret)
-		*val = le32_to_cpu(raw);
-	return ret;
+	return vfio_pci_mediate_bar_read32(ivf->vpmdev, IGBVF_BAR, reg, val);
 }
 
 /**
@@ -111,10 +104,7 @@ int igbvf_rd(struct igbvf_dev *ivf, u32 reg, u32 *val)
  */
 int igbvf_wr(struct igbvf_dev *ivf, u32 reg, u32 val)
 {
-	__le32 raw = cpu_to_le32(val);
-
-	return vfio_pci_mediate_bar_write(ivf->vpmdev, IGBVF_BAR, reg, &raw,
-					  sizeof(raw));
+	return vfio_pci_mediate_bar_write32(ivf->vpmdev, IGBVF_BAR, reg, val);
 }
 
 /**
