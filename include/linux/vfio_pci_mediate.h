@@ -400,7 +400,8 @@ int vfio_pci_mediate_dirty_begin(struct vfio_pci_mediate_device *vpmdev,
 				 dma_addr_t iova, size_t len);
 void vfio_pci_mediate_dirty_end(struct vfio_pci_mediate_device *vpmdev,
 				dma_addr_t iova, size_t len);
-void vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *vpmdev);
+void
+vfio_pci_mediate_dirty_enable_logging(struct vfio_pci_mediate_device *vpmdev);
 int vfio_pci_mediate_add_trappable(struct vfio_pci_mediate_device *vpmdev,
 				   unsigned int index, u64 offset, u64 size);
 int vfio_pci_mediate_trap(struct vfio_pci_mediate_device *vpmdev,
