@@ -140,14 +140,16 @@ class Lab:
         deadline = time.monotonic() + timeout
         while True:
             m = src.qmp.execute("query-migrate")
-            # QEMU 7.2 says "completed" a moment before it computes the
-            # times (migration_iteration_finish()): until then they read 0,
-            # and no further event comes.
-            settling = m.get("status") == "completed" and not m.get(
-                "total-time")
-            if settling:
-                pass
-            elif m.get("status") in ("completed", "failed", "cancelled"):
+            # QEMU sets the migration's end status a moment before its
+            # migration_iteration_finish() sets the source's run state
+            # (postmigrate, or running again after a failure) and, in
+            # 7.2, computes the times: until then the source still reads
+            # finish-migrate (7.2's times 0), and no further event comes.
+            ended = m.get("status") in ("completed", "failed", "cancelled")
+            settling = ended and (
+                (m["status"] == "completed" and not m.get("total-time"))
+                or src.status() == "finish-migrate")
+            if ended and not settling:
                 break
             if until and until(m):
                 return m
@@ -158,7 +160,8 @@ class Lab:
                 raise Failure("migration not done in %d s (status %s)"
                               % (timeout, m.get("status")))
             # Bounded: an exiting QEMU may send no event.
-            src.qmp.next_event("MIGRATION", 0.2 if until or settling else 1)
+            src.qmp.next_event("MIGRATION", 0.05 if settling
+                               else 0.2 if until else 1)
         # QEMU 10 counts them; 7.2 only traces each buffer.
         if "vfio" in m:
             m["device-bytes"] = m["vfio"]["transferred"]
