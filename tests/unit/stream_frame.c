@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Host unit test (TAP): the migration stream of the uAPI header as the
- * tests' stream_frame.c takes it apart.  The layout it assumes, its xxh64
- * against reference values, and streams built here the way kernel/stream.c
- * writes them: the good one accepted with the right offsets, each damaged
- * one refused with the errno the kernel refuses it with.
+ * Host unit test (TAP): the migration stream of the uAPI header, taken
+ * apart on both sides of it: by the tests' stream_frame.c, and by the
+ * kernel's own parser (kernel/stream_parse.c, compiled here as it is over
+ * tests/unit/kshim/).  The layout the tests assume, their xxh64 against
+ * reference values, and streams built here the way kernel/stream.c writes
+ * them: the good one accepted with the right offsets (and, by the kernel's
+ * parser, its state handed over intact), each damaged one refused with the
+ * same errno by both, the kernel's parser fed whole and a byte at a time.
  *
  * The xxh64 reference values come from an implementation of the xxHash
  * specification (doc/xxhash_spec.md) written apart from the library, which
@@ -13,12 +16,14 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "stream_frame.h"
+#include "stream_parse.h"
 
 #define HDR struct vfio_pci_mediate_stream_header
 #define REC struct vfio_pci_mediate_stream_record
@@ -187,17 +192,201 @@ static void reseal(uint8_t *s, size_t len)
 
 static struct mg_stream layout_buf;
 
+/* --- the kernel's parser ----------------------------------------------- */
+
+#define STATE_PAGE 4096		/* the kernel keeps the state in pages */
+#define MAX_PAGES 256		/* 1 MiB, the largest max_state_size here */
+
+/*
+ * What kernel/stream.c is to the parser: the state's memory, a page each
+ * allocated as it comes (so a write past a page's room is a heap overflow
+ * a sanitizer sees), and the refusal.
+ */
+struct kernel_side {
+	struct vpm_stream_parser p;
+	uint8_t *pages[MAX_PAGES];
+	size_t nr_pages;
+	size_t max_pages;	/* beyond it, state_tail() has no memory */
+	int refusals;
+	int err;
+	char why[160];
+};
+
+static void *state_tail(void *ctx, size_t len, size_t *room)
+{
+	struct kernel_side *k = ctx;
+	size_t index = len / STATE_PAGE;
+
+	*room = STATE_PAGE - len % STATE_PAGE;
+	if (index < k->nr_pages)
+		return k->pages[index] + len % STATE_PAGE;
+	if (index != k->nr_pages) {
+		printf("# state_tail() for page %zu with %zu pages\n", index,
+		       k->nr_pages);
+		return NULL;
+	}
+	if (index >= k->max_pages)
+		return NULL;
+	k->pages[index] = malloc(STATE_PAGE);
+	if (!k->pages[index]) {
+		perror("malloc");
+		exit(2);
+	}
+	k->nr_pages++;
+	return k->pages[index];
+}
+
+/* On the host, %pE (the mediator name, escaped) prints as %p and an E. */
+static __printf(3, 4) int refuse(void *ctx, int err, const char *fmt, ...)
+{
+	struct kernel_side *k = ctx;
+	va_list args;
+
+	k->refusals++;
+	k->err = err;
+	va_start(args, fmt);
+	vsnprintf(k->why, sizeof(k->why), fmt, args);
+	va_end(args);
+	return err;
+}
+
+static void kernel_side_init(struct kernel_side *k, size_t max_pages)
+{
+	memset(k, 0, sizeof(*k));
+	k->max_pages = max_pages;
+}
+
+static void kernel_side_free(struct kernel_side *k)
+{
+	while (k->nr_pages)
+		free(k->pages[--k->nr_pages]);
+}
+
+/* Whether the parser's state is the len bytes at want. */
+static bool state_is(const struct kernel_side *k, const uint8_t *want,
+		     size_t len)
+{
+	if (k->p.state_len != len)
+		return false;
+	for (size_t off = 0; off < len; off += STATE_PAGE) {
+		size_t n = len - off < STATE_PAGE ? len - off : STATE_PAGE;
+
+		if (memcmp(k->pages[off / STATE_PAGE], want + off, n))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Feeds len bytes of s to k's parser, @chunk bytes per call (as many
+ * writes), then ends the stream, as kernel/stream.c does for a load
+ * session.  Returns the session's errno (0: the state is complete); the
+ * parser must have refused it exactly once, with that errno.
+ */
+static int kernel_parse(const uint8_t *s, size_t len, size_t chunk,
+			const struct mg_stream_dest *d, struct kernel_side *k)
+{
+	const struct vpm_stream_dest dest = {
+		.mediator = d->mediator, .vendor = d->vendor,
+		.device = d->device, .max_state_size = d->max_state_size,
+	};
+	const struct vpm_stream_sink sink = {
+		.state_tail = state_tail, .refuse = refuse, .ctx = k,
+	};
+	struct vpm_stream_parser *p = &k->p;
+	int ret = 0;
+
+	vpm_stream_parser_init(p);
+	for (size_t off = 0; !ret && off < len; off += chunk) {
+		size_t n = len - off < chunk ? len - off : chunk;
+
+		ret = vpm_stream_parse(p, &dest, &sink, s + off, n);
+	}
+	if (!ret)
+		ret = vpm_stream_parse_end(p, &sink);
+	if (k->refusals != !!ret || (ret && k->err != ret)) {
+		printf("# %d refusals (last %d) for a session that ended %d\n",
+		       k->refusals, k->err, ret);
+		return -EILSEQ;	/* no errno the kernel refuses with */
+	}
+	return ret;
+}
+
+/*
+ * The kernel's parser on s, whole and a byte at a time: want both times,
+ * and for an accepted stream the state (state_len bytes) in state.
+ */
+static void expect_kernel(const char *what, const uint8_t *s, size_t len,
+			  const struct mg_stream_dest *dest, int want,
+			  const uint8_t *state, size_t state_len)
+{
+	static const size_t chunks[] = { SIZE_MAX, 1 };
+	static const char *const how[] = { "whole", "bytewise" };
+	struct kernel_side k;
+	char name[120];
+
+	for (size_t i = 0; i < 2; i++) {
+		int got;
+		bool ok;
+
+		kernel_side_init(&k, MAX_PAGES);
+		got = kernel_parse(s, len, chunks[i], dest, &k);
+		snprintf(name, sizeof(name), "kernel.%s.%s", what, how[i]);
+		ok = got == want;
+		if (!ok)
+			printf("# %s: got %d (%s), want %d\n", name, got, k.why,
+			       want);
+		if (ok && !got && !state_is(&k, state, state_len)) {
+			printf("# %s: its state (%zu bytes) is not the "
+			       "stream's DATA (%zu bytes)\n", name,
+			       k.p.state_len, state_len);
+			ok = false;
+		}
+		result(ok, name);
+		kernel_side_free(&k);
+	}
+}
+
+/* The DATA records' payloads of s, one after the other, as parsed. */
+static uint8_t *stream_state(const uint8_t *s, const struct mg_stream *l,
+			     size_t *len)
+{
+	uint8_t *state = malloc(l->state_length + 1);
+	size_t at = 0;
+
+	if (!state) {
+		perror("malloc");
+		exit(2);
+	}
+	for (size_t i = 0; i < l->nr_data; i++) {
+		memcpy(state + at, s + l->data_off[i] + sizeof(REC),
+		       l->data_len[i]);
+		at += l->data_len[i];
+	}
+	*len = at;
+	return state;
+}
+
 static void expect(const char *what, const uint8_t *s, size_t len,
 		   const struct mg_stream_dest *dest, int want)
 {
 	char why[160] = "";
 	int got = mg_stream_check(s, len, dest, &layout_buf, why, sizeof(why));
+	uint8_t *state = NULL;
+	size_t state_len = 0;
 
 	if (got != want)
 		printf("# %s: got %d (%s), want %d\n", what, got, why, want);
 	else if (got)
 		printf("# %s: %s\n", what, why);
 	result(got == want, what);
+	/* The kernel always has a destination to compare with. */
+	if (!dest)
+		return;
+	if (!got)
+		state = stream_state(s, &layout_buf, &state_len);
+	expect_kernel(what, s, len, dest, want, state, state_len);
+	free(state);
 }
 
 static void good_streams(void)
@@ -336,6 +525,46 @@ static void damaged_streams(void)
 	free(good);
 }
 
+/*
+ * What only the kernel's parser does: hand the state over (here in writes
+ * of 4093 bytes, which split records, parts and pages elsewhere than
+ * whole or bytewise), and refuse a stream once its memory runs out.
+ */
+static void kernel_state(void)
+{
+	size_t state_len = 2 * PAYLOAD_MAX + 1000;
+	struct kernel_side k;
+	uint8_t *s, *want;
+	size_t len = build(state_len, &s);
+	int got;
+
+	want = malloc(state_len);
+	if (!want) {
+		perror("malloc");
+		exit(2);
+	}
+	for (size_t i = 0; i < state_len; i++)
+		want[i] = pattern(i);
+
+	kernel_side_init(&k, MAX_PAGES);
+	got = kernel_parse(s, len, 4093, &edu, &k);
+	if (got)
+		printf("# refused: %d (%s)\n", got, k.why);
+	result(got == 0, "kernel.three.chunked4093");
+	result(state_is(&k, want, state_len), "kernel.three.state_handed_over");
+	kernel_side_free(&k);
+
+	kernel_side_init(&k, 2);
+	got = kernel_parse(s, len, SIZE_MAX, &edu, &k);
+	if (got != -ENOMEM)
+		printf("# got %d (%s), want %d\n", got, k.why, -ENOMEM);
+	result(got == -ENOMEM && k.nr_pages == 2,
+	       "kernel.three.out_of_memory");
+	kernel_side_free(&k);
+	free(want);
+	free(s);
+}
+
 int main(void)
 {
 	printf("TAP version 13\n");
@@ -343,6 +572,7 @@ int main(void)
 	xxh64_vectors();
 	good_streams();
 	damaged_streams();
+	kernel_state();
 	printf("1..%d\n", tests);
 	return failed ? 1 : 0;
 }
